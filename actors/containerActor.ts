@@ -1,0 +1,160 @@
+// ContainerActor: one operation on one container. It rehydrates the container's machine from the
+// state folder, gives it the effects (actors/operations/*), sends the operation's event, waits for
+// the machine to settle and persists it. It holds nothing between operations, so it runs wherever
+// the host puts it — a pooled worker thread, or the CLI's own thread — and no container keeps a
+// thread while idle.
+import { createActor, fromPromise, waitFor, type Actor } from 'xstate';
+import { containerMachine, isSettled, refusal, statusOf, type ContainerEvent, type ContainerSnapshot, type Status } from '../machines/container.js';
+import { BerthError, isErrno } from '../native/errors.js';
+import { lockContainer } from './containerLock.js';
+import { createLogger, type LogOptions } from './log.js';
+import { requireState, saveState, type OperationContext } from './operations/context.js';
+import { createContainer, prepareCreate, type CreateRequest } from './operations/create.js';
+import { deleteContainer } from './operations/delete.js';
+import { killContainer } from './operations/kill.js';
+import { startContainer } from './operations/start.js';
+import { containerDir, makeContainerDir, processAlive, readState, validateId, type StateFile } from './stateStore.js';
+
+export interface HostOptions {
+  root: string;
+  log: LogOptions;
+}
+
+export type OperationRequest = HostOptions &
+  (
+    | { op: 'create'; id: string; create: CreateRequest }
+    | { op: 'start'; id: string }
+    | { op: 'kill'; id: string; signal: number; all: boolean }
+    | { op: 'delete'; id: string; force: boolean }
+  );
+
+export interface OperationResult {
+  id: string;
+  status: Status | 'deleted';
+  pid: number;
+}
+
+/** What crosses the thread boundary: errors as data, so their kind survives structured cloning. */
+export type Outcome = { ok: true; result: OperationResult } | { ok: false; error: { message: string; kind: BerthError['kind'] } };
+
+type Effects = Partial<Record<'create' | 'start' | 'kill' | 'delete', (input: ContainerEvent) => unknown>>;
+
+/** The machine with real effects. The first effect failure is kept as thrown (typed), for the caller. */
+function machineWith(effects: Effects, failures: unknown[]) {
+  const actors = Object.fromEntries(
+    Object.entries(effects).map(([name, fn]) => [
+      name,
+      fromPromise<void, unknown>(async ({ input }) => {
+        try {
+          await fn(input as ContainerEvent);
+        } catch (e) {
+          failures.push(e);
+          throw e;
+        }
+      }),
+    ]),
+  );
+  return containerMachine.provide({ actors });
+}
+
+function effectsFor(ctx: OperationContext): Effects {
+  return {
+    start: () => startContainer(ctx),
+    kill: (e) => e.type === 'KILL' && killContainer(ctx, e.signal, e.all),
+    delete: () => deleteContainer(ctx),
+  };
+}
+
+/** The recorded machine, or for a container whose creator died mid-way, the state it is in now. */
+function restore(state: StateFile): ContainerSnapshot {
+  if (state.berth.machine) return state.berth.machine as ContainerSnapshot;
+  const value = state.status === 'creating' ? (processAlive(state) ? 'created' : 'stopped') : state.status;
+  return containerMachine.resolveState({ value, context: { id: state.id, error: null } });
+}
+
+function persist(ctx: OperationContext, actor: Actor<typeof containerMachine>): Status {
+  const snap = actor.getSnapshot();
+  const status = statusOf(snap) as Status;
+  saveState(ctx, { ...requireState(ctx), status, berth: { ...requireState(ctx).berth, machine: actor.getPersistedSnapshot() } });
+  return status;
+}
+
+async function settle(actor: Actor<typeof containerMachine>, failures: unknown[]): Promise<ContainerSnapshot> {
+  const snap = await waitFor(actor, isSettled);
+  if (snap.context.error !== null) throw failures[0] ?? new BerthError(snap.context.error);
+  return snap;
+}
+
+function eventOf(req: OperationRequest): ContainerEvent {
+  switch (req.op) {
+    case 'start':
+      return { type: 'START' };
+    case 'kill':
+      return { type: 'KILL', signal: req.signal, all: req.all };
+    case 'delete':
+      return { type: 'DELETE', force: req.force };
+    case 'create':
+      throw new Error('create is the machine’s initial state, not an event');
+  }
+}
+
+async function create(ctx: OperationContext, req: CreateRequest): Promise<OperationResult> {
+  const prepared = prepareCreate(ctx, req);
+  makeContainerDir(ctx.root, ctx.id);
+  const unlock = await lockContainer(ctx.dir);
+  try {
+    const failures: unknown[] = [];
+    const actor = createActor(machineWith({ create: () => createContainer(ctx, req, prepared) }, failures), { input: { id: ctx.id } });
+    actor.start();
+    await settle(actor, failures);
+    const status = persist(ctx, actor);
+    return { id: ctx.id, status, pid: requireState(ctx).pid };
+  } finally {
+    unlock();
+  }
+}
+
+/** Operations that change the container's state hold its lock; kill only reads. */
+const exclusive = (op: OperationRequest['op']) => op !== 'kill';
+
+async function operate(ctx: OperationContext, req: OperationRequest): Promise<OperationResult> {
+  readState(ctx.root, ctx.id); // "container does not exist" before any lock is taken
+  let unlock: (() => void) | null = null;
+  try {
+    unlock = exclusive(req.op) ? await lockContainer(ctx.dir) : null;
+  } catch (e) {
+    if (isErrno(e, 'ENOENT')) throw new BerthError('container does not exist', 'not-found');
+    throw e;
+  }
+  try {
+    ctx.state = readState(ctx.root, ctx.id);
+    const failures: unknown[] = [];
+    const actor = createActor(machineWith(effectsFor(ctx), failures), { snapshot: restore(ctx.state), input: { id: ctx.id } });
+    actor.start();
+    const recorded = statusOf(actor.getSnapshot());
+    if ((recorded === 'created' || recorded === 'running' || recorded === 'paused') && !processAlive(ctx.state)) actor.send({ type: 'EXITED' });
+    const event = eventOf(req);
+    const before = actor.getSnapshot();
+    if (!before.can(event)) throw new BerthError(refusal(statusOf(before), event, ctx.id), 'state');
+    actor.send(event);
+    const after = await settle(actor, failures);
+    const status = statusOf(after);
+    if (status === 'deleted') return { id: ctx.id, status, pid: 0 };
+    return { id: ctx.id, status: unlock ? persist(ctx, actor) : (status as Status), pid: ctx.state.pid };
+  } finally {
+    unlock?.();
+  }
+}
+
+/** Run one operation. Never throws: the outcome carries the error. */
+export async function performOperation(req: OperationRequest): Promise<Outcome> {
+  try {
+    validateId(req.id);
+    const ctx: OperationContext = { root: req.root, id: req.id, dir: containerDir(req.root, req.id), log: createLogger(req.log), state: null };
+    const result = req.op === 'create' ? await create(ctx, req.create) : await operate(ctx, req);
+    return { ok: true, result };
+  } catch (e) {
+    const kind = e instanceof BerthError ? e.kind : 'failed';
+    return { ok: false, error: { message: e instanceof Error ? e.message : String(e), kind } };
+  }
+}

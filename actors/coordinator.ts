@@ -1,0 +1,162 @@
+// The coordinator: routes each message to the container it names. Operations that change a
+// container's state go through that container's mailbox, one at a time (and, across processes, its
+// lock); different containers proceed in parallel. Reads (state, list, wait) and kill do not queue.
+import { setTimeout as sleep } from 'node:timers/promises';
+import { BerthError } from '../native/errors.js';
+import type { OperationRequest, OperationResult } from './containerActor.js';
+import type { ActorHost } from './hosts.js';
+import type { LogOptions } from './log.js';
+import type { Message, ProcessExit, ResultOf, Results, RuntimeEvent } from './messages.js';
+import type { Reaper } from './reaper.js';
+import { listIds, ociState, processAlive, readState, type OciState } from './stateStore.js';
+
+export interface CoordinatorOptions {
+  root: string;
+  host: ActorHost;
+  log: LogOptions;
+  cgroupVersion?: 1 | 2;
+}
+
+export class Coordinator {
+  private readonly mailboxes = new Map<string, Promise<unknown>>();
+  private readonly listeners = new Set<(e: RuntimeEvent) => void>();
+  private reaper: Reaper | null = null;
+
+  constructor(private readonly opts: CoordinatorOptions) {}
+
+  /** Listen to every event; returns the function that stops listening. */
+  subscribe(listener: (e: RuntimeEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private emit(e: RuntimeEvent): void {
+    for (const l of this.listeners) l(e);
+  }
+
+  /** The reaper is made on first need: reading state must not load koffi. */
+  private async reaperOf(): Promise<Reaper> {
+    if (!this.reaper) {
+      const { Reaper } = await import('./reaper.js');
+      this.reaper = new Reaper((exit) => this.emit({ type: 'exit', ...exit }));
+    }
+    return this.reaper;
+  }
+
+  private enqueue<T>(id: string, work: () => Promise<T>): Promise<T> {
+    const previous = this.mailboxes.get(id) ?? Promise.resolve();
+    const result = previous.then(work);
+    const tail = result.then(
+      () => {},
+      () => {},
+    );
+    this.mailboxes.set(id, tail);
+    void tail.then(() => {
+      if (this.mailboxes.get(id) === tail) this.mailboxes.delete(id);
+    });
+    return result;
+  }
+
+  private async perform(req: OperationRequest extends infer R ? (R extends unknown ? Omit<R, 'root' | 'log'> : never) : never): Promise<OperationResult> {
+    const result = await this.opts.host.perform({ ...req, root: this.opts.root, log: this.opts.log } as OperationRequest);
+    this.emit({ type: 'state', id: result.id, status: result.status, pid: result.pid });
+    return result;
+  }
+
+  async send<M extends Message>(msg: M): Promise<ResultOf<M>> {
+    return (await this.dispatch(msg)) as ResultOf<M>;
+  }
+
+  private async dispatch(msg: Message): Promise<Results[keyof Results]> {
+    switch (msg.type) {
+      case 'create': {
+        await this.reaperOf(); // must listen before the container process can exit
+        const { type: _, ...create } = msg;
+        const r = await this.enqueue(msg.id, () => this.perform({ op: 'create', id: msg.id, create: { ...create, cgroupVersion: this.opts.cgroupVersion } }));
+        return { id: r.id, pid: r.pid };
+      }
+      case 'start': {
+        const r = await this.enqueue(msg.id, () => this.perform({ op: 'start', id: msg.id }));
+        return { id: r.id, pid: r.pid };
+      }
+      case 'kill': {
+        const { parseSignal } = await import('../native/signals.js');
+        let signal: number;
+        try {
+          signal = parseSignal(String(msg.signal ?? 'SIGTERM'));
+        } catch (e) {
+          throw new BerthError((e as Error).message, 'invalid');
+        }
+        await this.perform({ op: 'kill', id: msg.id, signal, all: msg.all ?? false });
+        return { id: msg.id };
+      }
+      case 'delete': {
+        const { pid } = readState(this.opts.root, msg.id);
+        await this.enqueue(msg.id, () => this.perform({ op: 'delete', id: msg.id, force: msg.force ?? false }));
+        this.reaper?.forget(pid);
+        return { id: msg.id };
+      }
+      case 'state':
+        return ociState(readState(this.opts.root, msg.id));
+      case 'list':
+        return this.list();
+      case 'wait':
+        return this.wait(msg.id);
+      case 'run':
+        return this.run(msg);
+      case 'spec': {
+        const { defaultSpec } = await import('../native/spec/defaults.js');
+        return defaultSpec();
+      }
+      case 'features': {
+        const { features } = await import('../native/spec/features.js');
+        return features();
+      }
+    }
+  }
+
+  private list(): OciState[] {
+    const states: OciState[] = [];
+    for (const id of listIds(this.opts.root)) {
+      try {
+        states.push(ociState(readState(this.opts.root, id)));
+      } catch {
+        // a folder being created or deleted right now: not a container (yet, or any more)
+      }
+    }
+    return states;
+  }
+
+  /**
+   * The exit of the container's process. Its exit status is known when this process created it
+   * (the reaper collects it); for another process's container only the fact that it ended is.
+   */
+  private async wait(id: string): Promise<ProcessExit> {
+    const state = readState(this.opts.root, id);
+    const reaper = this.reaper;
+    if (reaper?.owns(state.pid)) return reaper.wait(state.pid);
+    for (let delay = 5; processAlive(state); delay = Math.min(delay * 2, 100)) await sleep(delay);
+    return { id, pid: state.pid, exitCode: null, signal: null };
+  }
+
+  private async run(msg: Extract<Message, { type: 'run' }>): Promise<Results['run']> {
+    const { type: _, detach, ...create } = msg;
+    const { pid } = (await this.dispatch({ type: 'create', ...create })) as Results['create'];
+    try {
+      await this.dispatch({ type: 'start', id: msg.id });
+    } catch (e) {
+      await this.dispatch({ type: 'delete', id: msg.id, force: true });
+      throw e;
+    }
+    if (detach) return { id: msg.id, pid, exit: null };
+    const exit = await this.wait(msg.id);
+    await this.dispatch({ type: 'delete', id: msg.id, force: true });
+    return { id: msg.id, pid, exit };
+  }
+
+  async close(): Promise<void> {
+    await Promise.allSettled(this.mailboxes.values());
+    this.reaper?.close();
+    await this.opts.host.close();
+  }
+}

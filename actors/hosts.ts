@@ -1,0 +1,57 @@
+// Where container actors run. Both hosts run the same performOperation; they differ in the thread.
+//   PooledHost: a small piscina pool of worker threads (default for the API): operations on many
+//     containers run in parallel, and the coordinator's thread never blocks on a system call.
+//   InlineHost: the calling thread. For the CLI, a process that lives for one operation: starting a
+//     worker thread costs more than the operation itself (README, "Design").
+import { availableParallelism } from 'node:os';
+import { BerthError } from '../native/errors.js';
+import type { OperationRequest, OperationResult, Outcome } from './containerActor.js';
+
+export interface ActorHost {
+  perform(req: OperationRequest): Promise<OperationResult>;
+  close(): Promise<void>;
+}
+
+function unwrap(outcome: Outcome): OperationResult {
+  if (outcome.ok) return outcome.result;
+  throw new BerthError(outcome.error.message, outcome.error.kind);
+}
+
+export class InlineHost implements ActorHost {
+  async perform(req: OperationRequest): Promise<OperationResult> {
+    const { performOperation } = await import('./containerActor.js');
+    return unwrap(await performOperation(req));
+  }
+
+  async close(): Promise<void> {}
+}
+
+export class PooledHost implements ActorHost {
+  private pool: import('piscina').Piscina | null = null;
+
+  constructor(private readonly threads = availableParallelism()) {}
+
+  private async open() {
+    if (!this.pool) {
+      const { Piscina } = await import('piscina');
+      this.pool = new Piscina({
+        filename: new URL('./worker.js', import.meta.url).href,
+        minThreads: 0,
+        maxThreads: this.threads,
+        // Idle threads go away: a runtime with nothing to do should cost no threads.
+        idleTimeout: 5_000,
+      });
+    }
+    return this.pool;
+  }
+
+  async perform(req: OperationRequest): Promise<OperationResult> {
+    const pool = await this.open();
+    return unwrap((await pool.run(req)) as Outcome);
+  }
+
+  async close(): Promise<void> {
+    await this.pool?.destroy();
+    this.pool = null;
+  }
+}

@@ -1,0 +1,141 @@
+// create: check everything that can be checked first, then record, make the cgroup, and run
+// berth-init up to READY. Any failure after the state folder exists undoes all of it.
+import { readFileSync, realpathSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { containerCgroupDirs, createCgroup, addProcess, defaultCgroupsPath, planCgroup } from '../../native/cgroups/manager.js';
+import { hostLayout } from '../../native/cgroups/layout.js';
+import { compileInitPlan } from '../../native/compile/initPlan.js';
+import type { CompileContext } from '../../native/compile/context.js';
+import { BerthError, isErrno } from '../../native/errors.js';
+import { runInit } from '../../native/initProcess.js';
+import { SyncTag } from '../../native/plan.js';
+import { procStat } from '../../native/procfs.js';
+import type { Config } from '../../native/spec/config.js';
+import { ConfigError, parseConfig } from '../../native/spec/validate.js';
+import { mkfifo } from '../../native/syscalls.js';
+import type { CreateOptions } from '../messages.js';
+import { announceChild } from '../reaper.js';
+import { fifoPath, OCI_VERSION, writeAtomic, writeConfig, type StateFile } from '../stateStore.js';
+import { saveState, type OperationContext } from './context.js';
+import { teardown } from './teardown.js';
+
+export interface CreateRequest extends CreateOptions {
+  /** Which cgroup version to manage the container with; the host's when absent. */
+  cgroupVersion?: 1 | 2;
+}
+
+export function loadBundleConfig(bundle: string): Config {
+  let text: string;
+  try {
+    text = readFileSync(resolve(bundle, 'config.json'), 'utf8');
+  } catch (e) {
+    if (isErrno(e, 'ENOENT', 'ENOTDIR')) throw new BerthError(`bundle ${bundle}: no config.json there`, 'invalid');
+    throw e;
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    throw new BerthError(`${resolve(bundle, 'config.json')}: invalid JSON: ${(e as Error).message}`, 'invalid');
+  }
+  return parseConfig(raw);
+}
+
+function rootfsOf(bundle: string, config: Config): string {
+  const path = resolve(bundle, config.root.path);
+  try {
+    const real = realpathSync(path);
+    if (!statSync(real).isDirectory()) throw new ConfigError('root.path', `"${path}" is not a directory`);
+    return real;
+  } catch (e) {
+    if (isErrno(e, 'ENOENT', 'ENOTDIR')) throw new ConfigError('root.path', `"${path}" does not exist`);
+    throw e;
+  }
+}
+
+function sourceKind(path: string): 'dir' | 'file' | null {
+  try {
+    return statSync(path).isDirectory() ? 'dir' : 'file';
+  } catch {
+    return null;
+  }
+}
+
+const stdioFds = (req: CreateRequest): (number | 'ignore')[] => {
+  const std = req.stdio === 'ignore' ? ['ignore', 'ignore', 'ignore'] : req.stdio === 'inherit' || !req.stdio ? [0, 1, 2] : req.stdio;
+  const preserved = Array.from({ length: req.preserveFds ?? 0 }, (_, i) => 3 + i);
+  return [...(std as (number | 'ignore')[]), ...preserved];
+};
+
+/** Everything that needs no change on the host: a bad config fails here and leaves nothing. */
+export function prepareCreate(ctx: OperationContext, req: CreateRequest) {
+  const bundle = resolve(req.bundle ?? process.cwd());
+  if (sourceKind(bundle) !== 'dir') throw new BerthError(`bundle ${bundle}: no such directory`, 'invalid');
+  const config = loadBundleConfig(bundle);
+  const rootfs = rootfsOf(bundle, config);
+  const layout = hostLayout(req.cgroupVersion);
+  const cgroupDirs = containerCgroupDirs(layout, config.linux.cgroupsPath ?? defaultCgroupsPath(ctx.id));
+  const compileContext: CompileContext = {
+    bundle,
+    rootfs,
+    fifo: fifoPath(ctx.dir),
+    preserveFds: req.preserveFds ?? 0,
+    noPivot: req.noPivot ?? false,
+    cgroupLayout: layout,
+    cgroupDirs,
+    sourceKind,
+  };
+  const plan = compileInitPlan(config, compileContext);
+  for (const [what, unused] of [
+    ['--console-socket', req.consoleSocket],
+    ['--no-new-keyring', req.noNewKeyring],
+  ] as const)
+    if (unused) ctx.log.debug(`${what} is accepted but not used yet`);
+  return { bundle, config, rootfs, layout, cgroupDirs, plan };
+}
+
+export async function createContainer(ctx: OperationContext, req: CreateRequest, prepared: ReturnType<typeof prepareCreate>): Promise<void> {
+  const { bundle, config, rootfs, layout, cgroupDirs, plan } = prepared;
+  // The cgroup is recorded before it is made, so a berth killed midway leaves what delete -f needs.
+  const state: StateFile = {
+    ociVersion: OCI_VERSION,
+    id: ctx.id,
+    status: 'creating',
+    pid: 0,
+    bundle,
+    rootfs,
+    created: new Date().toISOString(),
+    owner: '',
+    annotations: config.annotations,
+    berth: { pidStartTime: 0, cgroup: planCgroup(layout.version, cgroupDirs), machine: null },
+  };
+  try {
+    writeConfig(ctx.dir, config);
+    mkfifo(fifoPath(ctx.dir), 0o600);
+    saveState(ctx, state);
+    createCgroup(state.berth.cgroup!);
+    const pid = await runInit({
+      plan,
+      stdio: stdioFds(req),
+      onSync: (tag, stage1) => {
+        if (tag === SyncTag.CGROUP) addProcess(state.berth.cgroup!, stage1);
+      },
+      onPid: (pid) => {
+        state.pid = pid;
+        announceChild(ctx.id, pid);
+      },
+    });
+    const stat = procStat(pid);
+    if (!stat) throw new BerthError('the container process died before it was recorded');
+    state.berth.pidStartTime = stat.startTime;
+    if (req.pidFile) writeAtomic(resolve(req.pidFile), String(pid));
+    ctx.state = state;
+  } catch (e) {
+    try {
+      await teardown(ctx.dir, state);
+    } catch (undo) {
+      ctx.log.warn(`create ${ctx.id} failed and could not be fully undone: ${(undo as Error).message}`);
+    }
+    throw e;
+  }
+}

@@ -1,0 +1,84 @@
+// Container processes are children of the berth process that created them (berth-init forks them
+// with CLONE_PARENT). libuv only reaps the children it spawned, so berth reaps these itself: on
+// SIGCHLD, in the main thread, for every pid it was told about — from any thread, over a channel.
+import { BroadcastChannel } from 'node:worker_threads';
+import { reapChild } from '../native/syscalls.js';
+import type { ProcessExit } from './messages.js';
+
+const CHANNEL = 'berth:children';
+
+/** Tell this process's reaper about a new container process (callable from any thread). */
+export function announceChild(id: string, pid: number): void {
+  const channel = new BroadcastChannel(CHANNEL);
+  channel.postMessage({ id, pid });
+  channel.close();
+}
+
+export class Reaper {
+  private readonly children = new Map<number, string>();
+  private readonly waiters = new Map<number, ((exit: ProcessExit) => void)[]>();
+  private readonly exits = new Map<number, ProcessExit>();
+  private readonly channel = new BroadcastChannel(CHANNEL);
+  private keepAlive: NodeJS.Timeout | null = null;
+  private readonly onSignal = () => this.reap();
+
+  constructor(private readonly onExit: (exit: ProcessExit) => void) {
+    process.on('SIGCHLD', this.onSignal);
+    this.channel.onmessage = (e) => {
+      const { id, pid } = (e as unknown as { data: { id: string; pid: number } }).data;
+      this.watch(id, pid);
+    };
+    (this.channel as unknown as { unref(): void }).unref();
+  }
+
+  /** Start watching PID; an exit that already happened is caught at once. */
+  watch(id: string, pid: number): void {
+    if (this.children.has(pid) || this.exits.has(pid)) return;
+    this.children.set(pid, id);
+    this.reap();
+  }
+
+  /** True when PID is a child this reaper watches (or has reaped). */
+  owns(pid: number): boolean {
+    return this.children.has(pid) || this.exits.has(pid);
+  }
+
+  /** The exit of a watched child; keeps the process alive until it comes. */
+  wait(pid: number): Promise<ProcessExit> {
+    const done = this.exits.get(pid);
+    if (done) return Promise.resolve(done);
+    return new Promise((resolve) => {
+      this.waiters.set(pid, [...(this.waiters.get(pid) ?? []), resolve]);
+      this.keepAlive ??= setInterval(() => {}, 1 << 30);
+    });
+  }
+
+  private reap(): void {
+    for (const [pid, id] of this.children) {
+      const exit = reapChild(pid);
+      if (!exit) continue;
+      this.children.delete(pid);
+      const record = { id, ...exit };
+      this.exits.set(pid, record);
+      this.onExit(record);
+      for (const resolve of this.waiters.get(pid) ?? []) resolve(record);
+      this.waiters.delete(pid);
+    }
+    if (this.waiters.size === 0 && this.keepAlive) {
+      clearInterval(this.keepAlive);
+      this.keepAlive = null;
+    }
+  }
+
+  /** Drop what is remembered of PID (its container is gone). */
+  forget(pid: number): void {
+    this.children.delete(pid);
+    this.exits.delete(pid);
+  }
+
+  close(): void {
+    process.off('SIGCHLD', this.onSignal);
+    this.channel.close();
+    if (this.keepAlive) clearInterval(this.keepAlive);
+  }
+}

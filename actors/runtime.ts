@@ -1,0 +1,104 @@
+// The programmatic API: `import { Runtime } from 'berth'`. Every call is a message (the same the CLI
+// sends) with a typed result; events — state changes and process exits — can be listened to or iterated.
+import { Coordinator } from './coordinator.js';
+import { InlineHost, PooledHost } from './hosts.js';
+import type { LogOptions } from './log.js';
+import type { CreateOptions, Message, ProcessExit, ResultOf, RuntimeEvent } from './messages.js';
+import { DEFAULT_ROOT } from './stateStore.js';
+
+export interface RuntimeOptions {
+  /** Where container state lives. Default /run/opencontainer/containers. */
+  root?: string;
+  /** 'pool' (default): container operations run on a pool of worker threads. 'inline': on this thread. */
+  host?: 'pool' | 'inline';
+  /** Size of the worker pool. Default: the number of CPUs. */
+  threads?: number;
+  log?: LogOptions;
+  /** Manage cgroups as v1 or v2; default: v1 when v1 controllers are mounted, else v2. */
+  cgroupVersion?: 1 | 2;
+}
+
+export class Runtime {
+  private readonly coordinator: Coordinator;
+
+  constructor(opts: RuntimeOptions = {}) {
+    this.coordinator = new Coordinator({
+      root: opts.root ?? DEFAULT_ROOT,
+      host: opts.host === 'inline' ? new InlineHost() : new PooledHost(opts.threads),
+      log: opts.log ?? {},
+      cgroupVersion: opts.cgroupVersion,
+    });
+  }
+
+  /** Send any message; the result's type follows the message's. */
+  send<M extends Message>(msg: M): Promise<ResultOf<M>> {
+    return this.coordinator.send(msg);
+  }
+
+  create(opts: CreateOptions) {
+    return this.send({ type: 'create', ...opts });
+  }
+  start(id: string) {
+    return this.send({ type: 'start', id });
+  }
+  state(id: string) {
+    return this.send({ type: 'state', id });
+  }
+  kill(id: string, signal: string | number = 'SIGTERM', opts: { all?: boolean } = {}) {
+    return this.send({ type: 'kill', id, signal, ...opts });
+  }
+  delete(id: string, opts: { force?: boolean } = {}) {
+    return this.send({ type: 'delete', id, ...opts });
+  }
+  run(opts: CreateOptions & { detach?: boolean }) {
+    return this.send({ type: 'run', ...opts });
+  }
+  /** Resolves when the container's process exits. */
+  wait(id: string): Promise<ProcessExit> {
+    return this.send({ type: 'wait', id });
+  }
+  list() {
+    return this.send({ type: 'list' });
+  }
+
+  /** Call LISTENER with every event; returns the function that stops it. */
+  on(listener: (e: RuntimeEvent) => void): () => void {
+    return this.coordinator.subscribe(listener);
+  }
+
+  /** Every event from now on, until the loop breaks or the runtime closes. */
+  async *events(): AsyncGenerator<RuntimeEvent> {
+    const queue: RuntimeEvent[] = [];
+    let wake: (() => void) | null = null;
+    const off = this.on((e) => {
+      queue.push(e);
+      wake?.();
+    });
+    this.closers.add(() => {
+      this.closed = true;
+      wake?.();
+    });
+    try {
+      while (!this.closed) {
+        if (queue.length) yield queue.shift()!;
+        else await new Promise<void>((r) => (wake = r));
+        wake = null;
+      }
+    } finally {
+      off();
+    }
+  }
+
+  private closed = false;
+  private readonly closers = new Set<() => void>();
+
+  /** Finish queued operations and release the worker pool. Containers keep running. */
+  async close(): Promise<void> {
+    await this.coordinator.close();
+    for (const c of this.closers) c();
+  }
+}
+
+export type { CreateOptions, Message, ProcessExit, ResultOf, RuntimeEvent } from './messages.js';
+export type { OciState } from './stateStore.js';
+export { BerthError } from '../native/errors.js';

@@ -1,0 +1,129 @@
+// The container's state folder: <root>/<id>/ with state.json (OCI state + berth's own data), the
+// config.json the container was created from, and the start fifo. Readable by anyone at any time:
+// writes go to a temp file, are fsynced and renamed over.
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Status } from '../machines/container.js';
+import type { CgroupRecord } from '../native/cgroups/manager.js';
+import { BerthError, isErrno } from '../native/errors.js';
+import { isAlive } from '../native/procfs.js';
+import type { Config } from '../native/spec/config.js';
+
+/** The runtime-spec version berth implements and reports. */
+export const OCI_VERSION = '1.2.0';
+export const DEFAULT_ROOT = '/run/opencontainer/containers';
+
+/** The OCI state, as `berth state` prints it (with runc's extra fields, which clients read). */
+export interface OciState {
+  ociVersion: string;
+  id: string;
+  status: Status;
+  pid: number;
+  bundle: string;
+  rootfs: string;
+  created: string;
+  owner: string;
+  annotations?: Record<string, string>;
+}
+
+export interface StateFile extends OciState {
+  berth: {
+    /** With pid, names the container's process for good (pids are reused). */
+    pidStartTime: number;
+    cgroup: CgroupRecord | null;
+    /** XState's persisted snapshot of the container's machine, when settled. */
+    machine: unknown;
+  };
+}
+
+// runc's rule: letters, digits, and _ + - . ; nothing that could walk out of the root.
+const ID_PATTERN = /^[\w+.-]+$/;
+
+export function validateId(id: string): void {
+  if (!id) throw new BerthError('container id cannot be empty', 'invalid');
+  if (!ID_PATTERN.test(id) || id === '.' || id === '..') throw new BerthError(`invalid container id format: ${id}`, 'invalid');
+}
+
+export const containerDir = (root: string, id: string) => join(root, id);
+export const fifoPath = (dir: string) => join(dir, 'exec.fifo');
+const stateFile = (dir: string) => join(dir, 'state.json');
+const configFile = (dir: string) => join(dir, 'config.json');
+
+export function readState(root: string, id: string): StateFile {
+  validateId(id);
+  try {
+    return JSON.parse(readFileSync(stateFile(containerDir(root, id)), 'utf8')) as StateFile;
+  } catch (e) {
+    if (isErrno(e, 'ENOENT', 'ENOTDIR')) throw new BerthError('container does not exist', 'not-found');
+    throw e;
+  }
+}
+
+/** Write a file so that readers see the old or the new content, never a part. */
+export function writeAtomic(path: string, content: string): void {
+  const tmp = `${path}.${process.pid}.tmp`;
+  const fd = openSync(tmp, 'w', 0o600);
+  try {
+    writeSync(fd, content);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, path);
+}
+
+export function writeState(dir: string, state: StateFile): void {
+  writeAtomic(stateFile(dir), JSON.stringify(state));
+}
+
+export function writeConfig(dir: string, config: Config): void {
+  writeAtomic(configFile(dir), JSON.stringify(config));
+}
+
+/** The config the container was created with: later edits of the bundle do not affect it. */
+export function readConfig(dir: string): Config {
+  return JSON.parse(readFileSync(configFile(dir), 'utf8')) as Config;
+}
+
+/** Make the state folder; fails if the id is taken. */
+export function makeContainerDir(root: string, id: string): string {
+  mkdirSync(root, { recursive: true, mode: 0o711 });
+  const dir = containerDir(root, id);
+  try {
+    mkdirSync(dir, { mode: 0o700 });
+  } catch (e) {
+    if (isErrno(e, 'EEXIST')) throw new BerthError(`container with id exists: ${id}`, 'exists');
+    throw e;
+  }
+  return dir;
+}
+
+/** True when the container's process is alive (a zombie is dead). */
+export function processAlive(state: StateFile): boolean {
+  return state.pid > 0 && isAlive(state.pid, state.berth.pidStartTime);
+}
+
+/** The status as it is now: what was recorded, unless the process has died since. */
+export function liveStatus(state: StateFile): Status {
+  if (state.status === 'creating' || state.status === 'stopped') return state.status;
+  return processAlive(state) ? state.status : 'stopped';
+}
+
+export function ociState(state: StateFile): OciState {
+  const status = liveStatus(state);
+  const { berth: _, annotations, ...oci } = state;
+  return { ...oci, status, pid: status === 'stopped' ? 0 : state.pid, ...(annotations && Object.keys(annotations).length ? { annotations } : {}) };
+}
+
+/** The ids of the containers under ROOT (folders with a state.json). */
+export function listIds(root: string): string[] {
+  try {
+    return readdirSync(root, { withFileTypes: true })
+      .filter((d) => d.isDirectory() && ID_PATTERN.test(d.name))
+      .map((d) => d.name)
+      .sort();
+  } catch (e) {
+    if (isErrno(e, 'ENOENT')) return [];
+    throw e;
+  }
+}

@@ -1,0 +1,117 @@
+// berth's command line: parse, send one message, print. Everything else lives behind the Runtime.
+import { existsSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { Runtime } from '../actors/runtime.js';
+import { createLogger, type LogOptions } from '../actors/log.js';
+import type { OciState } from '../actors/stateStore.js';
+import { BerthError } from '../native/errors.js';
+import { VERSION } from '../native/version.js';
+import { OCI_VERSION } from '../actors/stateStore.js';
+import { helpText, parseCommandLine, UsageError, type CommandLine } from './options.js';
+
+const print = (text: string) => process.stdout.write(text.endsWith('\n') ? text : text + '\n');
+
+function table(states: OciState[]): string {
+  const rows = [['ID', 'PID', 'STATUS', 'BUNDLE', 'CREATED', 'OWNER'], ...states.map((s) => [s.id, String(s.pid), s.status, s.bundle, s.created, s.owner])];
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]! + 2))).join('')).join('\n');
+}
+
+/** Forward the signals a foreground `run` receives to the container, as runc does. */
+function forwardSignals(rt: Runtime, id: string): void {
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH'] as const)
+    process.on(sig, () => void rt.kill(id, sig).catch(() => {}));
+}
+
+async function execute(cl: CommandLine, rt: Runtime): Promise<number> {
+  const { flags, args } = cl;
+  const id = args.ID!;
+  const createOptions = () => ({
+    id,
+    bundle: flags.bundle as string | undefined,
+    pidFile: flags.pidFile as string | undefined,
+    consoleSocket: flags.consoleSocket as string | undefined,
+    noPivot: flags.noPivot as boolean | undefined,
+    noNewKeyring: flags.noNewKeyring as boolean | undefined,
+    preserveFds: flags.preserveFds as number | undefined,
+    stdio: 'inherit' as const,
+  });
+  switch (cl.command) {
+    case 'create':
+      await rt.create(createOptions());
+      return 0;
+    case 'start':
+      await rt.start(id);
+      return 0;
+    case 'state':
+      print(JSON.stringify(await rt.state(id), null, 2));
+      return 0;
+    case 'kill':
+      await rt.kill(id, args.SIGNAL ?? 'SIGTERM', { all: flags.all as boolean });
+      return 0;
+    case 'delete':
+      await rt.delete(id, { force: flags.force as boolean });
+      return 0;
+    case 'list': {
+      const states = await rt.list();
+      if (flags.quiet) print(states.map((s) => s.id).join('\n'));
+      else if (flags.format === 'json') print(JSON.stringify(states));
+      else if (flags.format === undefined || flags.format === 'table') print(table(states));
+      else throw new UsageError(`invalid format option "${flags.format}": table or json`);
+      return 0;
+    }
+    case 'run': {
+      if (!flags.detach) forwardSignals(rt, id);
+      const { exit } = await rt.run({ ...createOptions(), detach: flags.detach as boolean });
+      if (!exit) return 0;
+      return exit.exitCode ?? 128 + (exit.signal ?? 0);
+    }
+    case 'spec': {
+      const path = join(resolve((flags.bundle as string) ?? '.'), 'config.json');
+      if (existsSync(path)) throw new BerthError(`File ${path} exists. Remove it first`);
+      writeFileSync(path, JSON.stringify(await rt.send({ type: 'spec' }), null, 2) + '\n');
+      return 0;
+    }
+    case 'features':
+      print(JSON.stringify(await rt.send({ type: 'features' }), null, 2));
+      return 0;
+  }
+  throw new UsageError(`unknown command "${cl.command}"`);
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let log = createLogger();
+  let rt: Runtime | null = null;
+  try {
+    const cl = parseCommandLine(argv);
+    const g = cl.global;
+    if (g.logFormat !== undefined && g.logFormat !== 'text' && g.logFormat !== 'json') throw new UsageError(`invalid log format "${g.logFormat}": text or json`);
+    const logOptions: LogOptions = { file: g.log as string | undefined, format: g.logFormat as 'text' | 'json' | undefined, debug: g.debug as boolean | undefined };
+    log = createLogger(logOptions);
+    if (g.version) {
+      print(`berth version ${VERSION}\nspec: ${OCI_VERSION}`);
+      return 0;
+    }
+    if (g.help || !cl.command) {
+      print(helpText());
+      return cl.command || g.help ? 0 : 1;
+    }
+    for (const u of cl.unused) log.debug(`${u} is accepted for runc compatibility but not used yet`);
+    if (g.cgroupVersion !== undefined && g.cgroupVersion !== 1 && g.cgroupVersion !== 2) throw new UsageError('--cgroup-version must be 1 or 2');
+    if (g.actorHost !== undefined && g.actorHost !== 'inline' && g.actorHost !== 'pool') throw new UsageError('--actor-host must be inline or pool');
+    rt = new Runtime({
+      root: g.root as string | undefined,
+      host: (g.actorHost as 'inline' | 'pool' | undefined) ?? 'inline',
+      log: logOptions,
+      cgroupVersion: g.cgroupVersion as 1 | 2 | undefined,
+    });
+    return await execute(cl, rt);
+  } catch (e) {
+    const message = e instanceof Error ? e.message : String(e);
+    log.error(message);
+    process.stderr.write(message + '\n');
+    return 1;
+  } finally {
+    await rt?.close();
+  }
+}

@@ -1,0 +1,162 @@
+// runc's command line, as tables: global flags, then a command with its flags and arguments.
+// Like runc (urfave/cli), flags may also follow the arguments, except for commands that pass the
+// rest of the line on (exec), and `--flag value`, `--flag=value`, `-f value` all work.
+
+export type FlagType = 'bool' | 'string' | 'int';
+
+export interface FlagSpec {
+  names: string[];
+  type: FlagType;
+  help: string;
+  /** Accepted for runc compatibility; berth does not act on it yet (logged at debug level). */
+  unused?: boolean;
+}
+
+export interface CommandSpec {
+  help: string;
+  flags: Record<string, FlagSpec>;
+  /** Argument names; a trailing `?` marks an optional one. */
+  args: string[];
+}
+
+const flag = (names: string[], type: FlagType, help: string, unused = false): FlagSpec => ({ names, type, help, unused });
+
+export const globalFlags: Record<string, FlagSpec> = {
+  root: flag(['root'], 'string', 'root folder for container state (default: /run/opencontainer/containers)'),
+  log: flag(['log'], 'string', 'append the log to this file (default: stderr)'),
+  logFormat: flag(['log-format'], 'string', 'log format: text or json'),
+  debug: flag(['debug'], 'bool', 'log debug messages'),
+  systemdCgroup: flag(['systemd-cgroup'], 'bool', 'manage cgroups through systemd', true),
+  criu: flag(['criu'], 'string', 'the CRIU binary', true),
+  rootless: flag(['rootless'], 'string', 'rootless mode', true),
+  cgroupVersion: flag(['cgroup-version'], 'int', 'berth: manage cgroups as v1 or v2 (default: v1 where v1 is mounted)'),
+  actorHost: flag(['actor-host'], 'string', 'berth: run container actors inline (default) or on a worker pool'),
+  version: flag(['version', 'v'], 'bool', 'print the version'),
+  help: flag(['help', 'h'], 'bool', 'show help'),
+};
+
+const createFlags = {
+  bundle: flag(['bundle', 'b'], 'string', 'the bundle folder (default: the current folder)'),
+  consoleSocket: flag(['console-socket'], 'string', 'unix socket that receives the terminal master'),
+  pidFile: flag(['pid-file'], 'string', 'write the container process pid to this file'),
+  noPivot: flag(['no-pivot'], 'bool', 'use MS_MOVE and chroot instead of pivot_root'),
+  noNewKeyring: flag(['no-new-keyring'], 'bool', 'do not create a session keyring'),
+  preserveFds: flag(['preserve-fds'], 'int', 'hand fds 3..3+N-1 to the container'),
+  pidfdSocket: flag(['pidfd-socket'], 'string', 'unix socket that receives a pidfd of the container process', true),
+};
+
+export const commands: Record<string, CommandSpec> = {
+  create: { help: 'create a container (its program waits for start)', flags: createFlags, args: ['ID'] },
+  start: { help: 'run the program of a created container', flags: {}, args: ['ID'] },
+  run: {
+    help: 'create and start a container; in the foreground, wait for it and delete it',
+    flags: {
+      ...createFlags,
+      detach: flag(['detach', 'd'], 'bool', 'do not wait for the container'),
+      keep: flag(['keep'], 'bool', 'keep the container after it exits', true),
+      noSubreaper: flag(['no-subreaper'], 'bool', 'do not become a subreaper', true),
+    },
+    args: ['ID'],
+  },
+  state: { help: 'print the OCI state of a container', flags: {}, args: ['ID'] },
+  kill: { help: 'send a signal (default SIGTERM) to a container', flags: { all: flag(['all', 'a'], 'bool', 'signal every process of the container') }, args: ['ID', 'SIGNAL?'] },
+  delete: { help: 'delete a stopped container', flags: { force: flag(['force', 'f'], 'bool', 'kill the container first if it runs') }, args: ['ID'] },
+  list: {
+    help: 'list containers',
+    flags: { format: flag(['format', 'f'], 'string', 'table or json'), quiet: flag(['quiet', 'q'], 'bool', 'print ids only') },
+    args: [],
+  },
+  spec: { help: 'write a default config.json', flags: { bundle: flag(['bundle', 'b'], 'string', 'the bundle folder'), rootless: flag(['rootless'], 'bool', 'a rootless config', true) }, args: [] },
+  features: { help: 'print the OCI features this build supports', flags: {}, args: [] },
+};
+
+export type Values = Record<string, string | number | boolean>;
+
+export interface CommandLine {
+  global: Values;
+  command: string | null;
+  flags: Values;
+  args: Record<string, string>;
+  /** Flags given that berth accepts but does not act on yet. */
+  unused: string[];
+}
+
+export class UsageError extends Error {}
+
+function lookup(specs: Record<string, FlagSpec>, name: string): [string, FlagSpec] | undefined {
+  return Object.entries(specs).find(([, s]) => s.names.includes(name));
+}
+
+/** Parse the flags in ARGS against SPECS; returns the values and what is left. */
+function parseFlags(args: string[], specs: Record<string, FlagSpec>, unused: string[], reorder: boolean): { values: Values; rest: string[] } {
+  const values: Values = {};
+  const rest: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === '--') {
+      rest.push(...args.slice(i + 1));
+      break;
+    }
+    if (!a.startsWith('-') || a === '-') {
+      if (!reorder) {
+        rest.push(...args.slice(i));
+        break;
+      }
+      rest.push(a);
+      continue;
+    }
+    const body = a.replace(/^--?/, '');
+    const eq = body.indexOf('=');
+    const name = eq < 0 ? body : body.slice(0, eq);
+    const found = lookup(specs, name);
+    if (!found) throw new UsageError(`flag provided but not defined: -${name}`);
+    const [key, spec] = found;
+    let value: string | boolean;
+    if (spec.type === 'bool') {
+      const text = eq < 0 ? 'true' : body.slice(eq + 1);
+      if (text !== 'true' && text !== 'false') throw new UsageError(`invalid boolean value "${text}" for -${name}`);
+      value = text === 'true';
+    } else {
+      if (eq >= 0) value = body.slice(eq + 1);
+      else if (i + 1 < args.length) value = args[++i]!;
+      else throw new UsageError(`flag needs an argument: -${name}`);
+    }
+    if (spec.type === 'int') {
+      if (!/^-?\d+$/.test(value as string)) throw new UsageError(`invalid value "${value}" for flag -${name}: not an integer`);
+      values[key] = Number(value);
+    } else values[key] = value;
+    if (spec.unused) unused.push(`--${spec.names[0]}`);
+  }
+  return { values, rest };
+}
+
+export function parseCommandLine(argv: string[]): CommandLine {
+  const unused: string[] = [];
+  const { values: global, rest } = parseFlags(argv, globalFlags, unused, false);
+  const [command, ...commandArgs] = rest;
+  if (!command) return { global, command: null, flags: {}, args: {}, unused };
+  const spec = commands[command];
+  if (!spec) throw new UsageError(`unknown command "${command}" (berth --help lists them)`);
+  const { values: flags, rest: positional } = parseFlags(commandArgs, spec.flags, unused, true);
+  const args: Record<string, string> = {};
+  const required = spec.args.filter((a) => !a.endsWith('?')).length;
+  if (positional.length < required || positional.length > spec.args.length) {
+    const usage = spec.args.map((a) => (a.endsWith('?') ? `[${a.slice(0, -1)}]` : a)).join(' ');
+    throw new UsageError(`"${command}" requires ${usage ? `arguments: ${usage}` : 'no arguments'}, got ${positional.length}`);
+  }
+  spec.args.forEach((a, i) => {
+    if (positional[i] !== undefined) args[a.replace('?', '')] = positional[i]!;
+  });
+  return { global, command, flags, args, unused };
+}
+
+export function helpText(): string {
+  const flagLines = (specs: Record<string, FlagSpec>) =>
+    Object.values(specs)
+      .filter((s) => !s.unused)
+      .map((s) => `   ${s.names.map((n) => (n.length === 1 ? `-${n}` : `--${n}`)).join(', ').padEnd(22)} ${s.help}`);
+  const lines = ['berth: an OCI container runtime', '', 'usage: berth [global flags] COMMAND [flags] [arguments]', '', 'commands:'];
+  for (const [name, c] of Object.entries(commands)) lines.push(`   ${`${name} ${c.args.join(' ')}`.padEnd(22)} ${c.help}`);
+  lines.push('', 'global flags:', ...flagLines(globalFlags));
+  return lines.join('\n') + '\n';
+}

@@ -1,0 +1,187 @@
+// The container lifecycle as a statechart. Pure: effects are actors the host provides with
+// `containerMachine.provide({ actors })`; the defaults here only refuse to run. Effects that need
+// the operation's parameters (kill's signal, delete's force) get the event as input.
+import { assign, fromPromise, setup, type SnapshotFrom } from 'xstate';
+
+export type Status = 'creating' | 'created' | 'running' | 'paused' | 'stopped';
+
+export type ContainerEvent =
+  | { type: 'START' }
+  | { type: 'KILL'; signal: number; all: boolean }
+  | { type: 'PAUSE' }
+  | { type: 'RESUME' }
+  | { type: 'DELETE'; force: boolean }
+  /** The container's process was seen dead. */
+  | { type: 'EXITED' };
+
+export type Operation = 'create' | 'start' | 'kill' | 'pause' | 'resume' | 'delete';
+
+export interface ContainerContext {
+  id: string;
+  /** The last refused or failed operation's message; cleared when the next one begins. */
+  error: string | null;
+}
+
+const noEffect = (op: Operation) =>
+  fromPromise<void, unknown>(async () => {
+    throw new Error(`no effect provided for ${op}`);
+  });
+
+/** Signals can be sent in every state where the container's process exists. */
+const signalling = {
+  initial: 'idle' as const,
+  states: {
+    idle: {},
+    signalling: {
+      tags: ['busy'],
+      entry: 'clearError' as const,
+      invoke: {
+        src: 'kill' as const,
+        input: ({ event }: { event: ContainerEvent }) => event,
+        onDone: 'idle',
+        onError: { target: 'idle', actions: 'recordError' as const },
+      },
+    },
+  },
+};
+
+export const containerMachine = setup({
+  types: {
+    context: {} as ContainerContext,
+    events: {} as ContainerEvent,
+    input: {} as { id: string },
+  },
+  actors: {
+    create: noEffect('create'),
+    start: noEffect('start'),
+    kill: noEffect('kill'),
+    pause: noEffect('pause'),
+    resume: noEffect('resume'),
+    delete: noEffect('delete'),
+  },
+  actions: {
+    recordError: assign({
+      error: ({ event }) => {
+        const e = (event as { error?: unknown }).error;
+        return e instanceof Error ? e.message : String(e);
+      },
+    }),
+    clearError: assign({ error: null }),
+  },
+  guards: {
+    forced: ({ event }) => event.type === 'DELETE' && event.force,
+  },
+}).createMachine({
+  id: 'container',
+  context: ({ input }) => ({ id: input.id, error: null }),
+  initial: 'creating',
+  states: {
+    creating: {
+      tags: ['busy'],
+      invoke: { src: 'create', onDone: 'created', onError: { target: 'failed', actions: 'recordError' as const } },
+    },
+    created: {
+      ...signalling,
+      on: {
+        START: '.starting',
+        KILL: '.signalling',
+        EXITED: 'stopped',
+        DELETE: { guard: 'forced', target: 'deleting' },
+      },
+      states: {
+        ...signalling.states,
+        starting: {
+          tags: ['busy'],
+          entry: 'clearError' as const,
+          invoke: { src: 'start', onDone: '#container.running', onError: { target: 'idle', actions: 'recordError' as const } },
+        },
+      },
+    },
+    running: {
+      ...signalling,
+      on: {
+        PAUSE: '.pausing',
+        KILL: '.signalling',
+        EXITED: 'stopped',
+        DELETE: { guard: 'forced', target: 'deleting' },
+      },
+      states: {
+        ...signalling.states,
+        pausing: {
+          tags: ['busy'],
+          entry: 'clearError' as const,
+          invoke: { src: 'pause', onDone: '#container.paused', onError: { target: 'idle', actions: 'recordError' as const } },
+        },
+      },
+    },
+    paused: {
+      ...signalling,
+      on: {
+        RESUME: '.resuming',
+        KILL: '.signalling',
+        EXITED: 'stopped',
+        DELETE: { guard: 'forced', target: 'deleting' },
+      },
+      states: {
+        ...signalling.states,
+        resuming: {
+          tags: ['busy'],
+          entry: 'clearError' as const,
+          invoke: { src: 'resume', onDone: '#container.running', onError: { target: 'idle', actions: 'recordError' as const } },
+        },
+      },
+    },
+    stopped: {
+      on: { DELETE: 'deleting' },
+    },
+    deleting: {
+      tags: ['busy'],
+      entry: 'clearError' as const,
+      invoke: {
+        src: 'delete',
+        input: ({ event }: { event: ContainerEvent }) => event,
+        onDone: 'deleted',
+        // A failed delete leaves what it could not remove; the container reads as stopped again.
+        onError: { target: 'stopped', actions: 'recordError' as const },
+      },
+    },
+    deleted: { type: 'final' },
+    failed: { type: 'final' },
+  },
+});
+
+export type ContainerSnapshot = SnapshotFrom<typeof containerMachine>;
+
+/** The lifecycle status a snapshot stands for (the top-level state). */
+export function statusOf(snapshot: ContainerSnapshot): Status | 'deleted' | 'failed' {
+  const v = snapshot.value;
+  return (typeof v === 'string' ? v : Object.keys(v)[0]) as Status | 'deleted' | 'failed';
+}
+
+/** True when no effect is under way: the snapshot may be persisted or answered from. */
+export function isSettled(snapshot: ContainerSnapshot): boolean {
+  return snapshot.status !== 'active' || !snapshot.hasTag('busy');
+}
+
+/**
+ * The error an operation gets when the machine refuses its event, worded as runc words it
+ * (clients such as containerd match on these).
+ */
+export function refusal(status: Status | 'deleted' | 'failed', event: ContainerEvent, id: string): string {
+  switch (event.type) {
+    case 'START':
+      if (status === 'stopped') return 'cannot start a container that has stopped';
+      if (status === 'running') return 'cannot start an already running container';
+      return `cannot start a container in the ${status} state`;
+    case 'KILL':
+      return 'container not running';
+    case 'PAUSE':
+      return status === 'paused' ? 'container already paused' : 'container not running';
+    case 'RESUME':
+      return 'container not paused';
+    case 'DELETE':
+      return `cannot delete container ${id} that is not stopped: ${status}`;
+    case 'EXITED':
+      return `container ${id} has no process to lose in the ${status} state`;
+  }
+}

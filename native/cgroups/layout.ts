@@ -1,0 +1,57 @@
+// How cgroups are mounted on this host: v1 hierarchies, the cgroup2 mount, or both (hybrid).
+import { readFileSync } from 'node:fs';
+
+export interface V1Hierarchy {
+  /** Where the hierarchy is mounted, e.g. /sys/fs/cgroup/memory. */
+  mountPoint: string;
+  /** Controllers bound to it (`cpu`, `memory`), or `name=systemd` for a named one. */
+  controllers: string[];
+}
+
+export interface CgroupLayout {
+  /** The version berth manages containers with. */
+  version: 1 | 2;
+  v1: V1Hierarchy[];
+  /** The cgroup2 mount point, if any. */
+  unified: string | null;
+}
+
+/** Parse /proc/self/mountinfo text into the cgroup layout. Pure. */
+export function parseLayout(mountinfo: string, prefer?: 1 | 2): CgroupLayout {
+  const v1: V1Hierarchy[] = [];
+  let unified: string | null = null;
+  for (const line of mountinfo.split('\n')) {
+    const sep = line.indexOf(' - ');
+    if (sep < 0) continue;
+    const mountPoint = line.slice(0, sep).split(' ')[4]!.replace(/\\040/g, ' ');
+    const [fstype, , superOptions = ''] = line.slice(sep + 3).split(' ');
+    if (fstype === 'cgroup2') unified ??= mountPoint;
+    else if (fstype === 'cgroup') {
+      const controllers = superOptions.split(',').filter((o) => o !== 'rw' && o !== 'ro' && !o.startsWith('release_agent=') && o !== 'clone_children' && o !== 'noprefix' && o !== 'xattr');
+      if (!v1.some((h) => h.mountPoint === mountPoint)) v1.push({ mountPoint, controllers });
+    }
+  }
+  const version = prefer ?? (v1.length > 0 ? 1 : 2);
+  if (version === 2 && !unified) throw new Error('cgroup v2 requested but no cgroup2 file system is mounted');
+  if (version === 1 && v1.length === 0) throw new Error('cgroup v1 requested but no v1 hierarchy is mounted');
+  return { version, v1, unified };
+}
+
+let cached: CgroupLayout | undefined;
+
+/** This host's layout, read once per process. */
+export function hostLayout(prefer?: 1 | 2): CgroupLayout {
+  if (!cached || (prefer && cached.version !== prefer)) cached = parseLayout(readFileSync('/proc/self/mountinfo', 'utf8'), prefer);
+  return cached;
+}
+
+/** The cgroup of this process in each hierarchy: `memory` → `/process_api/x`, `` (v2) → `/`. Pure. */
+export function parseProcCgroup(text: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const line of text.split('\n')) {
+    const m = /^\d+:([^:]*):(.*)$/.exec(line);
+    if (!m) continue;
+    for (const c of m[1]!.split(',')) out.set(c, m[2]!);
+  }
+  return out;
+}

@@ -1,0 +1,107 @@
+// A container's cgroup: one directory per v1 hierarchy, or one on cgroup2. Created before the
+// container's process runs any user code, removed on delete — only the directories berth made.
+import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { isErrno } from '../errors.js';
+import { parseProcCgroup, type CgroupLayout } from './layout.js';
+
+export interface CgroupRecord {
+  version: 1 | 2;
+  /** The container's cgroup directory in each hierarchy. */
+  paths: string[];
+  /** For each path, the topmost directory berth created (removed on delete), or null if it existed. */
+  created: (string | null)[];
+}
+
+/** The cgroupsPath a container gets when config.json names none. */
+export function defaultCgroupsPath(id: string): string {
+  return `/berth-${id}`;
+}
+
+/** Each hierarchy's directory for CGROUPS_PATH. Relative paths hang below berth's own cgroup. Pure. */
+export function cgroupDirs(layout: CgroupLayout, cgroupsPath: string, ownCgroups: Map<string, string>): string[] {
+  const inner = (key: string) => (cgroupsPath.startsWith('/') ? cgroupsPath : join(ownCgroups.get(key) ?? '/', cgroupsPath));
+  if (layout.version === 2) return [join(layout.unified!, inner(''))];
+  return layout.v1.map((h) => join(h.mountPoint, inner(h.controllers[0] ?? '')));
+}
+
+export function containerCgroupDirs(layout: CgroupLayout, cgroupsPath: string): string[] {
+  const own = cgroupsPath.startsWith('/') ? new Map<string, string>() : parseProcCgroup(readFileSync('/proc/self/cgroup', 'utf8'));
+  return cgroupDirs(layout, cgroupsPath, own);
+}
+
+function topmostMissing(dir: string): string | null {
+  let top: string | null = null;
+  for (let d = dir; !existsSync(d); d = dirname(d)) top = d;
+  return top;
+}
+
+/** v1 cpuset starts empty: a directory must copy its parent's cpus and mems before it can hold tasks. */
+function fillCpuset(top: string, dir: string): void {
+  const chain: string[] = [];
+  for (let d = dir; ; d = dirname(d)) {
+    chain.unshift(d);
+    if (d === top) break;
+  }
+  for (const d of chain) {
+    for (const f of ['cpuset.cpus', 'cpuset.mems']) {
+      if (readFileSync(join(d, f), 'utf8').trim() === '') writeFileSync(join(d, f), readFileSync(join(dirname(d), f)));
+    }
+  }
+}
+
+/** What creating PATHS would make (the topmost missing directory of each), without making it. */
+export function planCgroup(version: 1 | 2, paths: string[]): CgroupRecord {
+  return { version, paths, created: paths.map(topmostMissing) };
+}
+
+/** Make the directories planCgroup recorded. */
+export function createCgroup(record: CgroupRecord): void {
+  record.paths.forEach((p, i) => {
+    const top = record.created[i];
+    if (!top) return;
+    mkdirSync(p, { recursive: true });
+    if (record.version === 1 && existsSync(join(top, 'cpuset.cpus'))) fillCpuset(top, p);
+  });
+}
+
+export function addProcess(record: CgroupRecord, pid: number): void {
+  for (const p of record.paths) writeFileSync(join(p, 'cgroup.procs'), String(pid));
+}
+
+/** Every pid in the container's cgroup (v1: the union over hierarchies). */
+export function cgroupPids(record: CgroupRecord): number[] {
+  const pids = new Set<number>();
+  for (const p of record.paths) {
+    try {
+      for (const line of readFileSync(join(p, 'cgroup.procs'), 'utf8').split('\n')) if (line) pids.add(Number(line));
+    } catch (e) {
+      if (!isErrno(e, 'ENOENT')) throw e;
+    }
+  }
+  return [...pids];
+}
+
+/**
+ * Remove what createCgroup made, deepest first. A cgroup whose last tasks are still exiting is
+ * busy for a moment: retry briefly before giving up.
+ */
+export async function removeCgroup(record: CgroupRecord): Promise<void> {
+  for (let i = 0; i < record.paths.length; i++) {
+    const top = record.created[i];
+    if (!top) continue;
+    for (let d = record.paths[i]!; ; d = dirname(d)) {
+      for (let attempt = 0; ; attempt++) {
+        try {
+          rmdirSync(d);
+          break;
+        } catch (e) {
+          if (isErrno(e, 'ENOENT')) break;
+          if (!isErrno(e, 'EBUSY') || attempt >= 50) throw e;
+          await new Promise((r) => setTimeout(r, 10));
+        }
+      }
+      if (d === top) break;
+    }
+  }
+}

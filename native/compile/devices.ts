@@ -1,0 +1,48 @@
+// devicePlan: the container's /dev — the default nodes every container has, linux.devices, and links.
+import { posix } from 'node:path';
+import { step, type PlanStep } from '../plan.js';
+import type { Config, Device } from '../spec/config.js';
+import { bindsDev } from './mounts.js';
+
+const S_IFIFO = 0o010000;
+const S_IFCHR = 0o020000;
+const S_IFBLK = 0o060000;
+
+const typeBits: Record<Device['type'], number> = { c: S_IFCHR, u: S_IFCHR, b: S_IFBLK, p: S_IFIFO };
+
+/** The devices the OCI spec says every Linux container has. */
+export const defaultDevices: readonly Device[] = [
+  { type: 'c', path: '/dev/null', major: 1, minor: 3 },
+  { type: 'c', path: '/dev/zero', major: 1, minor: 5 },
+  { type: 'c', path: '/dev/full', major: 1, minor: 7 },
+  { type: 'c', path: '/dev/random', major: 1, minor: 8 },
+  { type: 'c', path: '/dev/urandom', major: 1, minor: 9 },
+  { type: 'c', path: '/dev/tty', major: 5, minor: 0 },
+];
+
+/** [link target, link path] */
+const devLinks: readonly [string, string][] = [
+  ['/proc/self/fd', '/dev/fd'],
+  ['/proc/self/fd/0', '/dev/stdin'],
+  ['/proc/self/fd/1', '/dev/stdout'],
+  ['/proc/self/fd/2', '/dev/stderr'],
+];
+
+function mknod(d: Device): PlanStep {
+  const mode = typeBits[d.type] | (d.fileMode ?? 0o666);
+  return step('MKNOD', `create device ${d.path}`, d.path, mode, d.major, d.minor, d.uid ?? 0, d.gid ?? 0);
+}
+
+export function devicePlan(config: Config): PlanStep[] {
+  const configured = config.linux.devices;
+  const own = new Set(configured.map((d) => posix.normalize(d.path)));
+  const hostDev = bindsDev(config);
+  const steps: PlanStep[] = hostDev ? [] : defaultDevices.filter((d) => !own.has(d.path)).map(mknod);
+  steps.push(...configured.map(mknod));
+  if (hostDev) return steps;
+  steps.push(...devLinks.map(([target, path]) => step('SYMLINK', `link ${path} to ${target}`, target, path)));
+  const mountedAt = (dest: string) => config.mounts.some((m) => posix.normalize(m.destination) === dest);
+  if (mountedAt('/dev/pts')) steps.push(step('SYMLINK', 'link /dev/ptmx to pts/ptmx', 'pts/ptmx', '/dev/ptmx'));
+  if (!mountedAt('/dev/shm')) steps.push(step('MKDIR', 'create /dev/shm', '/dev/shm', 0o1777));
+  return steps;
+}

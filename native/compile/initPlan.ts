@@ -1,0 +1,36 @@
+// compileInitPlan: the whole plan, in the order the kernel needs it. Pure.
+//
+//   stage 1 (a child of berth, in the host's namespaces)
+//     open the start fifo · wait for berth to place it in the cgroup · join / create namespaces
+//     fork: the child is the container's process (pid 1 of a new pid namespace)
+//   the container's process
+//     set up the root file system and /dev · pivot_root · become the user · report ready
+//     wait for `start` · exec the program
+import { SyncTag, Slot, step, type Plan } from '../plan.js';
+import type { Config } from '../spec/config.js';
+import { O_RDWR, type CompileContext } from './context.js';
+import { devicePlan } from './devices.js';
+import { mountPlan, readonlyRootPlan, rootfsPlan } from './mounts.js';
+import { namespacePlan } from './namespaces.js';
+import { identityPlan, processPlan } from './process.js';
+
+export function compileInitPlan(config: Config, ctx: CompileContext): Plan {
+  return [
+    // O_RDWR: the open does not wait for a writer, and the read at the barrier blocks until `start` writes.
+    step('OPEN', `open the start fifo ${ctx.fifo}`, Slot.FIFO, ctx.fifo, O_RDWR),
+    // The cgroup namespace, created next, is rooted at the cgroup the process is in: place it first.
+    step('SYNC', 'join the container cgroup', SyncTag.CGROUP),
+    ...namespacePlan(config),
+    step('FORK', 'fork the container process'),
+    // Devices and directories get exactly the modes config.json asks for.
+    step('UMASK', 'clear the umask', 0),
+    ...identityPlan(config),
+    ...rootfsPlan(config, ctx),
+    ...mountPlan(config, ctx),
+    ...devicePlan(config),
+    step('MKDIR', `create the working directory ${config.process.cwd}`, config.process.cwd, 0o755),
+    ctx.noPivot ? step('CHROOT', 'move the root file system to / and chroot') : step('PIVOT_ROOT', 'pivot_root into the root file system'),
+    ...readonlyRootPlan(config),
+    ...processPlan(config, ctx.preserveFds),
+  ];
+}

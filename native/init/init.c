@@ -1,0 +1,531 @@
+/*
+ * berth-init: the process that stands inside the container between fork and exec.
+ *
+ * It reads a plan (native/plan.ts) from the sync socket and executes its steps in order.
+ * It decides nothing: every path, flag and order comes from the plan. A failing step is
+ * reported to the parent as (step index, errno) and the process exits.
+ *
+ * usage: berth-init SYNC_FD
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <linux/openat2.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "plan_ops.h"
+
+struct arg {
+	uint32_t type;
+	uint32_t len;
+	const char *data;
+};
+
+struct step {
+	uint32_t op;
+	uint32_t argc;
+	struct arg *args;
+};
+
+static int sync_fd = -1;
+static int slots[SLOT_COUNT];
+static char resolved[PATH_MAX];
+static int current_step = -1;
+static int ready_sent;
+
+static void send_msg(int32_t kind, int32_t step, int32_t err, int32_t value)
+{
+	int32_t m[4] = { kind, step, err, value };
+	/* The parent may be gone after READY: never die of SIGPIPE for it. */
+	(void)send(sync_fd, m, sizeof m, MSG_NOSIGNAL);
+}
+
+static void fail(int err)
+{
+	send_msg(MSG_ERROR, current_step, err, 0);
+	_exit(127);
+}
+
+static int read_full(int fd, void *buf, size_t n)
+{
+	char *p = buf;
+	while (n > 0) {
+		ssize_t r = read(fd, p, n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -1;
+		p += r;
+		n -= (size_t)r;
+	}
+	return 0;
+}
+
+static const char *str(struct step *s, uint32_t i)
+{
+	return s->args[i].len > 1 ? s->args[i].data : NULL;
+}
+
+static const char *str_or_empty(struct step *s, uint32_t i)
+{
+	return s->args[i].data;
+}
+
+static int64_t num(struct step *s, uint32_t i)
+{
+	int64_t v;
+	memcpy(&v, s->args[i].data, sizeof v);
+	return v;
+}
+
+static int openat2_in_root(const char *path, uint64_t flags)
+{
+	struct open_how how = {
+		.flags = flags | O_CLOEXEC,
+		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+	};
+	return (int)syscall(SYS_openat2, slots[SLOT_ROOT], path, &how, sizeof how);
+}
+
+/*
+ * Open PATH inside the root slot without ever leaving it, creating what is missing.
+ * Each missing component is made with mkdirat in its parent and then re-resolved from the
+ * root, so a symlink met on the way is followed as if the root were "/".
+ */
+static int open_in_root(const char *path, int resolve, mode_t mode)
+{
+	int fd = openat2_in_root(path, O_PATH);
+	if (fd >= 0 || errno != ENOENT || resolve == RESOLVE_EXISTING)
+		return fd;
+
+	char buf[PATH_MAX];
+	if (strlen(path) >= sizeof buf)
+		return errno = ENAMETOOLONG, -1;
+	strcpy(buf, path);
+	size_t len = strlen(buf);
+	for (size_t i = 0; i <= len; i++) {
+		if (buf[i] != '/' && buf[i] != '\0')
+			continue;
+		if (i == 0 || buf[i - 1] == '/')
+			continue;
+		int last = i == len || buf[i + 1] == '\0';
+		char saved = buf[i];
+		buf[i] = '\0';
+		char *slash = strrchr(buf, '/');
+		const char *name = slash ? slash + 1 : buf;
+		int parent;
+		if (slash) {
+			*slash = '\0';
+			parent = openat2_in_root(buf[0] ? buf : "/", O_PATH | O_DIRECTORY);
+			*slash = '/';
+		} else {
+			parent = openat2_in_root("/", O_PATH | O_DIRECTORY);
+		}
+		if (parent < 0)
+			return -1;
+		int r;
+		if (last && resolve == RESOLVE_FILE) {
+			r = openat(parent, name, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0644);
+			if (r >= 0)
+				close(r);
+		} else {
+			r = mkdirat(parent, name, last ? mode : 0755);
+		}
+		int err = errno;
+		close(parent);
+		if (r < 0 && err != EEXIST)
+			return errno = err, -1;
+		buf[i] = saved;
+		if (last)
+			break;
+	}
+	return openat2_in_root(path, O_PATH);
+}
+
+/* The parent directory of PATH inside the root (created), and its last component. */
+static int open_parent_in_root(const char *path, const char **name)
+{
+	static char dir[PATH_MAX];
+	if (strlen(path) >= sizeof dir)
+		return errno = ENAMETOOLONG, -1;
+	strcpy(dir, path);
+	char *slash = strrchr(dir, '/');
+	*name = path + (slash ? (size_t)(slash - dir) + 1 : 0);
+	if (!slash)
+		strcpy(dir, "/");
+	else if (slash == dir)
+		dir[1] = '\0';
+	else
+		*slash = '\0';
+	return open_in_root(dir, RESOLVE_DIR, 0755);
+}
+
+static void fd_path(char *out, size_t n, int fd)
+{
+	snprintf(out, n, "/proc/self/fd/%d", fd);
+}
+
+static int do_mount(struct step *s)
+{
+	const char *source = str(s, 0), *target = str_or_empty(s, 1), *fstype = str(s, 2), *data = str(s, 4);
+	unsigned long flags = (unsigned long)num(s, 3);
+	int resolve = (int)num(s, 5);
+	if (resolve == RESOLVE_ABSOLUTE)
+		return mount(source, target, fstype, flags, data);
+	int fd = open_in_root(target, resolve, 0755);
+	if (fd < 0)
+		return -1;
+	char p[64];
+	fd_path(p, sizeof p, fd);
+	int r = mount(source, p, fstype, flags, data);
+	int err = errno;
+	close(fd);
+	return errno = err, r;
+}
+
+static int do_mknod(struct step *s)
+{
+	const char *name;
+	int dir = open_parent_in_root(str_or_empty(s, 0), &name);
+	if (dir < 0)
+		return -1;
+	int r = mknodat(dir, name, (mode_t)num(s, 1), makedev(num(s, 2), num(s, 3)));
+	if (r < 0 && errno == EEXIST)
+		r = 0;
+	else if (r == 0)
+		r = fchownat(dir, name, (uid_t)num(s, 4), (gid_t)num(s, 5), AT_SYMLINK_NOFOLLOW);
+	int err = errno;
+	close(dir);
+	return errno = err, r;
+}
+
+static int do_symlink(struct step *s)
+{
+	const char *name;
+	int dir = open_parent_in_root(str_or_empty(s, 1), &name);
+	if (dir < 0)
+		return -1;
+	int r = symlinkat(str_or_empty(s, 0), dir, name);
+	if (r < 0 && errno == EEXIST)
+		r = 0;
+	int err = errno;
+	close(dir);
+	return errno = err, r;
+}
+
+static int do_mkdir(struct step *s)
+{
+	int fd = open_in_root(str_or_empty(s, 0), RESOLVE_DIR, (mode_t)num(s, 1));
+	if (fd < 0)
+		return -1;
+	close(fd);
+	return 0;
+}
+
+static int reopen_root(void)
+{
+	close(slots[SLOT_ROOT]);
+	slots[SLOT_ROOT] = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	return slots[SLOT_ROOT] < 0 ? -1 : 0;
+}
+
+static int do_pivot_root(void)
+{
+	if (fchdir(slots[SLOT_ROOT]) < 0)
+		return -1;
+	if (syscall(SYS_pivot_root, ".", ".") < 0)
+		return -1;
+	/* The old root is stacked on "."; make it a slave so its detach never reaches the host. */
+	if (mount(NULL, ".", NULL, MS_SLAVE | MS_REC, NULL) < 0)
+		return -1;
+	if (umount2(".", MNT_DETACH) < 0)
+		return -1;
+	if (chdir("/") < 0)
+		return -1;
+	return reopen_root();
+}
+
+static int do_chroot(void)
+{
+	if (fchdir(slots[SLOT_ROOT]) < 0)
+		return -1;
+	if (mount(".", "/", NULL, MS_MOVE, NULL) < 0)
+		return -1;
+	if (chroot(".") < 0 || chdir("/") < 0)
+		return -1;
+	return reopen_root();
+}
+
+static int do_write_file(struct step *s)
+{
+	int fd = open(str_or_empty(s, 0), O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	const char *data = str_or_empty(s, 1);
+	size_t n = s->args[1].len - 1;
+	ssize_t w = write(fd, data, n);
+	int err = errno;
+	close(fd);
+	if (w >= 0 && (size_t)w != n)
+		err = EIO;
+	return w >= 0 && (size_t)w == n ? 0 : (errno = err, -1);
+}
+
+static int do_setgroups(struct step *s)
+{
+	gid_t gids[NGROUPS_MAX];
+	size_t n = s->argc < NGROUPS_MAX ? s->argc : NGROUPS_MAX;
+	for (size_t i = 0; i < n; i++)
+		gids[i] = (gid_t)num(s, (uint32_t)i);
+	return setgroups(n, gids);
+}
+
+static int executable(const char *path)
+{
+	struct stat st;
+	if (stat(path, &st) < 0)
+		return -1;
+	if (!S_ISREG(st.st_mode))
+		return errno = EACCES, -1;
+	return access(path, X_OK);
+}
+
+/* Find the program the way execvp would, but with the container's PATH, not ours. */
+static int do_lookup(struct step *s)
+{
+	const char *file = str_or_empty(s, 0), *search = str_or_empty(s, 1);
+	if (strchr(file, '/')) {
+		if (snprintf(resolved, sizeof resolved, "%s", file) >= (int)sizeof resolved)
+			return errno = ENAMETOOLONG, -1;
+		return executable(resolved);
+	}
+	int err = ENOENT;
+	for (const char *p = search;; p++) {
+		const char *end = strchrnul(p, ':');
+		int n = (int)(end - p);
+		snprintf(resolved, sizeof resolved, "%.*s%s%s", n, p, n ? "/" : "", file);
+		if (executable(resolved) == 0)
+			return 0;
+		if (errno == EACCES)
+			err = EACCES;
+		if (!*end)
+			break;
+		p = end;
+	}
+	resolved[0] = '\0';
+	return errno = err, -1;
+}
+
+static int do_exec(struct step *s)
+{
+	uint32_t argc = (uint32_t)num(s, 0);
+	if (argc + 1 > s->argc)
+		return errno = EINVAL, -1;
+	char **argv = calloc(argc + 1, sizeof *argv);
+	char **envp = calloc(s->argc - argc, sizeof *envp);
+	if (!argv || !envp)
+		return errno = ENOMEM, -1;
+	for (uint32_t i = 0; i < argc; i++)
+		argv[i] = (char *)str_or_empty(s, 1 + i);
+	for (uint32_t i = 1 + argc; i < s->argc; i++)
+		envp[i - 1 - argc] = (char *)str_or_empty(s, i);
+	execve(resolved, argv, envp);
+	return -1;
+}
+
+static int do_barrier(struct step *s)
+{
+	int fd = slots[num(s, 0)];
+	char c;
+	ssize_t r;
+	do
+		r = read(fd, &c, 1);
+	while (r < 0 && errno == EINTR);
+	close(fd);
+	slots[num(s, 0)] = -1;
+	return r == 1 ? 0 : (errno = r == 0 ? EPIPE : errno, -1);
+}
+
+static int do_sync(struct step *s)
+{
+	int32_t ack;
+	send_msg(MSG_SYNC, current_step, 0, (int32_t)num(s, 0));
+	if (read_full(sync_fd, &ack, sizeof ack) < 0)
+		_exit(127); /* the parent is gone: nobody wants this container any more */
+	return ack ? (errno = ack, -1) : 0;
+}
+
+static int do_fork(void)
+{
+	/* CLONE_PARENT: the container's process becomes a child of berth, which can reap it. */
+	pid_t pid = (pid_t)syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0, NULL, NULL, 0);
+	if (pid < 0)
+		return -1;
+	if (pid > 0) {
+		send_msg(MSG_PID, current_step, 0, pid);
+		_exit(0);
+	}
+	return 0;
+}
+
+static int run(struct step *s)
+{
+	switch (s->op) {
+	case OP_SYNC:
+		return do_sync(s);
+	case OP_OPEN: {
+		int fd = open(str_or_empty(s, 1), (int)num(s, 2) | O_CLOEXEC);
+		if (fd < 0)
+			return -1;
+		slots[num(s, 0)] = fd;
+		return 0;
+	}
+	case OP_SETNS: {
+		int fd = open(str_or_empty(s, 0), O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return -1;
+		int r = setns(fd, (int)num(s, 1));
+		int err = errno;
+		close(fd);
+		return errno = err, r;
+	}
+	case OP_UNSHARE:
+		return unshare((int)num(s, 0));
+	case OP_FORK:
+		return do_fork();
+	case OP_MOUNT:
+		return do_mount(s);
+	case OP_MKNOD:
+		return do_mknod(s);
+	case OP_SYMLINK:
+		return do_symlink(s);
+	case OP_MKDIR:
+		return do_mkdir(s);
+	case OP_PIVOT_ROOT:
+		return do_pivot_root();
+	case OP_CHROOT:
+		return do_chroot();
+	case OP_SETHOSTNAME:
+		return sethostname(str_or_empty(s, 0), s->args[0].len - 1);
+	case OP_SETDOMAINNAME:
+		return setdomainname(str_or_empty(s, 0), s->args[0].len - 1);
+	case OP_WRITE_FILE:
+		return do_write_file(s);
+	case OP_CHDIR:
+		return chdir(str_or_empty(s, 0));
+	case OP_SETGROUPS:
+		return do_setgroups(s);
+	case OP_SETGID: {
+		gid_t g = (gid_t)num(s, 0);
+		return setresgid(g, g, g);
+	}
+	case OP_SETUID: {
+		uid_t u = (uid_t)num(s, 0);
+		return setresuid(u, u, u);
+	}
+	case OP_UMASK:
+		umask((mode_t)num(s, 0));
+		return 0;
+	case OP_LOOKUP:
+		return do_lookup(s);
+	case OP_READY:
+		send_msg(MSG_READY, current_step, 0, 0);
+		ready_sent = 1;
+		return 0;
+	case OP_BARRIER:
+		return do_barrier(s);
+	case OP_EXEC:
+		return do_exec(s);
+	case OP_CLOSE_FDS:
+		return (int)syscall(SYS_close_range, (unsigned)num(s, 0), ~0u, CLOSE_RANGE_CLOEXEC);
+	}
+	return errno = ENOSYS, -1;
+}
+
+static struct step *parse(char *buf, uint32_t len, uint32_t count)
+{
+	struct step *steps = calloc(count, sizeof *steps);
+	if (!steps)
+		return NULL;
+	uint32_t off = 12;
+#define TAKE32(dst)                                          \
+	do {                                                 \
+		if (off + 4 > len)                           \
+			return NULL;                         \
+		memcpy(&(dst), buf + off, 4);                \
+		off += 4;                                    \
+	} while (0)
+	for (uint32_t i = 0; i < count; i++) {
+		TAKE32(steps[i].op);
+		TAKE32(steps[i].argc);
+		steps[i].args = calloc(steps[i].argc ? steps[i].argc : 1, sizeof(struct arg));
+		if (!steps[i].args)
+			return NULL;
+		for (uint32_t a = 0; a < steps[i].argc; a++) {
+			struct arg *g = &steps[i].args[a];
+			TAKE32(g->type);
+			TAKE32(g->len);
+			if (off + g->len > len || g->len == 0)
+				return NULL;
+			if (g->type == ARG_STR && buf[off + g->len - 1] != '\0')
+				return NULL;
+			if (g->type == ARG_INT && g->len != 8)
+				return NULL;
+			g->data = buf + off;
+			off += g->len;
+		}
+	}
+#undef TAKE32
+	return off == len ? steps : NULL;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc != 2) {
+		fprintf(stderr, "usage: berth-init SYNC_FD (started by berth, not by hand)\n");
+		return 2;
+	}
+	sync_fd = atoi(argv[1]);
+	if (fcntl(sync_fd, F_SETFD, FD_CLOEXEC) < 0)
+		return 2;
+	for (int i = 0; i < SLOT_COUNT; i++)
+		slots[i] = -1;
+
+	uint32_t head[3];
+	if (read_full(sync_fd, head, sizeof head) < 0 || head[0] != PLAN_MAGIC || head[1] < 12)
+		fail(EPROTO);
+	char *buf = malloc(head[1]);
+	if (!buf)
+		fail(ENOMEM);
+	memcpy(buf, head, sizeof head);
+	if (read_full(sync_fd, buf + 12, head[1] - 12) < 0)
+		fail(EPROTO);
+	struct step *steps = parse(buf, head[1], head[2]);
+	if (!steps)
+		fail(EPROTO);
+
+	for (uint32_t i = 0; i < head[2]; i++) {
+		current_step = (int)i;
+		if (run(&steps[i]) < 0) {
+			int err = errno;
+			/* After READY the parent may have left: the container's stderr is the last witness. */
+			if (ready_sent)
+				fprintf(stderr, "berth-init: step %u (op %u) failed: %s\n", i, steps[i].op, strerror(err));
+			fail(err);
+		}
+	}
+	fail(EPROTO); /* a plan always ends in EXEC */
+}

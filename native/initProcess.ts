@@ -1,0 +1,108 @@
+// The parent side of berth-init: spawn it, hand it the plan, answer its SYNC requests, and learn the
+// container process's pid — or which step failed and why.
+import { spawn, type StdioOptions } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import type { Socket } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { BerthError, errnoName, errnoText } from './errors.js';
+import { encodePlan, Msg, type Plan, type PlanStep } from './plan.js';
+
+/** Where the build put berth-init: next to the bundled CLI, or under build/native when run from build/. */
+export function initBinary(): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  const candidates = [join(here, 'berth-init'), join(here, '..', 'native', 'berth-init'), join(here, 'native', 'berth-init')];
+  const found = candidates.find((p) => existsSync(p));
+  if (!found) throw new BerthError(`berth-init is not built (looked in ${candidates.join(', ')}): run the README's set-up`);
+  return found;
+}
+
+/** A plan step failed inside the container's process. */
+export class InitStepError extends BerthError {
+  constructor(
+    readonly step: PlanStep,
+    readonly errno: number,
+  ) {
+    super(InitStepError.describe(step, errno));
+    this.name = 'InitStepError';
+  }
+
+  private static describe(step: PlanStep, errno: number): string {
+    // Clients such as podman look for these words to report "command not found" (exit 127).
+    if (step.op === 'LOOKUP' && errno === 2) return `exec: "${step.args[0]}": executable file not found in $PATH`;
+    if (step.op === 'LOOKUP' && errno === 13) return `exec: "${step.args[0]}": permission denied`;
+    return `${step.what}: ${errnoName(errno)} (${errnoText(errno)})`;
+  }
+}
+
+export interface InitOptions {
+  plan: Plan;
+  /** fds for the container's 0, 1, 2 and preserved fds (3...), or 'ignore'. */
+  stdio: (number | 'ignore')[];
+  /** Answer a SYNC step; the stage-1 pid is the process to act on. Throwing fails the create. */
+  onSync(tag: number, stage1Pid: number): void;
+  /** The container process exists (called before READY, so a failure can still clean it up). */
+  onPid(pid: number): void;
+}
+
+const MSG_SIZE = 16;
+
+/** Spawn berth-init and run the plan up to READY. Resolves with the container process's host pid. */
+export function runInit(opts: InitOptions): Promise<number> {
+  const syncFd = opts.stdio.length;
+  const child = spawn(initBinary(), [String(syncFd)], {
+    stdio: [...opts.stdio, 'pipe'] as StdioOptions,
+    env: {},
+    // A session of its own: a terminal's ^C reaches berth (which forwards it), not the container directly.
+    detached: true,
+  });
+  const sock = child.stdio[syncFd] as Socket;
+  return new Promise<number>((resolve, reject) => {
+    let pid = 0;
+    let buffered = Buffer.alloc(0);
+    let settled = false;
+    const finish = (err: Error | null) => {
+      if (settled) return;
+      settled = true;
+      sock.destroy();
+      if (err) reject(err);
+      else resolve(pid);
+    };
+    child.on('error', (e) => finish(new BerthError(`cannot start berth-init: ${e.message}`)));
+    sock.on('error', () => {}); // an early exit of the init is reported by 'close'
+    sock.on('close', () =>
+      finish(new BerthError(`the container process exited before it was ready${child.exitCode !== null ? ` (status ${child.exitCode})` : ''}`)),
+    );
+    sock.on('data', (chunk: Buffer) => {
+      buffered = Buffer.concat([buffered, chunk]);
+      while (buffered.length >= MSG_SIZE && !settled) {
+        const kind = buffered.readInt32LE(0);
+        const index = buffered.readInt32LE(4);
+        const errno = buffered.readInt32LE(8);
+        const value = buffered.readInt32LE(12);
+        buffered = buffered.subarray(MSG_SIZE);
+        if (kind === Msg.SYNC) {
+          const ack = Buffer.alloc(4);
+          let failure: Error | null = null;
+          try {
+            opts.onSync(value, child.pid!);
+          } catch (e) {
+            failure = e as Error;
+            ack.writeInt32LE(1 /* EPERM: the init gives up */);
+          }
+          sock.write(ack);
+          if (failure) finish(failure);
+        } else if (kind === Msg.PID) {
+          pid = value;
+          opts.onPid(pid);
+        }
+        else if (kind === Msg.READY) finish(null);
+        else if (kind === Msg.ERROR) {
+          const failed = opts.plan[index];
+          finish(failed ? new InitStepError(failed, errno) : new BerthError(`berth-init failed before its plan began: ${errnoName(errno)}`));
+        }
+      }
+    });
+    sock.write(encodePlan(opts.plan));
+  });
+}

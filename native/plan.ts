@@ -1,0 +1,117 @@
+// The init plan: the ordered steps berth-init executes between fork and exec (design.md §2).
+// Every decision is made here in TypeScript; the C side (native/init/init.c) only interprets.
+// The opcode table below is the single source of the protocol: the C header is generated from it.
+
+/** Opcodes understood by berth-init. Order matters: the numeric value is the wire code. */
+export const Op = {
+  SYNC: 1, // (tag) ask the parent to act, wait for its ack
+  OPEN: 2, // (slot, path, flags) keep an fd in a slot
+  SETNS: 3, // (path, nstype) join a namespace
+  UNSHARE: 4, // (flags) create namespaces
+  FORK: 5, // () clone(CLONE_PARENT): the child goes on, the caller reports the pid and exits
+  MOUNT: 6, // (source, target, fstype, flags, data, resolve)
+  MKNOD: 7, // (path, mode, major, minor, uid, gid) in the root slot
+  SYMLINK: 8, // (target, path) in the root slot
+  MKDIR: 9, // (path, mode) in the root slot, with parents
+  PIVOT_ROOT: 10, // () into the root slot; the old root is detached
+  CHROOT: 11, // () MS_MOVE the root slot onto / and chroot (--no-pivot)
+  SETHOSTNAME: 12, // (name)
+  SETDOMAINNAME: 13, // (name)
+  WRITE_FILE: 14, // (path, data) into an existing file
+  CHDIR: 15, // (path)
+  SETGROUPS: 16, // (gid...)
+  SETGID: 17, // (gid)
+  SETUID: 18, // (uid)
+  UMASK: 19, // (mask)
+  LOOKUP: 20, // (file, searchPath) find the program before the barrier
+  READY: 21, // () tell the parent the container is created
+  BARRIER: 22, // (slot) block until `start` writes to the fifo in the slot
+  EXEC: 23, // (argc, argv..., env...) execve the looked-up program
+  CLOSE_FDS: 24, // (first) mark fds >= first close-on-exec
+} as const;
+export type OpName = keyof typeof Op;
+
+/** How a MOUNT target is resolved. */
+export const Resolve = {
+  ABSOLUTE: 0, // a host path, used as given (the mount namespace is already the container's)
+  DIR: 1, // inside the root slot, created as a directory when missing
+  FILE: 2, // inside the root slot, created as an empty file when missing
+  EXISTING: 3, // inside the root slot, must exist
+} as const;
+
+/** Fd slots shared by the steps. */
+export const Slot = { ROOT: 0, FIFO: 1 } as const;
+
+/** Messages from berth-init to its parent, 16 bytes: kind, step, errno, value (all int32 LE). */
+export const Msg = { SYNC: 1, PID: 2, READY: 3, ERROR: 4 } as const;
+
+/** Tags of SYNC steps: what the parent must do before acking. */
+export const SyncTag = { CGROUP: 1 } as const;
+
+export type Arg = string | number | bigint;
+
+export interface PlanStep {
+  op: OpName;
+  args: Arg[];
+  /** What the step does, in words, for error messages: `mount proc on /proc`. */
+  what: string;
+}
+
+export type Plan = PlanStep[];
+
+export function step(op: OpName, what: string, ...args: Arg[]): PlanStep {
+  return { op, args, what };
+}
+
+const MAGIC = 0x48545242; // "BRTH"
+const ARG_STR = 0;
+const ARG_INT = 1;
+
+/**
+ * Wire format, little endian: u32 magic, u32 total length, u32 step count, then per step
+ * u32 op, u32 argc, and per arg u32 type, u32 length, bytes (strings get a trailing NUL; ints are i64).
+ */
+export function encodePlan(plan: Plan): Buffer {
+  const parts: Buffer[] = [];
+  const u32 = (n: number) => {
+    const b = Buffer.alloc(4);
+    b.writeUInt32LE(n >>> 0);
+    parts.push(b);
+  };
+  for (const s of plan) {
+    u32(Op[s.op]);
+    u32(s.args.length);
+    for (const a of s.args) {
+      if (typeof a === 'string') {
+        const bytes = Buffer.from(a + '\0', 'utf8');
+        u32(ARG_STR);
+        u32(bytes.length);
+        parts.push(bytes);
+      } else {
+        const b = Buffer.alloc(8);
+        b.writeBigInt64LE(BigInt(a));
+        u32(ARG_INT);
+        u32(8);
+        parts.push(b);
+      }
+    }
+  }
+  const body = Buffer.concat(parts);
+  const head = Buffer.alloc(12);
+  head.writeUInt32LE(MAGIC, 0);
+  head.writeUInt32LE(12 + body.length, 4);
+  head.writeUInt32LE(plan.length, 8);
+  return Buffer.concat([head, body]);
+}
+
+/** The C header berth-init is compiled with: one source of truth for codes shared by both sides. */
+export function cHeader(): string {
+  const lines = ['/* Generated from native/plan.ts by the build. Do not edit. */', '#pragma once'];
+  lines.push(`#define PLAN_MAGIC 0x${MAGIC.toString(16)}u`, `#define ARG_STR ${ARG_STR}`, `#define ARG_INT ${ARG_INT}`);
+  for (const [k, v] of Object.entries(Op)) lines.push(`#define OP_${k} ${v}`);
+  for (const [k, v] of Object.entries(Resolve)) lines.push(`#define RESOLVE_${k} ${v}`);
+  for (const [k, v] of Object.entries(Slot)) lines.push(`#define SLOT_${k} ${v}`);
+  for (const [k, v] of Object.entries(Msg)) lines.push(`#define MSG_${k} ${v}`);
+  lines.push(`#define SLOT_COUNT ${Object.keys(Slot).length}`);
+  return lines.join('\n') + '\n';
+}

@@ -1,0 +1,31 @@
+// What /proc says about a process: enough to tell a live container process from a dead or reused pid.
+import { readFileSync } from 'node:fs';
+
+export interface ProcStat {
+  /** One letter: R, S, D, Z (zombie), X (dead), T... */
+  state: string;
+  /** Start time in clock ticks since boot: with the pid, it names one process for good. */
+  startTime: number;
+}
+
+/** /proc/PID/stat, or null when there is no such process. */
+export function procStat(pid: number): ProcStat | null {
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${pid}/stat`, 'latin1');
+  } catch {
+    return null;
+  }
+  // comm may hold spaces and parentheses: fields restart after the last ')'.
+  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  return { state: fields[0]!, startTime: Number(fields[19]) };
+}
+
+/**
+ * True while the process PID started at START_TIME still runs. A zombie counts as dead: on these
+ * machines PID 1 is slow to reap orphans, and a zombie runs nothing.
+ */
+export function isAlive(pid: number, startTime: number): boolean {
+  const st = procStat(pid);
+  return st !== null && st.startTime === startTime && st.state !== 'Z' && st.state !== 'X';
+}

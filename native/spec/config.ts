@@ -1,0 +1,76 @@
+// The OCI runtime-spec config.json, as berth reads it. Fields of later issues are typed where known
+// and carried through untouched until their compiler exists.
+
+export interface User {
+  uid: number;
+  gid: number;
+  umask?: number;
+  additionalGids?: number[];
+}
+
+export interface Process {
+  terminal: boolean;
+  user: User;
+  args: string[];
+  env: string[];
+  cwd: string;
+  capabilities?: Record<string, string[]>;
+  rlimits?: { type: string; hard: number; soft: number }[];
+  noNewPrivileges?: boolean;
+  oomScoreAdj?: number;
+  apparmorProfile?: string;
+  selinuxLabel?: string;
+  consoleSize?: { height: number; width: number };
+}
+
+export interface Mount {
+  destination: string;
+  type?: string;
+  source?: string;
+  options: string[];
+}
+
+export const namespaceTypes = ['pid', 'network', 'mount', 'ipc', 'uts', 'user', 'cgroup', 'time'] as const;
+export type NamespaceType = (typeof namespaceTypes)[number];
+
+export interface Namespace {
+  type: NamespaceType;
+  path?: string;
+}
+
+export interface Device {
+  type: 'c' | 'b' | 'u' | 'p';
+  path: string;
+  major: number;
+  minor: number;
+  fileMode?: number;
+  uid?: number;
+  gid?: number;
+}
+
+export interface Linux {
+  namespaces: Namespace[];
+  devices: Device[];
+  cgroupsPath?: string;
+  rootfsPropagation?: string;
+  resources?: Record<string, unknown>;
+  maskedPaths?: string[];
+  readonlyPaths?: string[];
+  sysctl?: Record<string, string>;
+  seccomp?: Record<string, unknown>;
+  uidMappings?: unknown[];
+  gidMappings?: unknown[];
+  mountLabel?: string;
+}
+
+export interface Config {
+  ociVersion: string;
+  root: { path: string; readonly: boolean };
+  process: Process;
+  hostname?: string;
+  domainname?: string;
+  mounts: Mount[];
+  linux: Linux;
+  hooks?: Record<string, unknown>;
+  annotations: Record<string, string>;
+}

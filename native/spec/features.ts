@@ -1,0 +1,38 @@
+// `berth features`: what this build supports, in the OCI features format, read off berth's own tables.
+import { OCI_VERSION } from '../../actors/stateStore.js';
+import { flagOptions, propagationOptions } from '../compile/mountFlags.js';
+import { supportedNamespaces } from '../compile/namespaces.js';
+
+export interface Features {
+  ociVersionMin: string;
+  ociVersionMax: string;
+  hooks: string[];
+  mountOptions: string[];
+  linux: {
+    namespaces: string[];
+    capabilities: string[];
+    cgroup: { v1: boolean; v2: boolean; systemd: boolean; systemdUser: boolean };
+    seccomp: { enabled: boolean };
+    apparmor: { enabled: boolean };
+    selinux: { enabled: boolean };
+  };
+  annotations: Record<string, string>;
+}
+
+export function features(): Features {
+  return {
+    ociVersionMin: '1.0.0',
+    ociVersionMax: OCI_VERSION,
+    hooks: [],
+    mountOptions: [...Object.keys(flagOptions), ...Object.keys(propagationOptions)].sort(),
+    linux: {
+      namespaces: [...supportedNamespaces],
+      capabilities: [],
+      cgroup: { v1: true, v2: true, systemd: false, systemdUser: false },
+      seccomp: { enabled: false },
+      apparmor: { enabled: false },
+      selinux: { enabled: false },
+    },
+    annotations: { 'org.berth.version': process.env.npm_package_version ?? '0.1.0' },
+  };
+}

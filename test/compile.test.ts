@@ -1,0 +1,157 @@
+// Plan compilation: config.json in, the exact steps berth-init will execute out. No root needed.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { parseLayout } from '../native/cgroups/layout.js';
+import type { CompileContext } from '../native/compile/context.js';
+import { compileInitPlan } from '../native/compile/initPlan.js';
+import { MS, parseMountOptions } from '../native/compile/mountFlags.js';
+import { CLONE_FLAGS } from '../native/compile/namespaces.js';
+import { Resolve, type Plan } from '../native/plan.js';
+import { defaultSpec } from '../native/spec/defaults.js';
+import { parseConfig } from '../native/spec/validate.js';
+import type { Config } from '../native/spec/config.js';
+
+const v1Mountinfo = [
+  '30 25 0:26 / /sys/fs/cgroup/memory rw,relatime shared:9 - cgroup cgroup rw,memory',
+  '31 25 0:27 / /sys/fs/cgroup/cpu,cpuacct rw,relatime shared:10 - cgroup cgroup rw,cpu,cpuacct',
+  '32 25 0:28 / /sys/fs/cgroup/systemd rw,relatime shared:11 - cgroup cgroup rw,name=systemd',
+  '33 25 0:29 / /sys/fs/cgroup/unified rw,relatime shared:12 - cgroup2 cgroup2 rw',
+].join('\n');
+
+const ctx = (over: Partial<CompileContext> = {}): CompileContext => ({
+  bundle: '/b',
+  rootfs: '/b/rootfs',
+  fifo: '/run/x/c/exec.fifo',
+  preserveFds: 0,
+  noPivot: false,
+  cgroupLayout: parseLayout(v1Mountinfo),
+  cgroupDirs: ['/sys/fs/cgroup/memory/c', '/sys/fs/cgroup/cpu,cpuacct/c', '/sys/fs/cgroup/systemd/c'],
+  sourceKind: (p) => (p.endsWith('.txt') ? 'file' : p.startsWith('/missing') ? null : 'dir'),
+  ...over,
+});
+
+function config(patch?: (c: Config) => void): Config {
+  const c = parseConfig(JSON.parse(JSON.stringify(defaultSpec())));
+  c.process.args = ['echo', 'hi'];
+  patch?.(c);
+  return c;
+}
+
+const ops = (plan: Plan) => plan.map((s) => s.op);
+const find = (plan: Plan, what: string) => plan.find((s) => s.what.includes(what));
+
+test('the order the kernel needs: fifo, cgroup, namespaces, fork, mounts, pivot, user, ready, barrier, exec', () => {
+  const plan = compileInitPlan(config(), ctx());
+  const order = ops(plan);
+  const at = (op: string) => order.indexOf(op as never);
+  assert.ok(at('OPEN') < at('SYNC') && at('SYNC') < at('UNSHARE') && at('UNSHARE') < at('FORK'));
+  assert.ok(at('FORK') < at('MOUNT') && plan.findIndex((s) => s.what === 'remount / read-only') > at('PIVOT_ROOT'));
+  assert.ok(plan.filter((s) => s.op === 'MOUNT' && s.args[5] !== Resolve.ABSOLUTE).every((s) => plan.indexOf(s) < at('PIVOT_ROOT')), 'rootfs mounts happen before pivot_root');
+  assert.ok(at('PIVOT_ROOT') < at('SETUID') && at('SETUID') < at('LOOKUP') && at('LOOKUP') < at('READY'));
+  assert.equal(order.slice(-3), ['READY', 'BARRIER', 'EXEC']);
+});
+
+test('one unshare for every new namespace; joins by path come first', () => {
+  const plan = compileInitPlan(
+    config((c) => {
+      c.linux.namespaces = [{ type: 'mount' }, { type: 'network', path: '/proc/1/ns/net' }, { type: 'pid' }];
+      c.hostname = undefined;
+    }),
+    ctx(),
+  );
+  const setns = plan.filter((s) => s.op === 'SETNS');
+  assert.equal(setns.map((s) => s.args), [['/proc/1/ns/net', CLONE_FLAGS.network]]);
+  const unshare = plan.find((s) => s.op === 'UNSHARE')!;
+  assert.is(unshare.args[0], CLONE_FLAGS.mount | CLONE_FLAGS.pid);
+  assert.ok(plan.indexOf(setns[0]!) < plan.indexOf(unshare));
+});
+
+test('namespaces berth cannot make yet, and a missing mount namespace, are refused by path', () => {
+  assert.throws(() => compileInitPlan(config((c) => c.linux.namespaces.push({ type: 'user' })), ctx()), /linux\.namespaces\[6\]\.type: the user namespace is not supported yet/);
+  assert.throws(() => compileInitPlan(config((c) => (c.linux.namespaces = [{ type: 'pid' }])), ctx()), /linux\.namespaces: a mount namespace is required/);
+  assert.throws(() => compileInitPlan(config((c) => (c.linux.namespaces = [{ type: 'mount' }])), ctx()), /hostname: needs a uts namespace/);
+});
+
+test('mount options become flags, propagation and data', () => {
+  const p = parseMountOptions(['nosuid', 'noexec', 'ro', 'rw', 'strictatime', 'mode=755', 'rslave', 'size=1k']);
+  assert.is(p.flags, MS.NOSUID | MS.NOEXEC | MS.STRICTATIME);
+  assert.equal(p.propagation, [MS.SLAVE | MS.REC]);
+  assert.equal(p.data, ['mode=755', 'size=1k']);
+});
+
+test('a file system mount: one MOUNT resolved in the rootfs, data passed through', () => {
+  const plan = compileInitPlan(config(), ctx());
+  const dev = find(plan, 'mount tmpfs on /dev')!;
+  assert.equal(dev.args, ['tmpfs', '/dev', 'tmpfs', MS.NOSUID | MS.STRICTATIME, 'mode=755,size=65536k', Resolve.DIR]);
+});
+
+test('a read-only bind: bind, then a bind remount; a file source makes a file target', () => {
+  const plan = compileInitPlan(config((c) => c.mounts.push({ destination: '/etc/hosts', type: 'bind', source: 'hosts.txt', options: ['rbind', 'ro', 'rprivate'] })), ctx());
+  const i = plan.findIndex((s) => s.what === 'bind /b/hosts.txt on /etc/hosts');
+  assert.equal(plan[i]!.args, ['/b/hosts.txt', '/etc/hosts', '', MS.BIND | MS.REC, '', Resolve.FILE]);
+  assert.equal(plan[i + 1]!.args, ['', '/etc/hosts', '', MS.BIND | MS.REMOUNT | MS.RDONLY, '', Resolve.EXISTING]);
+  assert.equal(plan[i + 2]!.args, ['', '/etc/hosts', '', MS.PRIVATE | MS.REC, '', Resolve.EXISTING]);
+});
+
+test('bind mount errors name the mount', () => {
+  assert.throws(() => compileInitPlan(config((c) => c.mounts.push({ destination: '/x', type: 'bind', source: '/missing/x', options: ['bind'] })), ctx()), /mounts\[7\]\.source: "\/missing\/x" does not exist/);
+  assert.throws(() => compileInitPlan(config((c) => c.mounts.push({ destination: '/x', type: 'bind', source: '/d', options: ['bind', 'size=1'] })), ctx()), /mounts\[7\]\.options: unknown option "size=1" for a bind mount/);
+});
+
+test('cgroup mount on v1: a tmpfs, one cgroup mount per hierarchy, then read-only', () => {
+  const plan = compileInitPlan(config(), ctx());
+  const cg = plan.filter((s) => s.what.includes('cgroup') && s.op === 'MOUNT');
+  assert.equal(cg.map((s) => s.args[1]), ['/sys/fs/cgroup', '/sys/fs/cgroup/memory', '/sys/fs/cgroup/cpu,cpuacct', '/sys/fs/cgroup/systemd', '/sys/fs/cgroup']);
+  assert.is(cg[1]!.args[4], 'memory');
+  assert.is(cg[3]!.args[4], 'name=systemd');
+});
+
+test('without a cgroup namespace the container’s own cgroup folders are bound instead', () => {
+  const plan = compileInitPlan(config((c) => (c.linux.namespaces = c.linux.namespaces.filter((n) => n.type !== 'cgroup'))), ctx());
+  assert.ok(find(plan, 'bind /sys/fs/cgroup/memory/c on /sys/fs/cgroup/memory'));
+});
+
+test('cgroup v2: one cgroup2 mount', () => {
+  const plan = compileInitPlan(config(), ctx({ cgroupLayout: parseLayout(v1Mountinfo, 2), cgroupDirs: ['/sys/fs/cgroup/unified/c'] }));
+  assert.ok(find(plan, 'mount cgroup2 on /sys/fs/cgroup'));
+});
+
+test('devices: the defaults, configured ones with their modes, links, and none when /dev is the host’s', () => {
+  const plan = compileInitPlan(config((c) => c.linux.devices.push({ type: 'c', path: '/dev/fuse', major: 10, minor: 229, fileMode: 0o600, uid: 5, gid: 6 })), ctx());
+  const nodes = plan.filter((s) => s.op === 'MKNOD');
+  assert.equal(nodes.map((s) => s.args[0]), ['/dev/null', '/dev/zero', '/dev/full', '/dev/random', '/dev/urandom', '/dev/tty', '/dev/fuse']);
+  assert.equal(nodes[6]!.args, ['/dev/fuse', 0o020000 | 0o600, 10, 229, 5, 6]);
+  assert.ok(find(plan, 'link /dev/ptmx to pts/ptmx'));
+  const hostDev = compileInitPlan(config((c) => c.mounts.push({ destination: '/dev', type: 'bind', source: '/dev', options: ['rbind'] })), ctx());
+  assert.is(hostDev.filter((s) => s.op === 'MKNOD' || s.op === 'SYMLINK').length, 0);
+});
+
+test('process: user, umask, the container’s PATH for lookup, argv and env to exec', () => {
+  const plan = compileInitPlan(
+    config((c) => {
+      c.process.user = { uid: 1000, gid: 100, additionalGids: [10, 11], umask: 0o077 };
+      c.process.env = ['PATH=/opt/bin:/bin', 'A=1'];
+    }),
+    ctx({ preserveFds: 2 }),
+  );
+  assert.equal(find(plan, 'set additional groups')!.args, [10, 11]);
+  assert.equal(plan.find((s) => s.op === 'SETUID')!.args, [1000]);
+  assert.equal(plan.find((s) => s.op === 'UMASK' && s.args[0] !== 0)!.args, [0o077]);
+  assert.equal(plan.find((s) => s.op === 'LOOKUP')!.args, ['echo', '/opt/bin:/bin']);
+  assert.equal(plan.find((s) => s.op === 'CLOSE_FDS')!.args, [5]);
+  assert.equal(plan.at(-1)!.args, [2, 'echo', 'hi', 'PATH=/opt/bin:/bin', 'A=1']);
+});
+
+test('readonly root and --no-pivot', () => {
+  const plan = compileInitPlan(config(), ctx({ noPivot: true }));
+  assert.ok(plan.some((s) => s.op === 'CHROOT') && !plan.some((s) => s.op === 'PIVOT_ROOT'));
+  const ro = find(plan, 'remount / read-only')!;
+  assert.ok(plan.indexOf(ro) > plan.findIndex((s) => s.op === 'CHROOT'));
+  assert.not.ok(find(compileInitPlan(config((c) => (c.root.readonly = false)), ctx()), 'remount / read-only'));
+});
+
+test('terminal is refused until terminals are supported', () => {
+  assert.throws(() => compileInitPlan(config((c) => (c.process.terminal = true)), ctx()), /process\.terminal: terminals are not supported yet/);
+});
+
+test.run();

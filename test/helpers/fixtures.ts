@@ -1,0 +1,96 @@
+// Fixtures for tests that run real containers: a busybox-static rootfs, bundles, a state root of
+// their own under a temp folder, and a cleanup that removes what a test left even when it failed.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { closeSync, cpSync, existsSync, openSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { defaultSpec } from '../../native/spec/defaults.js';
+import type { Config } from '../../native/spec/config.js';
+
+export const isRoot = process.getuid?.() === 0;
+export const projectRoot = resolve(import.meta.dirname, '..', '..', '..');
+export const berthBin = join(projectRoot, 'cli', 'berth');
+const BUSYBOX = '/bin/busybox';
+
+/** A temp folder for one test file; everything a test makes goes below it. */
+export function tempDir(prefix = 'berth-test-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+/** A busybox rootfs at DIR (made once and shared read-only by the bundles of a test file). */
+export function makeRootfs(dir: string): string {
+  if (existsSync(join(dir, 'bin', 'busybox'))) return dir;
+  for (const d of ['bin', 'proc', 'sys', 'dev', 'etc', 'tmp', 'root']) mkdirSync(join(dir, d), { recursive: true });
+  cpSync(BUSYBOX, join(dir, 'bin', 'busybox'));
+  const applets = execFileSync(BUSYBOX, ['--list'], { encoding: 'utf8' }).split('\n').filter((a) => a && a !== 'busybox');
+  for (const a of applets) symlinkSync('busybox', join(dir, 'bin', a));
+  writeFileSync(join(dir, 'etc', 'passwd'), 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n');
+  writeFileSync(join(dir, 'etc', 'group'), 'root:x:0:\nnobody:x:65534:\n');
+  return dir;
+}
+
+export type ConfigPatch = (c: Config) => void;
+
+/** A bundle at DIR using ROOTFS, running ARGS, with berth's default config changed by PATCH. */
+export function makeBundle(dir: string, rootfs: string, args: string[], patch?: ConfigPatch): string {
+  mkdirSync(dir, { recursive: true });
+  const config = defaultSpec();
+  config.root.path = rootfs;
+  config.process.args = args;
+  patch?.(config);
+  writeFileSync(join(dir, 'config.json'), JSON.stringify(config, null, 2));
+  return dir;
+}
+
+export function uniqueId(name: string): string {
+  return `${name}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+}
+
+let outputs = 0;
+
+/**
+ * Run cli/berth with --root ROOT. Its stdout and stderr go to files, not pipes: a detached
+ * container inherits them and would keep a pipe open (and spawnSync waiting) for its whole life.
+ */
+export function berth(root: string, args: string[], opts: { input?: string; timeout?: number } = {}): { status: number | null; stdout: string; stderr: string } {
+  const base = join(tmpdir(), `berth-test-out-${process.pid}-${outputs++}`);
+  const out = openSync(`${base}.out`, 'w+');
+  const err = openSync(`${base}.err`, 'w+');
+  try {
+    const r = spawnSync(berthBin, ['--root', root, ...args], { stdio: [opts.input === undefined ? 'ignore' : 'pipe', out, err], input: opts.input, timeout: opts.timeout ?? 30_000 });
+    return { status: r.status, stdout: readFileSync(`${base}.out`, 'utf8'), stderr: readFileSync(`${base}.err`, 'utf8') };
+  } finally {
+    closeSync(out);
+    closeSync(err);
+    rmSync(`${base}.out`);
+    rmSync(`${base}.err`);
+  }
+}
+
+/** Mounts below PATH in this (the host's) mount namespace. */
+export function mountsUnder(path: string): string[] {
+  return readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .map((l) => l.split(' ')[4] ?? '')
+    .filter((m) => m === path || m.startsWith(path + '/'));
+}
+
+/** cgroup folders for ID's default cgroupsPath left in any hierarchy. */
+export function cgroupsLeft(name: string): string[] {
+  const found: string[] = [];
+  for (const h of readdirSync('/sys/fs/cgroup')) {
+    const p = join('/sys/fs/cgroup', h, name);
+    if (existsSync(p)) found.push(p);
+  }
+  return found;
+}
+
+/**
+ * Remove every container under ROOT (delete -f through the CLI, which kills by recorded pid and
+ * cgroup), then the folder itself. Used in after-hooks, so it runs even when a test failed.
+ */
+export function cleanupRoot(root: string): void {
+  if (!existsSync(root)) return;
+  for (const id of readdirSync(root)) berth(root, ['delete', '--force', id]);
+  rmSync(root, { recursive: true, force: true });
+}

@@ -1,0 +1,42 @@
+// cgroup layout detection and a container's cgroup folders, from text.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { parseLayout, parseProcCgroup } from '../native/cgroups/layout.js';
+import { cgroupDirs, defaultCgroupsPath } from '../native/cgroups/manager.js';
+import { cHeader, encodePlan, step } from '../native/plan.js';
+
+const hybrid = [
+  '25 24 0:22 / /sys/fs/cgroup rw - tmpfs tmpfs rw,mode=755',
+  '26 25 0:23 / /sys/fs/cgroup/cpu rw - cgroup cgroup rw,cpu',
+  '27 25 0:24 / /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory',
+  '28 25 0:25 / /sys/fs/cgroup/unified rw - cgroup2 cgroup2 rw',
+].join('\n');
+
+test('hybrid hosts are managed as v1 unless v2 is asked for', () => {
+  const l = parseLayout(hybrid);
+  assert.is(l.version, 1);
+  assert.equal(l.v1.map((h) => h.controllers), [['cpu'], ['memory']]);
+  assert.is(parseLayout(hybrid, 2).unified, '/sys/fs/cgroup/unified');
+  assert.is(parseLayout('31 1 0:26 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw').version, 2);
+  assert.throws(() => parseLayout('', 2), /no cgroup2/);
+});
+
+test('absolute cgroupsPath under each hierarchy, relative ones under berth’s own cgroup', () => {
+  const own = parseProcCgroup('4:memory:/process_api/x\n3:cpu:/\n0::/svc\n');
+  assert.equal(cgroupDirs(parseLayout(hybrid), '/a/b', own), ['/sys/fs/cgroup/cpu/a/b', '/sys/fs/cgroup/memory/a/b']);
+  assert.equal(cgroupDirs(parseLayout(hybrid), 'a', own), ['/sys/fs/cgroup/cpu/a', '/sys/fs/cgroup/memory/process_api/x/a']);
+  assert.equal(cgroupDirs(parseLayout(hybrid, 2), 'a', own), ['/sys/fs/cgroup/unified/svc/a']);
+  assert.is(defaultCgroupsPath('c1'), '/berth-c1');
+});
+
+test('the plan wire format: header, ops, typed args', () => {
+  const buf = encodePlan([step('SETHOSTNAME', 'h', 'box'), step('SETUID', 'u', 1000)]);
+  assert.is(buf.readUInt32LE(0), 0x48545242);
+  assert.is(buf.readUInt32LE(4), buf.length);
+  assert.is(buf.readUInt32LE(8), 2);
+  assert.is(buf.readUInt32LE(12), 12); // SETHOSTNAME
+  assert.is(buf.toString('utf8', 28, 32), 'box\0');
+  assert.ok(cHeader().includes('#define OP_SETHOSTNAME 12'));
+});
+
+test.run();

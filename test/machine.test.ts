@@ -1,0 +1,86 @@
+// The lifecycle machine, with effects that only record: no root, no kernel.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { createActor, fromPromise, waitFor } from 'xstate';
+import { containerMachine, isSettled, refusal, statusOf, type ContainerEvent } from '../machines/container.js';
+
+function machine(calls: string[], fail: string[] = []) {
+  const effect = (name: string) =>
+    fromPromise<void, unknown>(async () => {
+      calls.push(name);
+      if (fail.includes(name)) throw new Error(`${name} failed`);
+    });
+  return containerMachine.provide({
+    actors: { create: effect('create'), start: effect('start'), kill: effect('kill'), pause: effect('pause'), resume: effect('resume'), delete: effect('delete') },
+  });
+}
+
+async function run(events: ContainerEvent[], fail: string[] = []) {
+  const calls: string[] = [];
+  const actor = createActor(machine(calls, fail), { input: { id: 'c' } }).start();
+  await waitFor(actor, isSettled);
+  for (const e of events) {
+    assert.ok(actor.getSnapshot().can(e), `${e.type} allowed in ${statusOf(actor.getSnapshot())}`);
+    actor.send(e);
+    await waitFor(actor, isSettled);
+  }
+  return { actor, calls, snap: actor.getSnapshot() };
+}
+
+test('creating → created → running → stopped → deleted', async () => {
+  const { calls, snap } = await run([{ type: 'START' }, { type: 'EXITED' }, { type: 'DELETE', force: false }]);
+  assert.equal(calls, ['create', 'start', 'delete']);
+  assert.is(statusOf(snap), 'deleted');
+});
+
+test('running ⇄ paused, and kill keeps the state', async () => {
+  const { calls, snap } = await run([{ type: 'START' }, { type: 'PAUSE' }, { type: 'KILL', signal: 9, all: false }, { type: 'RESUME' }]);
+  assert.equal(calls, ['create', 'start', 'pause', 'kill', 'resume']);
+  assert.is(statusOf(snap), 'running');
+});
+
+test('illegal events are refused and change nothing', async () => {
+  const { actor } = await run([{ type: 'START' }]);
+  const snap = actor.getSnapshot();
+  for (const e of [{ type: 'START' }, { type: 'RESUME' }, { type: 'DELETE', force: false }] as ContainerEvent[]) assert.not.ok(snap.can(e), e.type);
+  assert.ok(snap.can({ type: 'DELETE', force: true }), 'delete --force is allowed while running');
+});
+
+test('a stopped container can only be deleted', async () => {
+  const { snap } = await run([{ type: 'EXITED' }]);
+  assert.is(statusOf(snap), 'stopped');
+  for (const e of [{ type: 'START' }, { type: 'KILL', signal: 15, all: false }, { type: 'PAUSE' }] as ContainerEvent[]) assert.not.ok(snap.can(e), e.type);
+  assert.ok(snap.can({ type: 'DELETE', force: false }));
+});
+
+test('a failed effect records its error and returns to where it was', async () => {
+  const { snap } = await run([{ type: 'START' }], ['start']);
+  assert.is(statusOf(snap), 'created');
+  assert.is(snap.context.error, 'start failed');
+});
+
+test('a failed create ends in failed', async () => {
+  const calls: string[] = [];
+  const actor = createActor(machine(calls, ['create']), { input: { id: 'c' } }).start();
+  const snap = await waitFor(actor, isSettled);
+  assert.is(statusOf(snap), 'failed');
+  assert.is(snap.context.error, 'create failed');
+});
+
+test('a persisted snapshot rehydrates to the same state', async () => {
+  const { actor } = await run([{ type: 'START' }]);
+  const persisted = JSON.parse(JSON.stringify(actor.getPersistedSnapshot()));
+  const again = createActor(machine([]), { snapshot: persisted, input: { id: 'c' } }).start();
+  assert.is(statusOf(again.getSnapshot()), 'running');
+  assert.ok(again.getSnapshot().can({ type: 'PAUSE' }));
+});
+
+test('refusals read as runc words them', () => {
+  assert.is(refusal('running', { type: 'START' }, 'x'), 'cannot start an already running container');
+  assert.is(refusal('stopped', { type: 'START' }, 'x'), 'cannot start a container that has stopped');
+  assert.is(refusal('running', { type: 'DELETE', force: false }, 'x'), 'cannot delete container x that is not stopped: running');
+  assert.is(refusal('stopped', { type: 'KILL', signal: 9, all: false }, 'x'), 'container not running');
+  assert.is(refusal('running', { type: 'RESUME' }, 'x'), 'container not paused');
+});
+
+test.run();
