@@ -70,9 +70,12 @@ export class Coordinator {
   private async dispatch(msg: Message): Promise<Results[keyof Results]> {
     switch (msg.type) {
       case 'create': {
-        await this.reaperOf(); // must listen before the container process can exit
+        const reaper = await this.reaperOf(); // must listen before the container process can exit
         const { type: _, ...create } = msg;
         const r = await this.enqueue(msg.id, () => this.perform({ op: 'create', id: msg.id, create: { ...create, cgroupVersion: this.opts.cgroupVersion } }));
+        // The worker announced the pid over a channel too (that covers failed creates), but that
+        // message may still be on its way: a wait() right after create must find the child.
+        reaper.watch(r.id, r.pid);
         return { id: r.id, pid: r.pid };
       }
       case 'start': {

@@ -31,6 +31,8 @@ export interface StateFile extends OciState {
     /** With pid, names the container's process for good (pids are reused). */
     pidStartTime: number;
     cgroup: CgroupRecord | null;
+    /** The container has no mount namespace of its own: its mounts are in the host's, under rootfs. */
+    hostMounts: boolean;
     /** XState's persisted snapshot of the container's machine, when settled. */
     machine: unknown;
   };

@@ -14,7 +14,7 @@ export const Op = {
   SYMLINK: 8, // (target, path) in the root slot
   MKDIR: 9, // (path, mode) in the root slot, with parents
   PIVOT_ROOT: 10, // () into the root slot; the old root is detached
-  CHROOT: 11, // () MS_MOVE the root slot onto / and chroot (--no-pivot)
+  MOVE_ROOT: 11, // () MS_MOVE the root slot onto / and chroot (--no-pivot)
   SETHOSTNAME: 12, // (name)
   SETDOMAINNAME: 13, // (name)
   WRITE_FILE: 14, // (path, data) into an existing file
@@ -28,6 +28,17 @@ export const Op = {
   BARRIER: 22, // (slot) block until `start` writes to the fifo in the slot
   EXEC: 23, // (argc, argv..., env...) execve the looked-up program
   CLOSE_FDS: 24, // (first) mark fds >= first close-on-exec
+  CHROOT: 25, // () chroot into the root slot (no mount namespace of its own: nothing to pivot)
+  PROPAGATE_PARENT: 26, // (path, flags) set the propagation of the mount PATH is on
+  MASK: 27, // (path) hide what is there: /dev/null over a file, an empty read-only tmpfs over a dir
+  READONLY: 28, // (path) bind PATH onto itself read-only
+  RLIMIT: 29, // (resource, soft, hard)
+  BOUNDING: 30, // (mask, lastCap) drop every capability not in mask from the bounding set
+  KEEPCAPS: 31, // (on) keep permitted capabilities across setuid
+  CAPSET: 32, // (effective, permitted, inheritable) as 64-bit masks
+  AMBIENT: 33, // (mask, lastCap) the ambient set, exactly
+  NO_NEW_PRIVS: 34, // ()
+  REMOUNT_RO: 35, // (path, resolve) make a mount read-only, keeping the flags it has (some may be locked)
 } as const;
 export type OpName = keyof typeof Op;
 
@@ -46,7 +57,7 @@ export const Slot = { ROOT: 0, FIFO: 1 } as const;
 export const Msg = { SYNC: 1, PID: 2, READY: 3, ERROR: 4 } as const;
 
 /** Tags of SYNC steps: what the parent must do before acking. */
-export const SyncTag = { CGROUP: 1 } as const;
+export const SyncTag = { CGROUP: 1, ID_MAPS: 2 } as const;
 
 export type Arg = string | number | bigint;
 
@@ -89,7 +100,7 @@ export function encodePlan(plan: Plan): Buffer {
         parts.push(bytes);
       } else {
         const b = Buffer.alloc(8);
-        b.writeBigInt64LE(BigInt(a));
+        b.writeBigInt64LE(BigInt.asIntN(64, BigInt(a)));
         u32(ARG_INT);
         u32(8);
         parts.push(b);

@@ -13,6 +13,7 @@ const c = {
   waitid: libc.func('int waitid(int idtype, int id, _Out_ uint8_t *info, int options)'),
   poll: libc.func('int poll(_Inout_ uint8_t *fds, uint64_t nfds, int timeout)'),
   syscall: libc.func('long syscall(long number, ...)'),
+  umount2: libc.func('int umount2(const char *target, int flags)'),
 };
 
 function check(call: string, r: number | bigint, path?: string): number {
@@ -32,6 +33,13 @@ export function flock(fd: number, op: number, path?: string): boolean {
     throw new SyscallError('flock', errno, path);
   }
   return true;
+}
+
+const MNT_DETACH = 2;
+
+/** Detach the mount at PATH (lazy unmount). */
+export function detachMount(path: string): void {
+  check('umount2', c.umount2(path, MNT_DETACH), path);
 }
 
 export function mkfifo(path: string, mode: number): void {

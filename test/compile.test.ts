@@ -5,7 +5,8 @@ import { parseLayout } from '../native/cgroups/layout.js';
 import type { CompileContext } from '../native/compile/context.js';
 import { compileInitPlan } from '../native/compile/initPlan.js';
 import { MS, parseMountOptions } from '../native/compile/mountFlags.js';
-import { CLONE_FLAGS } from '../native/compile/namespaces.js';
+import { capabilityMasks } from '../native/compile/capabilities.js';
+import { CLONE_FLAGS, idMapText } from '../native/compile/namespaces.js';
 import { Resolve, type Plan } from '../native/plan.js';
 import { defaultSpec } from '../native/spec/defaults.js';
 import { parseConfig } from '../native/spec/validate.js';
@@ -26,6 +27,7 @@ const ctx = (over: Partial<CompileContext> = {}): CompileContext => ({
   noPivot: false,
   cgroupLayout: parseLayout(v1Mountinfo),
   cgroupDirs: ['/sys/fs/cgroup/memory/c', '/sys/fs/cgroup/cpu,cpuacct/c', '/sys/fs/cgroup/systemd/c'],
+  lastCap: 40,
   sourceKind: (p) => (p.endsWith('.txt') ? 'file' : p.startsWith('/missing') ? null : 'dir'),
   ...over,
 });
@@ -66,9 +68,8 @@ test('one unshare for every new namespace; joins by path come first', () => {
   assert.ok(plan.indexOf(setns[0]!) < plan.indexOf(unshare));
 });
 
-test('namespaces berth cannot make yet, and a missing mount namespace, are refused by path', () => {
-  assert.throws(() => compileInitPlan(config((c) => c.linux.namespaces.push({ type: 'user' })), ctx()), /linux\.namespaces\[6\]\.type: the user namespace is not supported yet/);
-  assert.throws(() => compileInitPlan(config((c) => (c.linux.namespaces = [{ type: 'pid' }])), ctx()), /linux\.namespaces: a mount namespace is required/);
+test('namespaces berth cannot make yet are refused by path', () => {
+  assert.throws(() => compileInitPlan(config((c) => c.linux.namespaces.push({ type: 'time' })), ctx()), /linux\.namespaces\[6\]\.type: the time namespace is not supported yet/);
   assert.throws(() => compileInitPlan(config((c) => (c.linux.namespaces = [{ type: 'mount' }])), ctx()), /hostname: needs a uts namespace/);
 });
 
@@ -95,7 +96,9 @@ test('a read-only bind: bind, then a bind remount; a file source makes a file ta
 
 test('bind mount errors name the mount', () => {
   assert.throws(() => compileInitPlan(config((c) => c.mounts.push({ destination: '/x', type: 'bind', source: '/missing/x', options: ['bind'] })), ctx()), /mounts\[7\]\.source: "\/missing\/x" does not exist/);
-  assert.throws(() => compileInitPlan(config((c) => c.mounts.push({ destination: '/x', type: 'bind', source: '/d', options: ['bind', 'size=1'] })), ctx()), /mounts\[7\]\.options: unknown option "size=1" for a bind mount/);
+  assert.throws(() => compileInitPlan(config((c) => c.mounts.push({ destination: '/x', type: 'bind', options: ['bind'] })), ctx()), /mounts\[7\]\.source: is required for a bind mount/);
+  const ignored = compileInitPlan(config((c) => c.mounts.push({ destination: '/x', type: 'bind', source: '/d', options: ['bind', 'size=1'] })), ctx());
+  assert.is(find(ignored, 'bind /d on /x')!.args[4], '', 'file-system words mean nothing to a bind mount');
 });
 
 test('cgroup mount on v1: a tmpfs, one cgroup mount per hierarchy, then read-only', () => {
@@ -144,10 +147,85 @@ test('process: user, umask, the container’s PATH for lookup, argv and env to e
 
 test('readonly root and --no-pivot', () => {
   const plan = compileInitPlan(config(), ctx({ noPivot: true }));
-  assert.ok(plan.some((s) => s.op === 'CHROOT') && !plan.some((s) => s.op === 'PIVOT_ROOT'));
+  assert.ok(plan.some((s) => s.op === 'MOVE_ROOT') && !plan.some((s) => s.op === 'PIVOT_ROOT'));
   const ro = find(plan, 'remount / read-only')!;
-  assert.ok(plan.indexOf(ro) > plan.findIndex((s) => s.op === 'CHROOT'));
+  assert.ok(plan.indexOf(ro) > plan.findIndex((s) => s.op === 'MOVE_ROOT'));
   assert.not.ok(find(compileInitPlan(config((c) => (c.root.readonly = false)), ctx()), 'remount / read-only'));
+});
+
+test('capabilities: names to masks; unknown names refused by path; the bounding set dropped before setuid', () => {
+  const caps = { bounding: ['CAP_KILL', 'CAP_CHOWN'], effective: ['CAP_KILL'], permitted: ['CAP_KILL'], inheritable: [], ambient: ['CAP_KILL'] };
+  const plan = compileInitPlan(config((c) => (c.process.capabilities = caps)), ctx());
+  const bounding = plan.find((s) => s.op === 'BOUNDING')!;
+  assert.equal(bounding.args, [(1n << 5n) | 1n, 40]);
+  assert.equal(plan.find((s) => s.op === 'CAPSET')!.args, [1n << 5n, 1n << 5n, 0n]);
+  const at = (op: string) => plan.findIndex((s) => s.op === op);
+  assert.ok(at('BOUNDING') < at('SETUID') && at('SETUID') < at('CAPSET') && at('CAPSET') < at('AMBIENT'));
+  assert.throws(() => compileInitPlan(config((c) => (c.process.capabilities = { bounding: ['CAP_NOPE'] })), ctx()), /process\.capabilities\.bounding\[0\]: unknown capability "CAP_NOPE"/);
+  assert.equal(capabilityMasks({ bounding: ['CAP_CHECKPOINT_RESTORE'] }, 39).skipped, ['CAP_CHECKPOINT_RESTORE']);
+});
+
+test('rlimits: every RLIMIT_ name, infinity, soft above hard refused', () => {
+  const plan = compileInitPlan(config((c) => (c.process.rlimits = [{ type: 'RLIMIT_NOFILE', soft: 10, hard: 20 }, { type: 'RLIMIT_CORE', soft: 2 ** 64 - 1, hard: 2 ** 64 - 1 }])), ctx());
+  assert.equal(plan.filter((s) => s.op === 'RLIMIT').map((s) => s.args), [[7, 10n, 20n], [4, -1n, -1n]]);
+  assert.throws(() => compileInitPlan(config((c) => (c.process.rlimits = [{ type: 'RLIMIT_NOFILE', soft: 30, hard: 20 }])), ctx()), /process\.rlimits\[0\]: soft limit 30 is above hard limit 20/);
+  assert.throws(() => compileInitPlan(config((c) => (c.process.rlimits = [{ type: 'RLIMIT_FOO', soft: 1, hard: 1 }])), ctx()), /process\.rlimits\[0\]\.type: unknown rlimit "RLIMIT_FOO"/);
+});
+
+test('sysctl: only keys a namespace of the container confines', () => {
+  const plan = compileInitPlan(config((c) => (c.linux.sysctl = { 'net.ipv4.ip_forward': '1', 'kernel.shmmax': '100' })), ctx());
+  assert.equal(plan.filter((s) => s.what.startsWith('set sysctl')).map((s) => s.args), [['/proc/sys/net/ipv4/ip_forward', '1'], ['/proc/sys/kernel/shmmax', '100']]);
+  assert.throws(() => compileInitPlan(config((c) => (c.linux.sysctl = { 'vm.swappiness': '1' })), ctx()), /linux\.sysctl\.vm\.swappiness: is not confined by a namespace/);
+  assert.throws(() => compileInitPlan(config((c) => {
+    c.linux.sysctl = { 'net.ipv4.ip_forward': '1' };
+    c.linux.namespaces = c.linux.namespaces.filter((n) => n.type !== 'network');
+  }), ctx()), /needs a network namespace/);
+});
+
+test('masked and read-only paths come after pivot_root, read-only first', () => {
+  const plan = compileInitPlan(config(), ctx());
+  const at = (op: string) => plan.findIndex((s) => s.op === op);
+  assert.ok(at('PIVOT_ROOT') < at('READONLY') && at('READONLY') < at('MASK'));
+  assert.is(plan.filter((s) => s.op === 'MASK').length, 10);
+});
+
+test('no mount namespace: no propagation change, no self-bind, chroot; read-only root refused', () => {
+  const hostMounts = (c: Config) => {
+    c.linux.namespaces = c.linux.namespaces.filter((n) => n.type !== 'mount');
+    c.linux.maskedPaths = [];
+    c.linux.readonlyPaths = [];
+    c.root.readonly = false;
+  };
+  const plan = compileInitPlan(config(hostMounts), ctx());
+  assert.not.ok(plan.some((s) => s.op === 'PROPAGATE_PARENT' || s.what.includes('onto itself') || s.args[1] === '/'));
+  assert.ok(plan.some((s) => s.op === 'CHROOT') && !plan.some((s) => s.op === 'PIVOT_ROOT'));
+  assert.throws(() => compileInitPlan(config((c) => { hostMounts(c); c.root.readonly = true; }), ctx()), /root\.readonly: needs a mount namespace/);
+});
+
+test('rootfs propagation: shared is set on / only after pivot_root', () => {
+  const plan = compileInitPlan(config((c) => (c.linux.rootfsPropagation = 'shared')), ctx());
+  const setRoot = plan.filter((s) => s.op === 'MOUNT' && s.args[1] === '/');
+  assert.equal(setRoot.map((s) => s.args[3]), [MS.SHARED, MS.SHARED]);
+  assert.ok(plan.indexOf(setRoot[1]!) > plan.findIndex((s) => s.op === 'PIVOT_ROOT'));
+  assert.equal(plan.find((s) => s.op === 'PROPAGATE_PARENT')!.args[1], MS.PRIVATE);
+});
+
+test('user namespace first, maps written by berth, then root of it; devices bound from the host', () => {
+  const plan = compileInitPlan(
+    config((c) => {
+      c.linux.namespaces.push({ type: 'user' });
+      c.linux.uidMappings = [{ containerID: 0, hostID: 1000, size: 100 }];
+      c.linux.gidMappings = [{ containerID: 0, hostID: 1000, size: 100 }];
+    }),
+    ctx(),
+  );
+  assert.equal(ops(plan).slice(2, 7), ['UNSHARE', 'SYNC', 'SETGID', 'SETUID', 'UNSHARE']);
+  assert.is(plan[2]!.args[0], CLONE_FLAGS.user);
+  assert.not.ok(plan.some((s) => s.op === 'MKNOD'));
+  assert.ok(find(plan, "bind the host's /dev/null"));
+  assert.is(idMapText([{ containerID: 0, hostID: 1000, size: 100 }, { containerID: 100, hostID: 5000, size: 1 }]), '0 1000 100\n100 5000 1\n');
+  assert.throws(() => compileInitPlan(config((c) => { c.linux.namespaces.push({ type: 'user' }); c.linux.uidMappings = [{ containerID: 1, hostID: 1000, size: 1 }]; }), ctx()), /linux\.uidMappings: must map container uid 0/);
+  assert.throws(() => compileInitPlan(config((c) => (c.linux.uidMappings = [{ containerID: 0, hostID: 1, size: 1 }])), ctx()), /linux\.uidMappings: needs a user namespace/);
 });
 
 test('terminal is refused until terminals are supported', () => {

@@ -1,10 +1,13 @@
 // create: check everything that can be checked first, then record, make the cgroup, and run
 // berth-init up to READY. Any failure after the state folder exists undoes all of it.
-import { readFileSync, realpathSync, statSync } from 'node:fs';
+import { readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { containerCgroupDirs, createCgroup, addProcess, defaultCgroupsPath, planCgroup } from '../../native/cgroups/manager.js';
 import { hostLayout } from '../../native/cgroups/layout.js';
+import { capabilityMasks } from '../../native/compile/capabilities.js';
 import { compileInitPlan } from '../../native/compile/initPlan.js';
+import { ownMountNamespace } from '../../native/compile/mounts.js';
+import { idMapText } from '../../native/compile/namespaces.js';
 import type { CompileContext } from '../../native/compile/context.js';
 import { BerthError, isErrno } from '../../native/errors.js';
 import { runInit } from '../../native/initProcess.js';
@@ -83,9 +86,12 @@ export function prepareCreate(ctx: OperationContext, req: CreateRequest) {
     noPivot: req.noPivot ?? false,
     cgroupLayout: layout,
     cgroupDirs,
+    lastCap: Number(readFileSync('/proc/sys/kernel/cap_last_cap', 'utf8')),
     sourceKind,
   };
   const plan = compileInitPlan(config, compileContext);
+  const skipped = config.process.capabilities ? capabilityMasks(config.process.capabilities, compileContext.lastCap).skipped : [];
+  if (skipped.length) ctx.log.debug(`capabilities this kernel does not know are skipped: ${skipped.join(', ')}`);
   for (const [what, unused] of [
     ['--console-socket', req.consoleSocket],
     ['--no-new-keyring', req.noNewKeyring],
@@ -107,7 +113,7 @@ export async function createContainer(ctx: OperationContext, req: CreateRequest,
     created: new Date().toISOString(),
     owner: '',
     annotations: config.annotations,
-    berth: { pidStartTime: 0, cgroup: planCgroup(layout.version, cgroupDirs), machine: null },
+    berth: { pidStartTime: 0, cgroup: planCgroup(layout.version, cgroupDirs), hostMounts: !ownMountNamespace(config), machine: null },
   };
   try {
     writeConfig(ctx.dir, config);
@@ -119,6 +125,10 @@ export async function createContainer(ctx: OperationContext, req: CreateRequest,
       stdio: stdioFds(req),
       onSync: (tag, stage1) => {
         if (tag === SyncTag.CGROUP) addProcess(state.berth.cgroup!, stage1);
+        if (tag === SyncTag.ID_MAPS) {
+          writeFileSync(`/proc/${stage1}/uid_map`, idMapText(config.linux.uidMappings ?? []));
+          writeFileSync(`/proc/${stage1}/gid_map`, idMapText(config.linux.gidMappings ?? []));
+        }
       },
       onPid: (pid) => {
         state.pid = pid;

@@ -1,10 +1,12 @@
 // Remove a container completely: every process in it, its cgroup, its state folder. Shared by a
-// failed create (undo) and delete, so both leave the same nothing behind.
-import { rmSync } from 'node:fs';
+// failed create (undo) and delete, so both leave the same nothing behind. A container without a
+// mount namespace of its own mounted into the host's, under its rootfs: those mounts go too.
+import { readFileSync, rmSync } from 'node:fs';
 import { cgroupPids, removeCgroup } from '../../native/cgroups/manager.js';
 import { BerthError } from '../../native/errors.js';
 import { signalAll, signalProcess, waitForExit, waitUntilEmpty } from '../../native/signalling.js';
 import { signals } from '../../native/signals.js';
+import { detachMount } from '../../native/syscalls.js';
 import type { StateFile } from '../stateStore.js';
 
 const GRACE_MS = 10_000;
@@ -21,5 +23,16 @@ export async function teardown(dir: string, state: StateFile): Promise<void> {
     if (!(await waitUntilEmpty(() => cgroupPids(cgroup), GRACE_MS))) throw new BerthError(`processes of cgroup ${cgroup.paths[0]} did not die after SIGKILL`);
     await removeCgroup(cgroup);
   }
+  if (state.berth.hostMounts) for (const m of mountsBelow(state.rootfs)) detachMount(m);
   rmSync(dir, { recursive: true, force: true });
+}
+
+/** Mount points strictly below PATH in this mount namespace, deepest first. */
+function mountsBelow(path: string): string[] {
+  const decode = (p: string) => p.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
+  return readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .map((l) => decode(l.split(' ')[4] ?? ''))
+    .filter((m) => m.startsWith(path + '/'))
+    .sort((a, b) => b.length - a.length);
 }

@@ -16,6 +16,8 @@ export interface CompileContext {
   cgroupLayout: CgroupLayout;
   /** The container's cgroup directories (bound into the container when it has no cgroup namespace). */
   cgroupDirs: string[];
+  /** The highest capability number the running kernel knows (/proc/sys/kernel/cap_last_cap). */
+  lastCap: number;
   /** What a host path is, for bind mounts: a directory, something else, or missing. */
   sourceKind(path: string): 'dir' | 'file' | null;
 }

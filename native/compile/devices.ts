@@ -1,8 +1,10 @@
 // devicePlan: the container's /dev — the default nodes every container has, linux.devices, and links.
 import { posix } from 'node:path';
-import { step, type PlanStep } from '../plan.js';
+import { Resolve, step, type PlanStep } from '../plan.js';
 import type { Config, Device } from '../spec/config.js';
+import { MS } from './mountFlags.js';
 import { bindsDev } from './mounts.js';
+import { hasNamespace } from './namespaces.js';
 
 const S_IFIFO = 0o010000;
 const S_IFCHR = 0o020000;
@@ -33,12 +35,18 @@ function mknod(d: Device): PlanStep {
   return step('MKNOD', `create device ${d.path}`, d.path, mode, d.major, d.minor, d.uid ?? 0, d.gid ?? 0);
 }
 
+/** In a user namespace mknod is refused: the host's node of the same path is bound in instead. */
+function bindDevice(d: Device): PlanStep {
+  return step('MOUNT', `bind the host's ${d.path}`, d.path, d.path, '', MS.BIND, '', Resolve.FILE);
+}
+
 export function devicePlan(config: Config): PlanStep[] {
   const configured = config.linux.devices;
   const own = new Set(configured.map((d) => posix.normalize(d.path)));
   const hostDev = bindsDev(config);
-  const steps: PlanStep[] = hostDev ? [] : defaultDevices.filter((d) => !own.has(d.path)).map(mknod);
-  steps.push(...configured.map(mknod));
+  const make = hasNamespace(config, 'user') ? bindDevice : mknod;
+  const steps: PlanStep[] = hostDev ? [] : defaultDevices.filter((d) => !own.has(d.path)).map(make);
+  steps.push(...configured.map(make));
   if (hostDev) return steps;
   steps.push(...devLinks.map(([target, path]) => step('SYMLINK', `link ${path} to ${target}`, target, path)));
   const mountedAt = (dest: string) => config.mounts.some((m) => posix.normalize(m.destination) === dest);

@@ -4,15 +4,16 @@
 //     open the start fifo · wait for berth to place it in the cgroup · join / create namespaces
 //     fork: the child is the container's process (pid 1 of a new pid namespace)
 //   the container's process
-//     set up the root file system and /dev · pivot_root · become the user · report ready
-//     wait for `start` · exec the program
+//     set up the root file system and /dev · pivot_root · sysctls, read-only and masked paths
+//     limits, capabilities, the user · report ready · wait for `start` · exec the program
 import { SyncTag, Slot, step, type Plan } from '../plan.js';
 import type { Config } from '../spec/config.js';
 import { O_RDWR, type CompileContext } from './context.js';
 import { devicePlan } from './devices.js';
-import { mountPlan, readonlyRootPlan, rootfsPlan } from './mounts.js';
+import { enterRootPlan, finalRootPlan, mountPlan, rootfsPlan } from './mounts.js';
 import { namespacePlan } from './namespaces.js';
-import { identityPlan, processPlan } from './process.js';
+import { earlyProcessPlan, processPlan } from './process.js';
+import { sysctlPlan } from './sysctl.js';
 
 export function compileInitPlan(config: Config, ctx: CompileContext): Plan {
   return [
@@ -24,13 +25,15 @@ export function compileInitPlan(config: Config, ctx: CompileContext): Plan {
     step('FORK', 'fork the container process'),
     // Devices and directories get exactly the modes config.json asks for.
     step('UMASK', 'clear the umask', 0),
-    ...identityPlan(config),
+    ...earlyProcessPlan(config),
     ...rootfsPlan(config, ctx),
     ...mountPlan(config, ctx),
     ...devicePlan(config),
     step('MKDIR', `create the working directory ${config.process.cwd}`, config.process.cwd, 0o755),
-    ctx.noPivot ? step('CHROOT', 'move the root file system to / and chroot') : step('PIVOT_ROOT', 'pivot_root into the root file system'),
-    ...readonlyRootPlan(config),
-    ...processPlan(config, ctx.preserveFds),
+    ...enterRootPlan(config, ctx),
+    // sysctls go through /proc/sys before readonlyPaths may make it read-only.
+    ...sysctlPlan(config),
+    ...finalRootPlan(config),
+    ...processPlan(config, ctx.preserveFds, ctx.lastCap),
   ];
 }

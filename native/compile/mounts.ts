@@ -12,17 +12,40 @@ const BIND_REMOUNTABLE = MS.RDONLY | MS.NOSUID | MS.NODEV | MS.NOEXEC | MS.NOATI
 const propagate = (target: string, flags: number[], what: string): PlanStep[] =>
   flags.map((p) => step('MOUNT', `set propagation of ${what}`, '', target, '', p, '', Resolve.EXISTING));
 
+/** True when the container has a mount namespace of its own (new, or joined by path). */
+export function ownMountNamespace(config: Config): boolean {
+  return config.linux.namespaces.some((n) => n.type === 'mount');
+}
+
 /**
- * Before any mount: make the container's mount namespace stop sending events to the host, make the
- * rootfs a mount point of its own, and keep an fd on it through which every later path is resolved.
+ * Before any mount: stop the container's mount namespace from sending events to the host (or set
+ * the configured propagation), make sure the rootfs's parent mount is not shared (pivot_root needs
+ * that, and a bind under a shared parent would leak), make the rootfs a mount point of its own, and
+ * keep an fd on it through which every later path is resolved. Without a mount namespace of its own
+ * the container lives in the host's: then nothing of the host's propagation is touched.
  */
 export function rootfsPlan(config: Config, ctx: CompileContext): PlanStep[] {
-  const propagation = propagationOptions[config.linux.rootfsPropagation ?? 'rprivate']!;
+  const open = step('OPEN', `open the root file system ${ctx.rootfs}`, Slot.ROOT, ctx.rootfs, O_PATH | O_DIRECTORY);
+  if (!ownMountNamespace(config)) return [open];
+  const name = config.linux.rootfsPropagation ?? 'rprivate';
+  const propagation = propagationOptions[name]!;
+  const parent = propagation & MS.SLAVE ? MS.SLAVE : MS.PRIVATE;
   return [
-    step('MOUNT', `set propagation of / to ${config.linux.rootfsPropagation ?? 'rprivate'} in the container's mount namespace`, '', '/', '', MS.REC | propagation, '', Resolve.ABSOLUTE),
+    step('MOUNT', `set propagation of / to ${name} in the container's mount namespace`, '', '/', '', propagation, '', Resolve.ABSOLUTE),
+    step('PROPAGATE_PARENT', `make the mount under ${ctx.rootfs} ${parent === MS.SLAVE ? 'slave' : 'private'}`, ctx.rootfs, parent),
     step('MOUNT', `bind the root file system ${ctx.rootfs} onto itself`, ctx.rootfs, ctx.rootfs, '', MS.BIND | MS.REC, '', Resolve.ABSOLUTE),
-    step('OPEN', `open the root file system ${ctx.rootfs}`, Slot.ROOT, ctx.rootfs, O_PATH | O_DIRECTORY),
+    open,
   ];
+}
+
+/** Into the root: pivot_root with a mount namespace, MS_MOVE for --no-pivot, a plain chroot without one. */
+export function enterRootPlan(config: Config, ctx: CompileContext): PlanStep[] {
+  if (!ownMountNamespace(config)) return [step('CHROOT', 'chroot into the root file system (no mount namespace of its own)')];
+  const enter = ctx.noPivot ? step('MOVE_ROOT', 'move the root file system to / and chroot') : step('PIVOT_ROOT', 'pivot_root into the root file system');
+  // shared and unbindable are set on the new / only now: set earlier they would reach the host's mounts.
+  const name = config.linux.rootfsPropagation;
+  const late = name && !(propagationOptions[name]! & (MS.PRIVATE | MS.SLAVE));
+  return late ? [enter, step('MOUNT', `set propagation of / to ${name}`, '', '/', '', propagationOptions[name]!, '', Resolve.ABSOLUTE)] : [enter];
 }
 
 function isBind(m: Mount): boolean {
@@ -34,8 +57,8 @@ function bindPlan(m: Mount, i: number, ctx: CompileContext): PlanStep[] {
   const source = isAbsolute(m.source) ? m.source : join(ctx.bundle, m.source);
   const kind = ctx.sourceKind(source);
   if (!kind) throw new ConfigError(`mounts[${i}].source`, `"${source}" does not exist`);
-  const { flags, propagation, data } = parseMountOptions(m.options);
-  if (data.length) throw new ConfigError(`mounts[${i}].options`, `unknown option "${data[0]}" for a bind mount`);
+  // File-system words (mode=, size=) mean nothing to a bind mount; the kernel ignores them, as runc does.
+  const { flags, propagation } = parseMountOptions(m.options);
   const dest = m.destination;
   const what = `bind ${source} on ${dest}`;
   const steps = [step('MOUNT', what, source, dest, '', MS.BIND | (flags & MS.REC), '', kind === 'dir' ? Resolve.DIR : Resolve.FILE)];
@@ -92,7 +115,18 @@ export function bindsDev(config: Config): boolean {
   return config.mounts.some((m) => posix.normalize(m.destination) === '/dev' && isBind(m));
 }
 
-/** The root's own flags after pivot_root: read-only if asked. */
-export function readonlyRootPlan(config: Config): PlanStep[] {
-  return config.root.readonly ? [step('MOUNT', 'remount / read-only', '', '/', '', MS.BIND | MS.REMOUNT | MS.RDONLY, '', Resolve.ABSOLUTE)] : [];
+/** After pivot_root: the root read-only if asked, then readonlyPaths and maskedPaths. */
+export function finalRootPlan(config: Config): PlanStep[] {
+  const { readonlyPaths = [], maskedPaths = [] } = config.linux;
+  if (!ownMountNamespace(config)) {
+    // Remounting / or binding over paths here would change the host's own mounts.
+    if (config.root.readonly) throw new ConfigError('root.readonly', 'needs a mount namespace of the container\'s own');
+    if (readonlyPaths.length) throw new ConfigError('linux.readonlyPaths', 'needs a mount namespace of the container\'s own');
+    if (maskedPaths.length) throw new ConfigError('linux.maskedPaths', 'needs a mount namespace of the container\'s own');
+  }
+  return [
+    ...(config.root.readonly ? [step('REMOUNT_RO', 'remount / read-only', '/', Resolve.ABSOLUTE)] : []),
+    ...readonlyPaths.map((p) => step('READONLY', `make ${p} read-only`, p)),
+    ...maskedPaths.map((p) => step('MASK', `mask ${p}`, p)),
+  ];
 }

@@ -1,6 +1,8 @@
-// namespacePlan: join the namespaces config.json names by path, create the others.
-import { step, type PlanStep } from '../plan.js';
-import type { Config, NamespaceType } from '../spec/config.js';
+// namespacePlan: join the namespaces config.json names by path, create the others. A user
+// namespace comes first and alone, so that it owns every namespace created after it; berth writes
+// its id maps from outside, then the process becomes root of it.
+import { step, SyncTag, type PlanStep } from '../plan.js';
+import type { Config, IdMapping, NamespaceType } from '../spec/config.js';
 import { ConfigError } from '../spec/validate.js';
 
 export const CLONE_FLAGS: Readonly<Record<NamespaceType, number>> = {
@@ -15,25 +17,52 @@ export const CLONE_FLAGS: Readonly<Record<NamespaceType, number>> = {
 };
 
 /** Namespace types berth can create or join today. */
-export const supportedNamespaces: readonly NamespaceType[] = ['pid', 'network', 'mount', 'ipc', 'uts', 'cgroup'];
+export const supportedNamespaces: readonly NamespaceType[] = ['pid', 'network', 'mount', 'ipc', 'uts', 'user', 'cgroup'];
 
-export function checkNamespaces(config: Config): void {
-  const ns = config.linux.namespaces;
-  ns.forEach((n, i) => {
-    if (!supportedNamespaces.includes(n.type)) throw new ConfigError(`linux.namespaces[${i}].type`, `the ${n.type} namespace is not supported yet`);
-  });
-  // Without its own mount namespace the container's mounts would land on the host.
-  if (!ns.some((n) => n.type === 'mount')) throw new ConfigError('linux.namespaces', 'a mount namespace is required');
-  if ((config.hostname || config.domainname) && !ns.some((n) => n.type === 'uts'))
-    throw new ConfigError(config.hostname ? 'hostname' : 'domainname', 'needs a uts namespace (add {"type": "uts"} to linux.namespaces)');
+export const hasNamespace = (config: Config, type: NamespaceType) => config.linux.namespaces.some((n) => n.type === type);
+
+function checkMappings(config: Config): void {
+  const user = config.linux.namespaces.find((n) => n.type === 'user');
+  for (const key of ['uidMappings', 'gidMappings'] as const) {
+    const maps = config.linux[key] ?? [];
+    if (!user) {
+      if (maps.length) throw new ConfigError(`linux.${key}`, 'needs a user namespace (add {"type": "user"} to linux.namespaces)');
+      continue;
+    }
+    if (user.path) continue; // a joined namespace already has its maps
+    if (!maps.some((m) => m.containerID === 0)) throw new ConfigError(`linux.${key}`, `must map container ${key === 'uidMappings' ? 'uid' : 'gid'} 0: the container's process starts as root of its user namespace`);
+  }
 }
 
-/** Joins first (by path), then one unshare for all new ones. The pid namespace takes effect at FORK. */
+export function checkNamespaces(config: Config): void {
+  config.linux.namespaces.forEach((n, i) => {
+    if (!supportedNamespaces.includes(n.type)) throw new ConfigError(`linux.namespaces[${i}].type`, `the ${n.type} namespace is not supported yet`);
+  });
+  if ((config.hostname || config.domainname) && !hasNamespace(config, 'uts'))
+    throw new ConfigError(config.hostname ? 'hostname' : 'domainname', 'needs a uts namespace (add {"type": "uts"} to linux.namespaces)');
+  checkMappings(config);
+}
+
+/** /proc/PID/uid_map (or gid_map) content for MAPPINGS. */
+export function idMapText(mappings: IdMapping[]): string {
+  return mappings.map((m) => `${m.containerID} ${m.hostID} ${m.size}\n`).join('');
+}
+
+function userNamespacePlan(config: Config): PlanStep[] {
+  const user = config.linux.namespaces.find((n) => n.type === 'user');
+  if (!user) return [];
+  const enter = user.path
+    ? [step('SETNS', `join the user namespace ${user.path}`, user.path, CLONE_FLAGS.user)]
+    : [step('UNSHARE', 'create the user namespace', CLONE_FLAGS.user), step('SYNC', 'have the uid and gid maps written', SyncTag.ID_MAPS)];
+  return [...enter, step('SETGID', 'become gid 0 of the user namespace', 0), step('SETUID', 'become uid 0 of the user namespace', 0)];
+}
+
+/** The user namespace first; then joins by path; then one unshare for the new ones. The pid namespace takes effect at FORK. */
 export function namespacePlan(config: Config): PlanStep[] {
   checkNamespaces(config);
-  const ns = config.linux.namespaces;
-  const joins = ns.filter((n) => n.path).map((n) => step('SETNS', `join the ${n.type} namespace ${n.path}`, n.path!, CLONE_FLAGS[n.type]));
-  const fresh = ns.filter((n) => !n.path);
+  const others = config.linux.namespaces.filter((n) => n.type !== 'user');
+  const joins = others.filter((n) => n.path).map((n) => step('SETNS', `join the ${n.type} namespace ${n.path}`, n.path!, CLONE_FLAGS[n.type]));
+  const fresh = others.filter((n) => !n.path);
   const flags = fresh.reduce((f, n) => f | CLONE_FLAGS[n.type], 0);
-  return flags ? [...joins, step('UNSHARE', `create the ${fresh.map((n) => n.type).join(', ')} namespaces`, flags)] : joins;
+  return [...userNamespacePlan(config), ...joins, ...(flags ? [step('UNSHARE', `create the ${fresh.map((n) => n.type).join(', ')} namespaces`, flags)] : [])];
 }

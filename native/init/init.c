@@ -20,10 +20,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/statfs.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
+#include <linux/capability.h>
 #include <unistd.h>
 
 #include "plan_ops.h"
@@ -258,7 +262,7 @@ static int do_pivot_root(void)
 	return reopen_root();
 }
 
-static int do_chroot(void)
+static int do_move_root(void)
 {
 	if (fchdir(slots[SLOT_ROOT]) < 0)
 		return -1;
@@ -267,6 +271,137 @@ static int do_chroot(void)
 	if (chroot(".") < 0 || chdir("/") < 0)
 		return -1;
 	return reopen_root();
+}
+
+static int do_chroot(void)
+{
+	if (fchdir(slots[SLOT_ROOT]) < 0 || chroot(".") < 0 || chdir("/") < 0)
+		return -1;
+	return reopen_root();
+}
+
+/* The mount PATH lives on: walk up until mount(2) accepts the path as a mount point. */
+static int do_propagate_parent(struct step *s)
+{
+	char path[PATH_MAX];
+	unsigned long flags = (unsigned long)num(s, 1);
+	if (snprintf(path, sizeof path, "%s", str_or_empty(s, 0)) >= (int)sizeof path)
+		return errno = ENAMETOOLONG, -1;
+	for (;;) {
+		if (mount(NULL, path, NULL, flags, NULL) == 0)
+			return 0;
+		if (errno != EINVAL || strcmp(path, "/") == 0)
+			return -1;
+		char *slash = strrchr(path, '/');
+		if (slash == path)
+			path[1] = '\0';
+		else
+			*slash = '\0';
+	}
+}
+
+/* Flags a bind remount must keep: the kernel refuses to clear locked ones. */
+static unsigned long mount_flags_of(const char *path)
+{
+	struct statfs st;
+	if (statfs(path, &st) < 0)
+		return 0;
+	return (unsigned long)st.f_flags & (MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME | MS_NODIRATIME | MS_RELATIME);
+}
+
+static int do_mask(struct step *s)
+{
+	int fd = open_in_root(str_or_empty(s, 0), RESOLVE_EXISTING, 0);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -1;
+	struct stat st;
+	char p[64];
+	fd_path(p, sizeof p, fd);
+	int r = fstat(fd, &st);
+	if (r == 0)
+		r = S_ISDIR(st.st_mode) ? mount("tmpfs", p, "tmpfs", MS_RDONLY, "size=0k,mode=000")
+					: mount("/dev/null", p, NULL, MS_BIND, NULL);
+	int err = errno;
+	close(fd);
+	return errno = err, r;
+}
+
+static int remount_ro(const char *p)
+{
+	return mount(NULL, p, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | mount_flags_of(p), NULL);
+}
+
+static int do_remount_ro(struct step *s)
+{
+	if (num(s, 1) == RESOLVE_ABSOLUTE)
+		return remount_ro(str_or_empty(s, 0));
+	int fd = open_in_root(str_or_empty(s, 0), RESOLVE_EXISTING, 0);
+	if (fd < 0)
+		return -1;
+	char p[64];
+	fd_path(p, sizeof p, fd);
+	int r = remount_ro(p);
+	int err = errno;
+	close(fd);
+	return errno = err, r;
+}
+
+static int do_readonly(struct step *s)
+{
+	int fd = open_in_root(str_or_empty(s, 0), RESOLVE_EXISTING, 0);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -1;
+	char p[64];
+	fd_path(p, sizeof p, fd);
+	int r = mount(p, p, NULL, MS_BIND | MS_REC, NULL);
+	int err = errno;
+	close(fd);
+	if (r < 0)
+		return errno = err, -1;
+	/* Re-resolve: the fd names the mount underneath, the remount is for the new one on top. */
+	fd = open_in_root(str_or_empty(s, 0), RESOLVE_EXISTING, 0);
+	if (fd < 0)
+		return -1;
+	fd_path(p, sizeof p, fd);
+	r = remount_ro(p);
+	err = errno;
+	close(fd);
+	return errno = err, r;
+}
+
+static int do_bounding(struct step *s)
+{
+	uint64_t keep = (uint64_t)num(s, 0);
+	int last = (int)num(s, 1);
+	for (int cap = 0; cap <= last; cap++)
+		if (!(keep & (1ull << cap)) && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0)
+			return -1;
+	return 0;
+}
+
+static int do_capset(struct step *s)
+{
+	struct __user_cap_header_struct head = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
+	struct __user_cap_data_struct data[2];
+	uint64_t eff = (uint64_t)num(s, 0), perm = (uint64_t)num(s, 1), inh = (uint64_t)num(s, 2);
+	for (int i = 0; i < 2; i++) {
+		data[i].effective = (uint32_t)(eff >> (32 * i));
+		data[i].permitted = (uint32_t)(perm >> (32 * i));
+		data[i].inheritable = (uint32_t)(inh >> (32 * i));
+	}
+	return (int)syscall(SYS_capset, &head, data);
+}
+
+static int do_ambient(struct step *s)
+{
+	uint64_t raise = (uint64_t)num(s, 0);
+	int last = (int)num(s, 1);
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0)
+		return -1;
+	for (int cap = 0; cap <= last; cap++)
+		if ((raise & (1ull << cap)) && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0)
+			return -1;
+	return 0;
 }
 
 static int do_write_file(struct step *s)
@@ -416,8 +551,32 @@ static int run(struct step *s)
 		return do_mkdir(s);
 	case OP_PIVOT_ROOT:
 		return do_pivot_root();
+	case OP_MOVE_ROOT:
+		return do_move_root();
 	case OP_CHROOT:
 		return do_chroot();
+	case OP_PROPAGATE_PARENT:
+		return do_propagate_parent(s);
+	case OP_MASK:
+		return do_mask(s);
+	case OP_READONLY:
+		return do_readonly(s);
+	case OP_REMOUNT_RO:
+		return do_remount_ro(s);
+	case OP_RLIMIT: {
+		struct rlimit rl = { .rlim_cur = (rlim_t)num(s, 1), .rlim_max = (rlim_t)num(s, 2) };
+		return setrlimit((int)num(s, 0), &rl);
+	}
+	case OP_BOUNDING:
+		return do_bounding(s);
+	case OP_KEEPCAPS:
+		return prctl(PR_SET_KEEPCAPS, (unsigned long)num(s, 0), 0, 0, 0);
+	case OP_CAPSET:
+		return do_capset(s);
+	case OP_AMBIENT:
+		return do_ambient(s);
+	case OP_NO_NEW_PRIVS:
+		return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
 	case OP_SETHOSTNAME:
 		return sethostname(str_or_empty(s, 0), s->args[0].len - 1);
 	case OP_SETDOMAINNAME:

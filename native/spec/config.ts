@@ -48,6 +48,12 @@ export interface Device {
   gid?: number;
 }
 
+export interface IdMapping {
+  containerID: number;
+  hostID: number;
+  size: number;
+}
+
 export interface Linux {
   namespaces: Namespace[];
   devices: Device[];
@@ -58,8 +64,8 @@ export interface Linux {
   readonlyPaths?: string[];
   sysctl?: Record<string, string>;
   seccomp?: Record<string, unknown>;
-  uidMappings?: unknown[];
-  gidMappings?: unknown[];
+  uidMappings?: IdMapping[];
+  gidMappings?: IdMapping[];
   mountLabel?: string;
 }
 

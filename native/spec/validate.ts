@@ -1,6 +1,6 @@
 // config.json → Config, or one error that names the config path of the first thing wrong.
 import { BerthError } from '../errors.js';
-import { namespaceTypes, type Config, type Device, type Mount, type Namespace, type Process } from './config.js';
+import { namespaceTypes, type Config, type Device, type IdMapping, type Mount, type Namespace, type Process } from './config.js';
 
 /** `linux.namespaces[2].type: unknown namespace "foo"` */
 export class ConfigError extends BerthError {
@@ -98,7 +98,13 @@ function parseProcess(v: unknown): Process {
     env,
     cwd: required(p, 'cwd', 'process', absolutePath),
     capabilities: capabilities as Record<string, string[]> | undefined,
-    rlimits: optional(p, 'rlimits', 'process', array) as Process['rlimits'],
+    rlimits: optional(p, 'rlimits', 'process', (x, q) =>
+      array(x, q).map((r, i) => {
+        const o = object(r, `${q}[${i}]`);
+        const limit = (k: string) => required(o, k, `${q}[${i}]`, (y, w) => integer(y, w, 0));
+        return { type: required(o, 'type', `${q}[${i}]`, string), soft: limit('soft'), hard: limit('hard') };
+      }),
+    ),
     noNewPrivileges: optional(p, 'noNewPrivileges', 'process', boolean),
     oomScoreAdj: optional(p, 'oomScoreAdj', 'process', (x, q) => integer(x, q, -1000, 1000)),
     apparmorProfile: optional(p, 'apparmorProfile', 'process', string),
@@ -144,6 +150,14 @@ function parseDevice(v: unknown, path: string): Device {
   };
 }
 
+function idMappings(v: unknown, path: string): IdMapping[] {
+  return array(v, path).map((m, i) => {
+    const o = object(m, `${path}[${i}]`);
+    const id = (k: string, min: number) => required(o, k, `${path}[${i}]`, (x, q) => integer(x, q, min, UINT32));
+    return { containerID: id('containerID', 0), hostID: id('hostID', 0), size: id('size', 1) };
+  });
+}
+
 const propagations = ['private', 'rprivate', 'slave', 'rslave', 'shared', 'rshared', 'unbindable', 'runbindable'];
 
 /** Parse and check config.json's content. Throws ConfigError naming the first bad path. */
@@ -180,8 +194,8 @@ export function parseConfig(raw: unknown): Config {
       readonlyPaths: optional(linux, 'readonlyPaths', 'linux', stringArray),
       sysctl: optional(linux, 'sysctl', 'linux', stringMap),
       seccomp: optional(linux, 'seccomp', 'linux', object),
-      uidMappings: optional(linux, 'uidMappings', 'linux', array),
-      gidMappings: optional(linux, 'gidMappings', 'linux', array),
+      uidMappings: optional(linux, 'uidMappings', 'linux', idMappings),
+      gidMappings: optional(linux, 'gidMappings', 'linux', idMappings),
       mountLabel: optional(linux, 'mountLabel', 'linux', string),
     },
     hooks: optional(c, 'hooks', '', object),
