@@ -73,8 +73,6 @@ export class Coordinator {
         const reaper = await this.reaperOf(); // must listen before the container process can exit
         const { type: _, ...create } = msg;
         const r = await this.enqueue(msg.id, () => this.perform({ op: 'create', id: msg.id, create: { ...create, cgroupVersion: this.opts.cgroupVersion } }));
-        // The worker announced the pid over a channel too (that covers failed creates), but that
-        // message may still be on its way: a wait() right after create must find the child.
         reaper.watch(r.id, r.pid);
         return { id: r.id, pid: r.pid };
       }

@@ -1,34 +1,19 @@
 // Container processes are children of the berth process that created them (berth-init forks them
 // with CLONE_PARENT). libuv only reaps the children it spawned, so berth reaps these itself: on
-// SIGCHLD, in the main thread, for every pid it was told about — from any thread, over a channel.
-import { BroadcastChannel } from 'node:worker_threads';
+// SIGCHLD, in the main thread, for every container the coordinator created. (The process of a
+// create that failed is reaped by the create itself: nobody else knows its pid.)
 import { reapChild } from '../native/syscalls.js';
 import type { ProcessExit } from './messages.js';
-
-const CHANNEL = 'berth:children';
-
-/** Tell this process's reaper about a new container process (callable from any thread). */
-export function announceChild(id: string, pid: number): void {
-  const channel = new BroadcastChannel(CHANNEL);
-  channel.postMessage({ id, pid });
-  channel.close();
-}
 
 export class Reaper {
   private readonly children = new Map<number, string>();
   private readonly waiters = new Map<number, ((exit: ProcessExit) => void)[]>();
   private readonly exits = new Map<number, ProcessExit>();
-  private readonly channel = new BroadcastChannel(CHANNEL);
   private keepAlive: NodeJS.Timeout | null = null;
   private readonly onSignal = () => this.reap();
 
   constructor(private readonly onExit: (exit: ProcessExit) => void) {
     process.on('SIGCHLD', this.onSignal);
-    this.channel.onmessage = (e) => {
-      const { id, pid } = (e as unknown as { data: { id: string; pid: number } }).data;
-      this.watch(id, pid);
-    };
-    (this.channel as unknown as { unref(): void }).unref();
   }
 
   /** Start watching PID; an exit that already happened is caught at once. */
@@ -78,7 +63,6 @@ export class Reaper {
 
   close(): void {
     process.off('SIGCHLD', this.onSignal);
-    this.channel.close();
     if (this.keepAlive) clearInterval(this.keepAlive);
   }
 }

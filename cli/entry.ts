@@ -1,4 +1,6 @@
-// The CLI's entry point (bundled into build/bundle/berth.js).
+// The CLI's entry point (bundled into build/bundle/berth.cjs).
 import { main } from './main.js';
 
-process.exitCode = await main(process.argv.slice(2));
+void main(process.argv.slice(2)).then((code) => {
+  process.exitCode = code;
+});

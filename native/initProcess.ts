@@ -1,12 +1,14 @@
 // The parent side of berth-init: spawn it, hand it the plan, answer its SYNC requests, and learn the
 // container process's pid — or which step failed and why.
-import { spawn, type StdioOptions } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { Socket } from 'node:net';
+import { Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { BerthError, errnoName, errnoText } from './errors.js';
 import { encodePlan, Msg, type Plan, type PlanStep } from './plan.js';
+import { signalAll } from './signalling.js';
+import { spawnWithSocket } from './spawn.js';
+import { waitChild } from './syscalls.js';
 
 /** Where the build put berth-init: next to the bundled CLI, or under build/native when run from build/. */
 export function initBinary(): string {
@@ -50,13 +52,8 @@ const MSG_SIZE = 16;
 /** Spawn berth-init and run the plan up to READY. Resolves with the container process's host pid. */
 export function runInit(opts: InitOptions): Promise<number> {
   const syncFd = opts.stdio.length;
-  const child = spawn(initBinary(), [String(syncFd)], {
-    stdio: [...opts.stdio, 'pipe'] as StdioOptions,
-    env: {},
-    // A session of its own: a terminal's ^C reaches berth (which forwards it), not the container directly.
-    detached: true,
-  });
-  const sock = child.stdio[syncFd] as Socket;
+  const stage1 = spawnWithSocket(initBinary(), [String(syncFd)], opts.stdio, syncFd);
+  const sock = new Socket({ fd: stage1.socket, readable: true, writable: true });
   return new Promise<number>((resolve, reject) => {
     let pid = 0;
     let buffered = Buffer.alloc(0);
@@ -65,14 +62,14 @@ export function runInit(opts: InitOptions): Promise<number> {
       if (settled) return;
       settled = true;
       sock.destroy();
+      // Stage 1 exits right after it forks (or fails): reap it. On our own failure, end it first.
+      if (err && !pid) signalAll([stage1.pid], 9);
+      waitChild(stage1.pid);
       if (err) reject(err);
       else resolve(pid);
     };
-    child.on('error', (e) => finish(new BerthError(`cannot start berth-init: ${e.message}`)));
     sock.on('error', () => {}); // an early exit of the init is reported by 'close'
-    sock.on('close', () =>
-      finish(new BerthError(`the container process exited before it was ready${child.exitCode !== null ? ` (status ${child.exitCode})` : ''}`)),
-    );
+    sock.on('close', () => finish(new BerthError('berth-init ended before the container was ready')));
     sock.on('data', (chunk: Buffer) => {
       buffered = Buffer.concat([buffered, chunk]);
       while (buffered.length >= MSG_SIZE && !settled) {
@@ -85,7 +82,7 @@ export function runInit(opts: InitOptions): Promise<number> {
           const ack = Buffer.alloc(4);
           let failure: Error | null = null;
           try {
-            opts.onSync(value, child.pid!);
+            opts.onSync(value, stage1.pid);
           } catch (e) {
             failure = e as Error;
             ack.writeInt32LE(1 /* EPERM: the init gives up */);
@@ -95,8 +92,7 @@ export function runInit(opts: InitOptions): Promise<number> {
         } else if (kind === Msg.PID) {
           pid = value;
           opts.onPid(pid);
-        }
-        else if (kind === Msg.READY) finish(null);
+        } else if (kind === Msg.READY) finish(null);
         else if (kind === Msg.ERROR) {
           const failed = opts.plan[index];
           finish(failed ? new InitStepError(failed, errno) : new BerthError(`berth-init failed before its plan began: ${errnoName(errno)}`));

@@ -57,7 +57,7 @@ export const Slot = { ROOT: 0, FIFO: 1 } as const;
 export const Msg = { SYNC: 1, PID: 2, READY: 3, ERROR: 4 } as const;
 
 /** Tags of SYNC steps: what the parent must do before acking. */
-export const SyncTag = { CGROUP: 1, ID_MAPS: 2 } as const;
+export const SyncTag = { ID_MAPS: 1 } as const;
 
 export type Arg = string | number | bigint;
 

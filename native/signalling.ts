@@ -1,9 +1,8 @@
 // Signalling and awaiting a container's processes without being fooled by pid reuse.
-import { closeSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SyscallError } from './errors.js';
 import { isAlive } from './procfs.js';
-import { pidfdOpen, pidfdSendSignal, pollPidfd } from './syscalls.js';
+import { closeFd, pidfdOpen, pidfdSendSignal, pollPidfd } from './syscalls.js';
 
 /**
  * Signal the process PID that started at START_TIME. The pidfd pins the process, so once the start
@@ -26,7 +25,7 @@ export function signalProcess(pid: number, startTime: number, signal: number): b
     if (e instanceof SyscallError && e.code === 'ESRCH') return false;
     throw e;
   } finally {
-    closeSync(pidfd);
+    closeFd(pidfd);
   }
 }
 
@@ -57,7 +56,7 @@ export async function waitForExit(pid: number, startTime: number, timeoutMs: num
     if (isAlive(pid, startTime) && !(await pollPidfd(pidfd, timeoutMs))) return false;
     return true;
   } finally {
-    closeSync(pidfd);
+    closeFd(pidfd);
   }
 }
 

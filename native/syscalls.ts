@@ -1,8 +1,7 @@
 // koffi bindings for the system calls Node does not offer. Each wrapper throws SyscallError.
-import koffi from 'koffi';
 import { SyscallError } from './errors.js';
+import { koffi, libc } from './libc.js';
 
-const libc = koffi.load('libc.so.6');
 
 const SYS_pidfd_send_signal = 424;
 const SYS_pidfd_open = 434;
@@ -14,6 +13,7 @@ const c = {
   poll: libc.func('int poll(_Inout_ uint8_t *fds, uint64_t nfds, int timeout)'),
   syscall: libc.func('long syscall(long number, ...)'),
   umount2: libc.func('int umount2(const char *target, int flags)'),
+  close: libc.func('int close(int fd)'),
 };
 
 function check(call: string, r: number | bigint, path?: string): number {
@@ -46,6 +46,14 @@ export function mkfifo(path: string, mode: number): void {
   check('mkfifo', c.mkfifo(path, mode), path);
 }
 
+/**
+ * Close an fd this module's calls opened. Not fs.closeSync: in a worker thread Node tracks the fds
+ * fs opened and warns about closing others.
+ */
+export function closeFd(fd: number): void {
+  c.close(fd);
+}
+
 export function pidfdOpen(pid: number): number {
   return check('pidfd_open', c.syscall(SYS_pidfd_open, 'int', pid, 'uint', 0), String(pid));
 }
@@ -68,6 +76,13 @@ const WNOHANG = 1;
 const CLD_EXITED = 1;
 const ECHILD = 10;
 
+function decodeExit(pid: number, info: Buffer): ChildExit {
+  // siginfo_t: si_signo, si_errno, si_code, then (pid, uid, status) for SIGCHLD
+  const code = info.readInt32LE(8);
+  const status = info.readInt32LE(24);
+  return code === CLD_EXITED ? { pid, exitCode: status, signal: null } : { pid, exitCode: null, signal: status };
+}
+
 /** Reap PID if it has exited (waitid, WNOHANG). Null while it runs, or when it is not our child. */
 export function reapChild(pid: number): ChildExit | null {
   const info = Buffer.alloc(128);
@@ -76,11 +91,18 @@ export function reapChild(pid: number): ChildExit | null {
     if (errno === ECHILD) return null; // not this process's child: someone else reaps it
     throw new SyscallError('waitid', errno, String(pid));
   }
-  // siginfo_t: si_signo, si_errno, si_code, then (pid, uid, status) for SIGCHLD
-  if (info.readInt32LE(16) !== pid) return null;
-  const code = info.readInt32LE(8);
-  const status = info.readInt32LE(24);
-  return code === CLD_EXITED ? { pid, exitCode: status, signal: null } : { pid, exitCode: null, signal: status };
+  return info.readInt32LE(16) === pid ? decodeExit(pid, info) : null;
+}
+
+/** Wait for the child PID to exit and reap it (blocking: for a child known to be exiting). */
+export function waitChild(pid: number): ChildExit {
+  const info = Buffer.alloc(128);
+  for (;;) {
+    if (c.waitid(P_PID, pid, info, WEXITED) === 0) break;
+    const errno = koffi.errno();
+    if (errno !== 4 /* EINTR */) throw new SyscallError('waitid', errno, String(pid));
+  }
+  return decodeExit(pid, info);
 }
 
 /** Wait until the pidfd is readable (the process exited), on the thread pool. False on timeout. */

@@ -46,7 +46,8 @@ test('the order the kernel needs: fifo, cgroup, namespaces, fork, mounts, pivot,
   const plan = compileInitPlan(config(), ctx());
   const order = ops(plan);
   const at = (op: string) => order.indexOf(op as never);
-  assert.ok(at('OPEN') < at('SYNC') && at('SYNC') < at('UNSHARE') && at('UNSHARE') < at('FORK'));
+  assert.equal(plan.slice(1, 4).map((s) => s.args), ctx().cgroupDirs.map((d) => [`${d}/cgroup.procs`, '0']), 'stage 1 joins each cgroup itself');
+  assert.ok(at('OPEN') < at('WRITE_FILE') && at('WRITE_FILE') < at('UNSHARE') && at('UNSHARE') < at('FORK'));
   assert.ok(at('FORK') < at('MOUNT') && plan.findIndex((s) => s.what === 'remount / read-only') > at('PIVOT_ROOT'));
   assert.ok(plan.filter((s) => s.op === 'MOUNT' && s.args[5] !== Resolve.ABSOLUTE).every((s) => plan.indexOf(s) < at('PIVOT_ROOT')), 'rootfs mounts happen before pivot_root');
   assert.ok(at('PIVOT_ROOT') < at('SETUID') && at('SETUID') < at('LOOKUP') && at('LOOKUP') < at('READY'));
@@ -154,15 +155,18 @@ test('readonly root and --no-pivot', () => {
 });
 
 test('capabilities: names to masks; unknown names refused by path; the bounding set dropped before setuid', () => {
-  const caps = { bounding: ['CAP_KILL', 'CAP_CHOWN'], effective: ['CAP_KILL'], permitted: ['CAP_KILL'], inheritable: [], ambient: ['CAP_KILL'] };
+  const caps = { bounding: ['CAP_KILL', 'CAP_CHOWN'], effective: ['CAP_KILL'], permitted: ['CAP_KILL'], inheritable: ['CAP_KILL'], ambient: ['CAP_KILL'] };
   const plan = compileInitPlan(config((c) => (c.process.capabilities = caps)), ctx());
   const bounding = plan.find((s) => s.op === 'BOUNDING')!;
   assert.equal(bounding.args, [(1n << 5n) | 1n, 40]);
-  assert.equal(plan.find((s) => s.op === 'CAPSET')!.args, [1n << 5n, 1n << 5n, 0n]);
+  assert.equal(plan.find((s) => s.op === 'CAPSET')!.args, [1n << 5n, 1n << 5n, 1n << 5n]);
   const at = (op: string) => plan.findIndex((s) => s.op === op);
   assert.ok(at('BOUNDING') < at('SETUID') && at('SETUID') < at('CAPSET') && at('CAPSET') < at('AMBIENT'));
   assert.throws(() => compileInitPlan(config((c) => (c.process.capabilities = { bounding: ['CAP_NOPE'] })), ctx()), /process\.capabilities\.bounding\[0\]: unknown capability "CAP_NOPE"/);
   assert.equal(capabilityMasks({ bounding: ['CAP_CHECKPOINT_RESTORE'] }, 39).skipped, ['CAP_CHECKPOINT_RESTORE']);
+  const amb = capabilityMasks({ permitted: ['CAP_KILL', 'CAP_CHOWN'], inheritable: ['CAP_KILL'], ambient: ['CAP_KILL', 'CAP_CHOWN'] }, 40);
+  assert.is(amb.masks.ambient, 1n << 5n, 'only what is permitted and inheritable can be ambient');
+  assert.equal(amb.unraisable, ['CAP_CHOWN']);
 });
 
 test('rlimits: every RLIMIT_ name, infinity, soft above hard refused', () => {
@@ -219,8 +223,8 @@ test('user namespace first, maps written by berth, then root of it; devices boun
     }),
     ctx(),
   );
-  assert.equal(ops(plan).slice(2, 7), ['UNSHARE', 'SYNC', 'SETGID', 'SETUID', 'UNSHARE']);
-  assert.is(plan[2]!.args[0], CLONE_FLAGS.user);
+  assert.equal(ops(plan).slice(4, 9), ['UNSHARE', 'SYNC', 'SETGID', 'SETUID', 'UNSHARE']);
+  assert.is(plan[4]!.args[0], CLONE_FLAGS.user);
   assert.not.ok(plan.some((s) => s.op === 'MKNOD'));
   assert.ok(find(plan, "bind the host's /dev/null"));
   assert.is(idMapText([{ containerID: 0, hostID: 1000, size: 100 }, { containerID: 100, hostID: 5000, size: 1 }]), '0 1000 100\n100 5000 1\n');

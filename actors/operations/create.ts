@@ -2,7 +2,7 @@
 // berth-init up to READY. Any failure after the state folder exists undoes all of it.
 import { readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { containerCgroupDirs, createCgroup, addProcess, defaultCgroupsPath, planCgroup } from '../../native/cgroups/manager.js';
+import { containerCgroupDirs, createCgroup, defaultCgroupsPath, planCgroup } from '../../native/cgroups/manager.js';
 import { hostLayout } from '../../native/cgroups/layout.js';
 import { capabilityMasks } from '../../native/compile/capabilities.js';
 import { compileInitPlan } from '../../native/compile/initPlan.js';
@@ -12,12 +12,11 @@ import type { CompileContext } from '../../native/compile/context.js';
 import { BerthError, isErrno } from '../../native/errors.js';
 import { runInit } from '../../native/initProcess.js';
 import { SyncTag } from '../../native/plan.js';
-import { procStat } from '../../native/procfs.js';
+import { isAlive, procStat } from '../../native/procfs.js';
 import type { Config } from '../../native/spec/config.js';
 import { ConfigError, parseConfig } from '../../native/spec/validate.js';
-import { mkfifo } from '../../native/syscalls.js';
+import { mkfifo, waitChild } from '../../native/syscalls.js';
 import type { CreateOptions } from '../messages.js';
-import { announceChild } from '../reaper.js';
 import { fifoPath, OCI_VERSION, writeAtomic, writeConfig, type StateFile } from '../stateStore.js';
 import { saveState, type OperationContext } from './context.js';
 import { teardown } from './teardown.js';
@@ -90,8 +89,11 @@ export function prepareCreate(ctx: OperationContext, req: CreateRequest) {
     sourceKind,
   };
   const plan = compileInitPlan(config, compileContext);
-  const skipped = config.process.capabilities ? capabilityMasks(config.process.capabilities, compileContext.lastCap).skipped : [];
-  if (skipped.length) ctx.log.debug(`capabilities this kernel does not know are skipped: ${skipped.join(', ')}`);
+  if (config.process.capabilities) {
+    const { skipped, unraisable } = capabilityMasks(config.process.capabilities, compileContext.lastCap);
+    if (skipped.length) ctx.log.debug(`capabilities this kernel does not know are skipped: ${skipped.join(', ')}`);
+    if (unraisable.length) ctx.log.debug(`ambient capabilities not in both permitted and inheritable are not raised: ${unraisable.join(', ')}`);
+  }
   for (const [what, unused] of [
     ['--console-socket', req.consoleSocket],
     ['--no-new-keyring', req.noNewKeyring],
@@ -124,7 +126,6 @@ export async function createContainer(ctx: OperationContext, req: CreateRequest,
       plan,
       stdio: stdioFds(req),
       onSync: (tag, stage1) => {
-        if (tag === SyncTag.CGROUP) addProcess(state.berth.cgroup!, stage1);
         if (tag === SyncTag.ID_MAPS) {
           writeFileSync(`/proc/${stage1}/uid_map`, idMapText(config.linux.uidMappings ?? []));
           writeFileSync(`/proc/${stage1}/gid_map`, idMapText(config.linux.gidMappings ?? []));
@@ -132,17 +133,16 @@ export async function createContainer(ctx: OperationContext, req: CreateRequest,
       },
       onPid: (pid) => {
         state.pid = pid;
-        announceChild(ctx.id, pid);
+        state.berth.pidStartTime = procStat(pid)?.startTime ?? 0;
       },
     });
-    const stat = procStat(pid);
-    if (!stat) throw new BerthError('the container process died before it was recorded');
-    state.berth.pidStartTime = stat.startTime;
+    if (!isAlive(pid, state.berth.pidStartTime)) throw new BerthError('the container process died before it was recorded');
     if (req.pidFile) writeAtomic(resolve(req.pidFile), String(pid));
     ctx.state = state;
   } catch (e) {
     try {
       await teardown(ctx.dir, state);
+      if (state.pid) waitChild(state.pid); // killed by teardown; a child of this process no reaper knows of
     } catch (undo) {
       ctx.log.warn(`create ${ctx.id} failed and could not be fully undone: ${(undo as Error).message}`);
     }

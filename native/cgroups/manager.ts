@@ -65,10 +65,6 @@ export function createCgroup(record: CgroupRecord): void {
   });
 }
 
-export function addProcess(record: CgroupRecord, pid: number): void {
-  for (const p of record.paths) writeFileSync(join(p, 'cgroup.procs'), String(pid));
-}
-
 /** Every pid in the container's cgroup (v1: the union over hierarchies). */
 export function cgroupPids(record: CgroupRecord): number[] {
   const pids = new Set<number>();

@@ -23,6 +23,8 @@ export interface CapabilityMasks {
   masks: Record<CapabilitySet, bigint>;
   /** Names the running kernel does not know: skipped, as runc does. */
   skipped: string[];
+  /** Ambient names not in both permitted and inheritable: the kernel refuses to raise them (runc warns and goes on). */
+  unraisable: string[];
 }
 
 /** Names → masks. Unknown names are errors; names above the kernel's last capability are skipped. */
@@ -38,7 +40,10 @@ export function capabilityMasks(caps: Record<string, string[]>, lastCap: number)
       else masks[set as CapabilitySet] |= 1n << BigInt(n);
     });
   }
-  return { masks, skipped: [...skipped] };
+  const wanted = masks.ambient;
+  masks.ambient &= masks.permitted & masks.inheritable;
+  const unraisable = Object.keys(capabilityNumbers).filter((name) => (wanted & ~masks.ambient) & (1n << BigInt(capabilityNumbers[name]!)));
+  return { masks, skipped: [...skipped], unraisable };
 }
 
 /** Steps before setuid: only the bounding set can be dropped while CAP_SETPCAP is certain. */

@@ -1,12 +1,12 @@
 // compileInitPlan: the whole plan, in the order the kernel needs it. Pure.
 //
 //   stage 1 (a child of berth, in the host's namespaces)
-//     open the start fifo · wait for berth to place it in the cgroup · join / create namespaces
+//     open the start fifo · join the cgroup · join / create namespaces
 //     fork: the child is the container's process (pid 1 of a new pid namespace)
 //   the container's process
 //     set up the root file system and /dev · pivot_root · sysctls, read-only and masked paths
 //     limits, capabilities, the user · report ready · wait for `start` · exec the program
-import { SyncTag, Slot, step, type Plan } from '../plan.js';
+import { Slot, step, type Plan } from '../plan.js';
 import type { Config } from '../spec/config.js';
 import { O_RDWR, type CompileContext } from './context.js';
 import { devicePlan } from './devices.js';
@@ -19,8 +19,9 @@ export function compileInitPlan(config: Config, ctx: CompileContext): Plan {
   return [
     // O_RDWR: the open does not wait for a writer, and the read at the barrier blocks until `start` writes.
     step('OPEN', `open the start fifo ${ctx.fifo}`, Slot.FIFO, ctx.fifo, O_RDWR),
-    // The cgroup namespace, created next, is rooted at the cgroup the process is in: place it first.
-    step('SYNC', 'join the container cgroup', SyncTag.CGROUP),
+    // The cgroup namespace, created next, is rooted at the cgroup the process is in: join it first.
+    // Writing 0 to cgroup.procs moves the writer; children (the container process) inherit it.
+    ...ctx.cgroupDirs.map((dir) => step('WRITE_FILE', `join the cgroup ${dir}`, `${dir}/cgroup.procs`, '0')),
     ...namespacePlan(config),
     step('FORK', 'fork the container process'),
     // Devices and directories get exactly the modes config.json asks for.

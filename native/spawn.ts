@@ -1,0 +1,88 @@
+// Spawning berth-init with posix_spawn (glibc: clone(CLONE_VM|CLONE_VFORK), no copy of Node's page
+// tables — child_process.spawn costs about 15 ms per call here). The child gets its stdio, a
+// socket to berth at a given fd number, a session of its own, default signal dispositions
+// (Node ignores SIGPIPE; a container must not inherit that) and an empty environment.
+import { SyscallError } from './errors.js';
+import { koffi, libc } from './libc.js';
+import { closeFd } from './syscalls.js';
+
+const c = {
+  socketpair: libc.func('int socketpair(int domain, int type, int protocol, _Out_ int *fds)'),
+  fcntl: libc.func('int fcntl(int fd, int cmd, int arg)'),
+  faInit: libc.func('int posix_spawn_file_actions_init(void *fa)'),
+  faDestroy: libc.func('int posix_spawn_file_actions_destroy(void *fa)'),
+  faDup2: libc.func('int posix_spawn_file_actions_adddup2(void *fa, int fd, int newfd)'),
+  faOpen: libc.func('int posix_spawn_file_actions_addopen(void *fa, int fd, const char *path, int flags, uint32_t mode)'),
+  attrInit: libc.func('int posix_spawnattr_init(void *attr)'),
+  attrDestroy: libc.func('int posix_spawnattr_destroy(void *attr)'),
+  attrFlags: libc.func('int posix_spawnattr_setflags(void *attr, short flags)'),
+  attrSigmask: libc.func('int posix_spawnattr_setsigmask(void *attr, const void *set)'),
+  attrSigdefault: libc.func('int posix_spawnattr_setsigdefault(void *attr, const void *set)'),
+  sigemptyset: libc.func('int sigemptyset(void *set)'),
+  sigfillset: libc.func('int sigfillset(void *set)'),
+  spawn: libc.func('int posix_spawn(_Out_ int *pid, const char *path, void *fa, void *attr, const char **argv, const char **envp)'),
+};
+
+const AF_UNIX = 1;
+const SOCK_STREAM = 1;
+const SOCK_CLOEXEC = 0o2000000;
+const F_DUPFD_CLOEXEC = 1030;
+const O_RDWR = 2;
+const POSIX_SPAWN_SETSIGDEF = 4;
+const POSIX_SPAWN_SETSIGMASK = 8;
+const POSIX_SPAWN_SETSID = 128;
+
+/** Returns of posix_spawn* are errnos themselves. */
+function ok(call: string, r: number, what?: string): void {
+  if (r !== 0) throw new SyscallError(call, r, what);
+}
+
+export interface Spawned {
+  pid: number;
+  /** berth's end of the socket; the child has the other end at `syncFd`. */
+  socket: number;
+}
+
+/**
+ * Spawn PATH with ARGS. STDIO[i] becomes the child's fd i (a number of ours, or 'ignore' for
+ * /dev/null); a new socket becomes its fd SYNC_FD (which must be STDIO.length or more).
+ */
+export function spawnWithSocket(path: string, args: string[], stdio: (number | 'ignore')[], syncFd: number): Spawned {
+  const fds = new Int32Array(2);
+  if (c.socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) < 0) throw new SyscallError('socketpair', koffi.errno());
+  const fa = Buffer.alloc(256);
+  const attr = Buffer.alloc(512);
+  const sigset = Buffer.alloc(128);
+  const moved: number[] = [];
+  try {
+    ok('posix_spawn_file_actions_init', c.faInit(fa));
+    ok('posix_spawnattr_init', c.attrInit(attr));
+    // A source fd that is also a target below it would be overwritten before it is read: move it up first.
+    const source = (fd: number) => {
+      if (fd >= stdio.length + 1 || stdio[fd] === fd) return fd;
+      const high = c.fcntl(fd, F_DUPFD_CLOEXEC, 64);
+      if (high < 0) throw new SyscallError('fcntl', koffi.errno(), `fd ${fd}`);
+      moved.push(high);
+      return high;
+    };
+    const sources = stdio.map((fd) => (fd === 'ignore' ? fd : source(fd)));
+    sources.forEach((fd, i) => ok('posix_spawn_file_actions', fd === 'ignore' ? c.faOpen(fa, i, '/dev/null', O_RDWR, 0) : c.faDup2(fa, fd, i), `fd ${i}`));
+    ok('posix_spawn_file_actions_adddup2', c.faDup2(fa, fds[1]!, syncFd), `fd ${syncFd}`);
+    ok('posix_spawnattr_setflags', c.attrFlags(attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF));
+    c.sigemptyset(sigset);
+    ok('posix_spawnattr_setsigmask', c.attrSigmask(attr, sigset));
+    c.sigfillset(sigset);
+    ok('posix_spawnattr_setsigdefault', c.attrSigdefault(attr, sigset));
+    const pid = new Int32Array(1);
+    ok('posix_spawn', c.spawn(pid, path, fa, attr, [path, ...args, null], [null]), path);
+    return { pid: pid[0]!, socket: fds[0]! };
+  } catch (e) {
+    closeFd(fds[0]!);
+    throw e;
+  } finally {
+    closeFd(fds[1]!);
+    for (const fd of moved) closeFd(fd);
+    c.faDestroy(fa);
+    c.attrDestroy(attr);
+  }
+}
