@@ -3,6 +3,7 @@
 // the machine to settle and persists it. It holds nothing between operations, so it runs wherever
 // the host puts it — a pooled worker thread, or the CLI's own thread — and no container keeps a
 // thread while idle.
+import { rmSync } from 'node:fs';
 import { createActor, fromPromise, waitFor, type Actor } from 'xstate';
 import { containerMachine, isSettled, refusal, statusOf, type ContainerEvent, type ContainerSnapshot, type Status } from '../machines/container.js';
 import { BerthError, isErrno } from '../native/errors.js';
@@ -31,6 +32,7 @@ export type OperationRequest = HostOptions &
 export interface OperationResult {
   id: string;
   status: Status | 'deleted';
+  /** The container process's pid (for a delete: the one it had). */
   pid: number;
 }
 
@@ -117,8 +119,24 @@ async function create(ctx: OperationContext, req: CreateRequest): Promise<Operat
 /** Operations that change the container's state hold its lock; kill only reads. */
 const exclusive = (op: OperationRequest['op']) => op !== 'kill';
 
+/**
+ * A state folder without state.json is a create that died before it recorded anything (nothing
+ * else exists yet then: the state is written before the cgroup and the process). delete --force
+ * removes it; everything else calls it what it is.
+ */
+function readOrAbandoned(ctx: OperationContext, req: OperationRequest): StateFile | null {
+  try {
+    return readState(ctx.root, ctx.id);
+  } catch (e) {
+    if (e instanceof BerthError && e.kind === 'not-found' && req.op === 'delete' && req.force) {
+      rmSync(ctx.dir, { recursive: true, force: true });
+      return null;
+    }
+    throw e;
+  }
+}
+
 async function operate(ctx: OperationContext, req: OperationRequest): Promise<OperationResult> {
-  readState(ctx.root, ctx.id); // "container does not exist" before any lock is taken
   let unlock: (() => void) | null = null;
   try {
     unlock = exclusive(req.op) ? await lockContainer(ctx.dir) : null;
@@ -127,7 +145,8 @@ async function operate(ctx: OperationContext, req: OperationRequest): Promise<Op
     throw e;
   }
   try {
-    ctx.state = readState(ctx.root, ctx.id);
+    ctx.state = readOrAbandoned(ctx, req);
+    if (!ctx.state) return { id: ctx.id, status: 'deleted', pid: 0 };
     const failures: unknown[] = [];
     const actor = createActor(machineWith(effectsFor(ctx), failures), { snapshot: restore(ctx.state), input: { id: ctx.id } });
     actor.start();
@@ -139,7 +158,7 @@ async function operate(ctx: OperationContext, req: OperationRequest): Promise<Op
     actor.send(event);
     const after = await settle(actor, failures);
     const status = statusOf(after);
-    if (status === 'deleted') return { id: ctx.id, status, pid: 0 };
+    if (status === 'deleted') return { id: ctx.id, status, pid: ctx.state.pid };
     return { id: ctx.id, status: unlock ? persist(ctx, actor) : (status as Status), pid: ctx.state.pid };
   } finally {
     unlock?.();

@@ -38,7 +38,8 @@ export class Coordinator {
   private async reaperOf(): Promise<Reaper> {
     if (!this.reaper) {
       const { Reaper } = await import('./reaper.js');
-      this.reaper = new Reaper((exit) => this.emit({ type: 'exit', ...exit }));
+      // The exit can be seen while `start` is still finishing: it is announced behind it, in the mailbox.
+      this.reaper = new Reaper((exit) => void this.enqueue(exit.id, async () => this.emit({ type: 'exit', ...exit })));
     }
     return this.reaper;
   }
@@ -70,11 +71,14 @@ export class Coordinator {
   private async dispatch(msg: Message): Promise<Results[keyof Results]> {
     switch (msg.type) {
       case 'create': {
-        const reaper = await this.reaperOf(); // must listen before the container process can exit
         const { type: _, ...create } = msg;
-        const r = await this.enqueue(msg.id, () => this.perform({ op: 'create', id: msg.id, create: { ...create, cgroupVersion: this.opts.cgroupVersion } }));
-        reaper.watch(r.id, r.pid);
-        return { id: r.id, pid: r.pid };
+        // Queued before anything is awaited: messages sent together keep their order.
+        return this.enqueue(msg.id, async () => {
+          const reaper = await this.reaperOf(); // listening before the container process can exit
+          const r = await this.perform({ op: 'create', id: msg.id, create: { ...create, cgroupVersion: this.opts.cgroupVersion } });
+          reaper.watch(r.id, r.pid);
+          return { id: r.id, pid: r.pid };
+        });
       }
       case 'start': {
         const r = await this.enqueue(msg.id, () => this.perform({ op: 'start', id: msg.id }));
@@ -92,9 +96,8 @@ export class Coordinator {
         return { id: msg.id };
       }
       case 'delete': {
-        const { pid } = readState(this.opts.root, msg.id);
-        await this.enqueue(msg.id, () => this.perform({ op: 'delete', id: msg.id, force: msg.force ?? false }));
-        this.reaper?.forget(pid);
+        const r = await this.enqueue(msg.id, () => this.perform({ op: 'delete', id: msg.id, force: msg.force ?? false }));
+        this.reaper?.forget(r.pid);
         return { id: msg.id };
       }
       case 'state':

@@ -95,6 +95,7 @@ test('run: a container killed by signal N gives 128+N', async () => {
   assert.ok(waitUntil(() => berth(root, ['state', id]).stdout.includes('"running"')), 'running');
   ok(berth(root, ['kill', id, 'KILL']), 'kill');
   assert.is(await exited, 128 + 9);
+  assert.not.ok(existsSync(join(root, id)), 'run deleted the container after it was killed');
 });
 
 test('run --detach leaves it running; list shows it; delete --force removes it', () => {

@@ -7,7 +7,7 @@ import { compileInitPlan } from '../native/compile/initPlan.js';
 import { MS, parseMountOptions } from '../native/compile/mountFlags.js';
 import { capabilityMasks } from '../native/compile/capabilities.js';
 import { CLONE_FLAGS, idMapText } from '../native/compile/namespaces.js';
-import { Resolve, type Plan } from '../native/plan.js';
+import { Resolve, Slot, type Plan } from '../native/plan.js';
 import { defaultSpec } from '../native/spec/defaults.js';
 import { parseConfig } from '../native/spec/validate.js';
 import type { Config } from '../native/spec/config.js';
@@ -223,8 +223,10 @@ test('user namespace first, maps written by berth, then root of it; devices boun
     }),
     ctx(),
   );
-  assert.equal(ops(plan).slice(4, 9), ['UNSHARE', 'SYNC', 'SETGID', 'SETUID', 'UNSHARE']);
+  assert.equal(ops(plan).slice(4, 7), ['UNSHARE', 'SYNC', 'UNSHARE']);
   assert.is(plan[4]!.args[0], CLONE_FLAGS.user);
+  const rootOpen = plan.findIndex((s) => s.op === 'OPEN' && s.args[0] === Slot.ROOT);
+  assert.equal(ops(plan).slice(rootOpen + 1, rootOpen + 3), ['SETGID', 'SETUID'], 'root of the user namespace once the rootfs is open');
   assert.not.ok(plan.some((s) => s.op === 'MKNOD'));
   assert.ok(find(plan, "bind the host's /dev/null"));
   assert.is(idMapText([{ containerID: 0, hostID: 1000, size: 100 }, { containerID: 100, hostID: 5000, size: 1 }]), '0 1000 100\n100 5000 1\n');

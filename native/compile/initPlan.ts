@@ -11,7 +11,7 @@ import type { Config } from '../spec/config.js';
 import { O_RDWR, type CompileContext } from './context.js';
 import { devicePlan } from './devices.js';
 import { enterRootPlan, finalRootPlan, mountPlan, rootfsPlan } from './mounts.js';
-import { namespacePlan } from './namespaces.js';
+import { namespacePlan, userNamespaceRootPlan } from './namespaces.js';
 import { earlyProcessPlan, processPlan } from './process.js';
 import { sysctlPlan } from './sysctl.js';
 
@@ -28,6 +28,7 @@ export function compileInitPlan(config: Config, ctx: CompileContext): Plan {
     step('UMASK', 'clear the umask', 0),
     ...earlyProcessPlan(config),
     ...rootfsPlan(config, ctx),
+    ...userNamespaceRootPlan(config),
     ...mountPlan(config, ctx),
     ...devicePlan(config),
     step('MKDIR', `create the working directory ${config.process.cwd}`, config.process.cwd, 0o755),

@@ -51,10 +51,19 @@ export function idMapText(mappings: IdMapping[]): string {
 function userNamespacePlan(config: Config): PlanStep[] {
   const user = config.linux.namespaces.find((n) => n.type === 'user');
   if (!user) return [];
-  const enter = user.path
-    ? [step('SETNS', `join the user namespace ${user.path}`, user.path, CLONE_FLAGS.user)]
-    : [step('UNSHARE', 'create the user namespace', CLONE_FLAGS.user), step('SYNC', 'have the uid and gid maps written', SyncTag.ID_MAPS)];
-  return [...enter, step('SETGID', 'become gid 0 of the user namespace', 0), step('SETUID', 'become uid 0 of the user namespace', 0)];
+  if (user.path) return [step('SETNS', `join the user namespace ${user.path}`, user.path, CLONE_FLAGS.user)];
+  return [step('UNSHARE', 'create the user namespace', CLONE_FLAGS.user), step('SYNC', 'have the uid and gid maps written', SyncTag.ID_MAPS)];
+}
+
+/**
+ * Become root of the user namespace. Not right after creating it: until then the process is still
+ * the host's root (kuid 0) with every capability in the new namespace, so it can still walk host
+ * folders that only root may enter (the rootfs's parents) while it binds and opens the rootfs.
+ * After this step files and mounts it makes belong to the container's root.
+ */
+export function userNamespaceRootPlan(config: Config): PlanStep[] {
+  if (!hasNamespace(config, 'user')) return [];
+  return [step('SETGID', 'become gid 0 of the user namespace', 0), step('SETUID', 'become uid 0 of the user namespace', 0)];
 }
 
 /** The user namespace first; then joins by path; then one unshare for the new ones. The pid namespace takes effect at FORK. */

@@ -105,39 +105,43 @@ static int openat2_in_root(const char *path, uint64_t flags)
 }
 
 /*
- * Open PATH inside the root slot without ever leaving it, creating what is missing.
- * Each missing component is made with mkdirat in its parent and then re-resolved from the
- * root, so a symlink met on the way is followed as if the root were "/".
+ * Open PATH inside the root slot without ever leaving it, creating what is missing. Each missing
+ * component is made with mkdirat in its parent (resolved from the root), so a symlink met on the
+ * way is followed as if the root were "/". A component that exists but does not resolve is a
+ * dangling symlink: what it points at is made instead, inside the root, and the walk goes on there.
  */
-static int open_in_root(const char *path, int resolve, mode_t mode)
+static int open_in_root_at_depth(const char *path, int resolve, mode_t mode, int depth)
 {
 	int fd = openat2_in_root(path, O_PATH);
 	if (fd >= 0 || errno != ENOENT || resolve == RESOLVE_EXISTING)
 		return fd;
+	if (depth > 40)
+		return errno = ELOOP, -1;
 
 	char buf[PATH_MAX];
 	if (strlen(path) >= sizeof buf)
 		return errno = ENAMETOOLONG, -1;
 	strcpy(buf, path);
 	size_t len = strlen(buf);
-	for (size_t i = 0; i <= len; i++) {
-		if (buf[i] != '/' && buf[i] != '\0')
+	for (size_t i = 1; i <= len; i++) {
+		if ((buf[i] != '/' && buf[i] != '\0') || buf[i - 1] == '/')
 			continue;
-		if (i == 0 || buf[i - 1] == '/')
-			continue;
-		int last = i == len || buf[i + 1] == '\0';
 		char saved = buf[i];
-		buf[i] = '\0';
+		buf[i] = '\0'; /* buf is now the prefix up to this component */
+		int probe = openat2_in_root(buf, O_PATH);
+		if (probe >= 0) {
+			close(probe);
+			buf[i] = saved;
+			continue;
+		}
+		if (errno != ENOENT)
+			return -1;
+		int last = saved == '\0' || (buf[i + 1] == '\0' && i + 1 == len);
 		char *slash = strrchr(buf, '/');
 		const char *name = slash ? slash + 1 : buf;
-		int parent;
-		if (slash) {
-			*slash = '\0';
-			parent = openat2_in_root(buf[0] ? buf : "/", O_PATH | O_DIRECTORY);
-			*slash = '/';
-		} else {
-			parent = openat2_in_root("/", O_PATH | O_DIRECTORY);
-		}
+		char dir[PATH_MAX];
+		snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - buf) : 0, buf);
+		int parent = openat2_in_root(dir[0] ? dir : "/", O_PATH | O_DIRECTORY);
 		if (parent < 0)
 			return -1;
 		int r;
@@ -148,15 +152,31 @@ static int open_in_root(const char *path, int resolve, mode_t mode)
 		} else {
 			r = mkdirat(parent, name, last ? mode : 0755);
 		}
+		if (r < 0 && errno == EEXIST) {
+			char target[PATH_MAX], next[PATH_MAX];
+			ssize_t n = readlinkat(parent, name, target, sizeof target - 1);
+			close(parent);
+			if (n < 0)
+				return -1;
+			target[n] = '\0';
+			const char *rest = saved == '\0' ? "" : buf + i + 1;
+			if (snprintf(next, sizeof next, "%s%s%s%s%s", target[0] == '/' ? "" : dir, target[0] == '/' ? "" : "/", target,
+				     *rest ? "/" : "", rest) >= (int)sizeof next)
+				return errno = ENAMETOOLONG, -1;
+			return open_in_root_at_depth(next, resolve, mode, depth + 1);
+		}
 		int err = errno;
 		close(parent);
-		if (r < 0 && err != EEXIST)
+		if (r < 0)
 			return errno = err, -1;
 		buf[i] = saved;
-		if (last)
-			break;
 	}
 	return openat2_in_root(path, O_PATH);
+}
+
+static int open_in_root(const char *path, int resolve, mode_t mode)
+{
+	return open_in_root_at_depth(path, resolve, mode, 0);
 }
 
 /* The parent directory of PATH inside the root (created), and its last component. */

@@ -1,7 +1,8 @@
 // Fixtures for tests that run real containers: a busybox-static rootfs, bundles, a state root of
 // their own under a temp folder, and a cleanup that removes what a test left even when it failed.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { closeSync, cpSync, existsSync, openSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import * as assert from 'uvu/assert';
+import { closeSync, cpSync, existsSync, openSync, readlinkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { defaultSpec } from '../../native/spec/defaults.js';
@@ -83,6 +84,28 @@ export function cgroupsLeft(name: string): string[] {
     if (existsSync(p)) found.push(p);
   }
   return found;
+}
+
+/** Processes whose root or cwd is below PATH (a leaked container process). */
+export function processesIn(path: string): number[] {
+  return readdirSync('/proc')
+    .filter((p) => /^\d+$/.test(p))
+    .filter((p) => {
+      try {
+        return [readlinkSync(`/proc/${p}/root`), readlinkSync(`/proc/${p}/cwd`)].some((l) => l.startsWith(path));
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
+
+/** The container ID under ROOT left nothing: no state folder, cgroup, mount under DIR, or process in DIR. */
+export function assertNothingLeft(root: string, id: string, dir: string): void {
+  assert.not.ok(existsSync(join(root, id)), 'no state folder');
+  assert.equal(cgroupsLeft(`berth-${id}`), [], 'no cgroup');
+  assert.equal(mountsUnder(dir), [], 'no mount');
+  assert.equal(processesIn(dir), [], 'no process');
 }
 
 /**

@@ -1,0 +1,124 @@
+// The programmatic API: the same lifecycle through Runtime's messages, on the worker pool, with
+// typed results, errors and events.
+import { readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { BerthError, Runtime, type RuntimeEvent } from '../actors/runtime.js';
+import { assertNothingLeft, cleanupRoot, isRoot, makeBundle, makeRootfs, tempDir, uniqueId } from './helpers/fixtures.js';
+
+const test = suite('api');
+const dir = isRoot ? tempDir() : '';
+const root = join(dir, 'state');
+const rootfs = isRoot ? makeRootfs(join(dir, 'rootfs')) : '';
+const rt = new Runtime({ root });
+const events: RuntimeEvent[] = [];
+rt.on((e) => events.push(e));
+
+test.after(async () => {
+  await rt.close();
+  if (!isRoot) return;
+  cleanupRoot(root);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const bundle = (id: string, args: string[]) => makeBundle(join(dir, id), rootfs, args);
+
+async function rejects(p: Promise<unknown>, kind: BerthError['kind'], message: string | RegExp) {
+  try {
+    await p;
+  } catch (e) {
+    assert.instance(e, BerthError);
+    assert.is((e as BerthError).kind, kind);
+    if (typeof message === 'string') assert.is((e as Error).message, message);
+    else assert.match((e as Error).message, message);
+    return;
+  }
+  assert.unreachable(`expected a ${kind} error`);
+}
+
+test('create → start → wait → delete, with state events and the exit status', async () => {
+  const id = uniqueId('api');
+  const { pid } = await rt.create({ id, bundle: bundle(id, ['sh', '-c', 'exit 3']), stdio: 'ignore' });
+  assert.is((await rt.state(id)).status, 'created');
+  await rt.start(id);
+  const exit = await rt.wait(id);
+  assert.equal(exit, { id, pid, exitCode: 3, signal: null });
+  assert.is((await rt.state(id)).status, 'stopped');
+  await rt.delete(id);
+  const mine = events.filter((e) => e.id === id);
+  assert.equal(
+    mine.map((e) => (e.type === 'state' ? e.status : 'exit')),
+    ['created', 'running', 'exit', 'deleted'],
+  );
+  assertNothingLeft(root, id, dir);
+});
+
+test('run: the exit of a program killed by a signal', async () => {
+  const id = uniqueId('api-kill');
+  const done = rt.run({ id, bundle: bundle(id, ['sleep', '30']), stdio: 'ignore' });
+  for (let i = 0; i < 200 && (await rt.list()).every((s) => s.id !== id || s.status !== 'running'); i++) await new Promise((r) => setTimeout(r, 10));
+  await rt.kill(id, 'KILL');
+  const { exit } = await done;
+  assert.is(exit?.signal, 9);
+  assert.is(exit?.exitCode, null);
+  assertNothingLeft(root, id, dir);
+});
+
+test('errors carry a kind and runc’s words', async () => {
+  const id = uniqueId('api-err');
+  await rejects(rt.state(id), 'not-found', 'container does not exist');
+  await rejects(rt.create({ id: 'a/b', bundle: dir }), 'invalid', 'invalid container id format: a/b');
+  await rt.create({ id, bundle: bundle(id, ['sleep', '30']), stdio: 'ignore' });
+  await rejects(rt.create({ id, bundle: bundle(id, ['true']) }), 'exists', `container with id exists: ${id}`);
+  await rt.start(id);
+  await rejects(rt.start(id), 'state', 'cannot start an already running container');
+  await rejects(rt.delete(id), 'state', `cannot delete container ${id} that is not stopped: running`);
+  await rejects(rt.kill(id, 'NOPE'), 'invalid', 'unknown signal "NOPE"');
+  await rt.delete(id, { force: true });
+});
+
+test('operations on one container queue in order; on many they run in parallel', async () => {
+  const id = uniqueId('api-order');
+  const b = bundle(id, ['sleep', '30']);
+  const [created, started, deleted] = await Promise.all([
+    rt.create({ id, bundle: b, stdio: 'ignore' }),
+    rt.start(id),
+    rt.delete(id, { force: true }),
+  ]);
+  assert.is(created.id, id);
+  assert.is(started.pid, created.pid);
+  assert.is(deleted.id, id);
+  assertNothingLeft(root, id, dir);
+
+  const ids = Array.from({ length: 8 }, (_, i) => uniqueId(`api-par${i}`));
+  const runs = await Promise.all(ids.map((i) => rt.run({ id: i, bundle: bundle(i, ['true']), stdio: 'ignore' })));
+  assert.ok(runs.every((r) => r.exit?.exitCode === 0));
+  assert.is(new Set(runs.map((r) => r.pid)).size, 8);
+});
+
+test('live containers hold no threads: 20 running, the thread count stays bounded', async () => {
+  const ids = Array.from({ length: 20 }, (_, i) => uniqueId(`api-live${i}`));
+  await Promise.all(ids.map((i) => rt.run({ id: i, bundle: bundle(i, ['sleep', '30']), stdio: 'ignore', detach: true })));
+  const threads = readdirSync('/proc/self/task').length;
+  assert.ok(threads < 20, `${threads} threads for 20 live containers`);
+  await Promise.all(ids.map((i) => rt.delete(i, { force: true })));
+});
+
+test('events() iterates what happens', async () => {
+  const id = uniqueId('api-iter');
+  const seen: string[] = [];
+  const iterate = (async () => {
+    for await (const e of rt.events()) {
+      if (e.id !== id) continue;
+      seen.push(e.type === 'state' ? e.status : 'exit');
+      if (e.type === 'state' && e.status === 'deleted') break;
+    }
+  })();
+  await rt.run({ id, bundle: bundle(id, ['true']), stdio: 'ignore' });
+  await iterate;
+  assert.equal(seen, ['created', 'running', 'exit', 'deleted']);
+});
+
+if (isRoot) test.run();
+else console.log('api: skipped (needs root)');

@@ -1,0 +1,92 @@
+// Bad input: one line naming what is wrong, a non-zero exit, and nothing left behind — no state
+// folder, no cgroup, no mount, no process.
+import { readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import type { Config } from '../native/spec/config.js';
+import { assertNothingLeft, berth, cleanupRoot, isRoot, makeBundle, makeRootfs, tempDir, uniqueId } from './helpers/fixtures.js';
+
+const test = suite('bad input');
+const dir = isRoot ? tempDir() : '';
+const root = join(dir, 'state');
+const rootfs = isRoot ? makeRootfs(join(dir, 'rootfs')) : '';
+
+test.after(() => {
+  if (!isRoot) return;
+  cleanupRoot(root);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** create with a config changed by PATCH must fail with MESSAGE (a regexp) and leave nothing. */
+function refused(patch: (c: Config) => void, message: RegExp) {
+  const id = uniqueId('bad');
+  const b = makeBundle(join(dir, id), rootfs, ['true'], patch);
+  const r = berth(root, ['create', '--bundle', b, id]);
+  assert.is(r.status, 1, `create must fail: ${r.stderr}`);
+  assert.is(r.stderr.trim().split('\n').length, 1, `one line: ${r.stderr}`);
+  assert.match(r.stderr.trim(), message);
+  assertNothingLeft(root, id, dir);
+}
+
+test('config values: the message names the config path', () => {
+  refused((c) => c.linux.namespaces.push({ type: 'foo' as never }), /^linux\.namespaces\[6\]\.type: unknown namespace "foo"$/);
+  refused((c) => ((c.process as unknown as { cwd: string }).cwd = 'relative'), /^process\.cwd: must be an absolute path, not "relative"$/);
+  refused((c) => c.mounts.push({ destination: '/x', type: 'bind', source: '/no/such/source', options: ['rbind'] }), /^mounts\[7\]\.source: "\/no\/such\/source" does not exist$/);
+  refused((c) => (c.process.capabilities = { bounding: ['CAP_FLY'] }), /^process\.capabilities\.bounding\[0\]: unknown capability "CAP_FLY"$/);
+  refused((c) => (c.linux.sysctl = { 'vm.swappiness': '0' }), /^linux\.sysctl\.vm\.swappiness: is not confined by a namespace/);
+  refused((c) => (c.root.path = join(dir, 'no-rootfs')), /^root\.path: ".*no-rootfs" does not exist$/);
+});
+
+test('failures inside the container process name the step and errno, and are undone', () => {
+  refused((c) => (c.process.args = ['no-such-program']), /^exec: "no-such-program": executable file not found in \$PATH$/);
+  refused((c) => c.mounts.push({ destination: '/x', type: 'nosuchfs', source: 'x', options: [] }), /^mount nosuchfs on \/x: ENODEV \(no such device\)$/);
+  refused((c) => c.linux.namespaces.push({ type: 'network', path: '/proc/self/ns/nonexistent' } as never), /linux\.namespaces\[6\]\.type: namespace "network" is listed twice/);
+  refused((c) => (c.linux.namespaces = c.linux.namespaces.map((n) => (n.type === 'network' ? { type: 'network', path: '/proc/self/ns/pid' } : n))), /^join the network namespace \/proc\/self\/ns\/pid: EINVAL/);
+});
+
+test('a config.json that is not JSON, a bundle that is not there', () => {
+  const id = uniqueId('json');
+  const b = makeBundle(join(dir, id), rootfs, ['true']);
+  writeFileSync(join(b, 'config.json'), '{ "ociVersion": ');
+  let r = berth(root, ['create', '--bundle', b, id]);
+  assert.is(r.status, 1);
+  assert.match(r.stderr, /config\.json: invalid JSON: /);
+  assertNothingLeft(root, id, dir);
+  r = berth(root, ['create', '--bundle', join(dir, 'nowhere'), id]);
+  assert.is(r.status, 1);
+  assert.match(r.stderr, /^bundle .*nowhere: no such directory\n$/);
+  assertNothingLeft(root, id, dir);
+});
+
+test('ids runc refuses', () => {
+  const b = makeBundle(join(dir, 'ids'), rootfs, ['true']);
+  for (const [id, message] of [
+    ['', /^container id cannot be empty$/],
+    ['a/b', /^invalid container id format: a\/b$/],
+    ['..', /^invalid container id format: \.\.$/],
+    ['x y', /^invalid container id format: x y$/],
+  ] as const) {
+    const r = berth(root, ['create', '--bundle', b, id]);
+    assert.is(r.status, 1, id);
+    assert.match(r.stderr.trim(), message);
+  }
+  assert.equal(readdirSync(root).filter((d) => d !== 'ids'), [], 'nothing under the root');
+});
+
+test('unknown ids', () => {
+  for (const op of [['start'], ['state'], ['kill'], ['delete'], ['delete', '--force']]) {
+    const r = berth(root, [...op, 'never-created']);
+    assert.is(r.status, 1, op.join(' '));
+    assert.is(r.stderr, 'container does not exist\n', op.join(' '));
+  }
+});
+
+test('usage errors are one line too', () => {
+  const r = berth(root, ['create', '--frobnicate', 'x']);
+  assert.is(r.status, 1);
+  assert.is(r.stderr, 'flag provided but not defined: -frobnicate\n');
+});
+
+if (isRoot) test.run();
+else console.log('bad input: skipped (needs root)');

@@ -1,0 +1,43 @@
+// A berth killed with SIGKILL at any point of create leaves a container that delete -f removes
+// completely.
+import { spawn } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { assertNothingLeft, berth, berthBin, cleanupRoot, isRoot, makeBundle, makeRootfs, tempDir, uniqueId } from './helpers/fixtures.js';
+
+const test = suite('crash');
+const dir = isRoot ? tempDir() : '';
+const root = join(dir, 'state');
+const rootfs = isRoot ? makeRootfs(join(dir, 'rootfs')) : '';
+
+test.after(() => {
+  if (!isRoot) return;
+  cleanupRoot(root);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test('SIGKILL during create, at many points: delete --force leaves nothing', async () => {
+  const b = makeBundle(join(dir, 'bundle'), rootfs, ['sleep', '30']);
+  // From before the state folder exists to after the container process is waiting for start.
+  const ids: string[] = [];
+  for (const delay of [0, 40, 60, 70, 80, 90, 100, 110, 120, 140, 170, 200, 300]) {
+    const id = uniqueId(`crash${delay}`);
+    ids.push(id);
+    const child = spawn(berthBin, ['--root', root, 'create', '--bundle', b, id], { stdio: 'ignore' });
+    const exited = new Promise((r) => child.on('exit', r));
+    await new Promise((r) => setTimeout(r, delay));
+    child.kill('SIGKILL');
+    await exited;
+    const r = berth(root, ['delete', '--force', id]);
+    assert.ok(r.status === 0 || r.stderr === 'container does not exist\n', `delay ${delay}: ${r.stderr}`);
+    assertNothingLeft(root, id, dir);
+  }
+  // Nothing the killed berths started may come back later either.
+  await new Promise((r) => setTimeout(r, 500));
+  for (const id of ids) assertNothingLeft(root, id, dir);
+});
+
+if (isRoot) test.run();
+else console.log('crash: skipped (needs root)');

@@ -1,0 +1,164 @@
+// What a container sees from inside: checked by running busybox in real containers.
+import { existsSync, mkdirSync, readlinkSync, rmSync, symlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import type { Config } from '../native/spec/config.js';
+import { berth, cleanupRoot, isRoot, makeBundle, makeRootfs, mountsUnder, tempDir, uniqueId } from './helpers/fixtures.js';
+
+const test = suite('isolation');
+const dir = isRoot ? tempDir() : '';
+const root = join(dir, 'state');
+const rootfs = isRoot ? makeRootfs(join(dir, 'rootfs')) : '';
+
+test.after(() => {
+  if (!isRoot) return;
+  cleanupRoot(root);
+  assert.equal(mountsUnder(dir), [], 'no mounts left under the test folder');
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** Run SCRIPT with sh in a fresh container (config changed by PATCH); its stdout and stderr. */
+function run(script: string, patch?: (c: Config) => void, rootPath = rootfs): { stdout: string; stderr: string } {
+  const id = uniqueId('iso');
+  const b = makeBundle(join(dir, id), rootPath, ['sh', '-c', script], patch);
+  const r = berth(root, ['run', '--bundle', b, id]);
+  assert.is(r.status, 0, `container failed: ${r.stderr}`);
+  return { stdout: r.stdout.trim(), stderr: r.stderr };
+}
+
+const inside = (script: string, patch?: (c: Config) => void, rootPath = rootfs) => run(script, patch, rootPath).stdout;
+
+const status = (text: string, key: string) => text.split('\n').find((l) => l.startsWith(`${key}:`))!.split(/\s+/).slice(1).join(' ');
+
+test('pid 1 of its own pid namespace, alone', () => {
+  const [pid, ...procs] = inside('echo $$; ls -d /proc/[0-9]*').split('\n');
+  assert.is(pid, '1');
+  assert.ok(procs.every((p) => Number(p.slice(6)) < 10), `only the container's processes: ${procs}`);
+});
+
+test('its own hostname and domainname', () => {
+  assert.is(inside('hostname; cat /proc/sys/kernel/domainname', (c) => ((c.hostname = 'box'), (c.domainname = 'example'))), 'box\nexample');
+});
+
+test('ls / shows the rootfs and nothing of the host', () => {
+  assert.is(inside('ls /'), 'bin\ndev\netc\nproc\nroot\nsys\ntmp');
+});
+
+test('a network namespace with only lo', () => {
+  assert.equal(
+    inside('tail -n +3 /proc/net/dev')
+      .split('\n')
+      .map((l) => l.trim().split(':')[0]),
+    ['lo'],
+  );
+});
+
+test('mounts as configured; a read-only root', () => {
+  const mounts = inside('cat /proc/mounts; touch /x 2>&1; echo rc=$?');
+  assert.match(mounts, /^proc \/proc proc /m);
+  assert.match(mounts, /^tmpfs \/dev tmpfs rw,nosuid,/m);
+  assert.match(mounts, /^devpts \/dev\/pts devpts /m);
+  assert.match(mounts, /^sysfs \/sys sysfs ro,/m);
+  assert.match(mounts, /Read-only file system\nrc=1$/);
+  assert.match(inside('touch /x && rm /x && echo wrote', (c) => (c.root.readonly = false)), /wrote/);
+});
+
+test('the default devices, and configured ones with their modes', () => {
+  const out = inside('ls -ln /dev/null /dev/zero /dev/fuse; echo hi > /dev/null && echo null-ok; readlink /dev/fd; readlink /dev/ptmx', (c) =>
+    c.linux.devices.push({ type: 'c', path: '/dev/fuse', major: 10, minor: 229, fileMode: 0o600, uid: 0, gid: 0 }),
+  );
+  assert.match(out, /^crw-------\s+1 0\s+0\s+10,\s+229 .*\/dev\/fuse$/m);
+  assert.match(out, /^crw-rw-rw-\s+1 0\s+0\s+1,\s+3 .*\/dev\/null$/m);
+  assert.match(out, /null-ok\n\/proc\/self\/fd\npts\/ptmx$/);
+});
+
+test('uid, gid, additional groups, umask and cwd as configured', () => {
+  const out = inside('grep -E "^(Uid|Gid|Groups):" /proc/self/status; umask; pwd', (c) => {
+    c.process.user = { uid: 1000, gid: 1001, additionalGids: [10, 20], umask: 0o027 };
+    c.process.cwd = '/tmp/work';
+  });
+  assert.is(status(out, 'Uid'), '1000 1000 1000 1000');
+  assert.is(status(out, 'Gid'), '1001 1001 1001 1001');
+  assert.is(status(out, 'Groups').trim(), '10 20');
+  assert.match(out, /0027\n\/tmp\/work$/);
+});
+
+test('its cgroup is the root of its cgroup namespace, and the host puts it in berth-<id>', () => {
+  assert.match(inside('cat /proc/self/cgroup'), /^\d+:pids:\/$/m);
+});
+
+test('capabilities, no_new_privs and rlimits from the config', () => {
+  const out = inside('grep -E "^(CapBnd|CapEff|CapPrm|CapInh|CapAmb|NoNewPrivs):" /proc/self/status; ulimit -n', (c) => {
+    c.process.capabilities = { bounding: ['CAP_KILL', 'CAP_CHOWN'], effective: ['CAP_KILL'], permitted: ['CAP_KILL'], inheritable: ['CAP_KILL'], ambient: ['CAP_KILL'] };
+    c.process.rlimits = [{ type: 'RLIMIT_NOFILE', soft: 321, hard: 456 }];
+  });
+  assert.is(status(out, 'CapBnd'), '0000000000000021');
+  for (const set of ['CapEff', 'CapPrm', 'CapInh', 'CapAmb']) assert.is(status(out, set), '0000000000000020', set);
+  assert.is(status(out, 'NoNewPrivs'), '1');
+  assert.match(out, /321$/);
+});
+
+test('masked paths hide, read-only paths refuse writes', () => {
+  // (this kernel has /proc/timer_list and /proc/acpi; /proc/kcore is not built in)
+  const out = run('wc -c < /proc/timer_list; ls -A /proc/acpi 2>/dev/null | wc -l; echo 1 > /proc/sys/kernel/domainname; echo rc=$?');
+  assert.is(out.stdout, '0\n0\nrc=1');
+  assert.match(out.stderr, /Read-only file system/);
+});
+
+test('namespaced sysctls are set inside; oom_score_adj', () => {
+  assert.is(inside('cat /proc/sys/net/ipv4/ip_forward /proc/self/oom_score_adj', (c) => ((c.linux.sysctl = { 'net.ipv4.ip_forward': '1' }), (c.process.oomScoreAdj = 123))), '1\n123');
+});
+
+test('a user namespace: root inside, uid 100000 outside', () => {
+  const out = inside('cat /proc/self/uid_map /proc/self/gid_map; id -u; mknod /tmp/n c 1 3 2>&1; echo rc=$?', (c) => {
+    c.mounts.push({ destination: '/tmp', type: 'tmpfs', source: 'tmpfs', options: [] }); // its own: writable by its root
+    c.linux.namespaces.push({ type: 'user' });
+    c.linux.uidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+    c.linux.gidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+  });
+  assert.match(out, /^\s*0\s+100000\s+65536\n\s*0\s+100000\s+65536\n0\n/);
+  assert.match(out, /Operation not permitted\nrc=1$/, 'mknod needs real root');
+});
+
+test('a symlink in the rootfs cannot make a mount land outside it', () => {
+  const evil = join(dir, 'evil-rootfs');
+  makeRootfs(evil);
+  const target = join(dir, 'outside');
+  mkdirSync(target);
+  symlinkSync(target, join(evil, 'escape')); // absolute: means <rootfs>/<target> inside, never the host's
+  const out = inside('grep " /escape\\| /tmp/" /proc/mounts | cut -d" " -f2', (c) => c.mounts.push({ destination: '/escape', type: 'tmpfs', source: 'tmpfs', options: [] }), evil);
+  assert.is(out, target, 'the tmpfs is on the symlink target resolved inside the rootfs');
+  assert.equal(mountsUnder(target), []);
+  assert.ok(existsSync(join(evil, target)), 'the target was created inside the rootfs');
+});
+
+test('--no-pivot: MS_MOVE and chroot', () => {
+  const id = uniqueId('nopivot');
+  const b = makeBundle(join(dir, id), rootfs, ['sh', '-c', 'ls /; echo $$']);
+  const r = berth(root, ['run', '--no-pivot', '--bundle', b, id]);
+  assert.is(r.status, 0, r.stderr);
+  assert.is(r.stdout, 'bin\ndev\netc\nproc\nroot\nsys\ntmp\n1\n');
+});
+
+test('without a mount namespace: the host’s mount namespace, and delete removes the mounts it made', () => {
+  const id = uniqueId('hostmnt');
+  const own = join(dir, 'hostmnt-rootfs');
+  makeRootfs(own);
+  const b = makeBundle(join(dir, id), own, ['sleep', '30'], (c) => {
+    c.linux.namespaces = c.linux.namespaces.filter((n) => n.type !== 'mount');
+    c.linux.maskedPaths = [];
+    c.linux.readonlyPaths = [];
+    c.root.readonly = false;
+  });
+  const started = berth(root, ['run', '-d', '--bundle', b, id]);
+  assert.is(started.status, 0, started.stderr);
+  const pid = JSON.parse(berth(root, ['state', id]).stdout).pid;
+  assert.is(readlinkSync(`/proc/${pid}/ns/mnt`), readlinkSync('/proc/self/ns/mnt'), 'the host mount namespace');
+  assert.ok(mountsUnder(own).includes(join(own, 'proc')), 'its /proc is a mount in the host namespace');
+  assert.is(berth(root, ['delete', '--force', id]).status, 0);
+  assert.equal(mountsUnder(own), [], 'delete detached them');
+});
+
+if (isRoot) test.run();
+else console.log('isolation: skipped (needs root)');
