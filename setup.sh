@@ -6,6 +6,7 @@ cd "$(dirname "$0")"
 
 missing=""
 dpkg -s busybox-static >/dev/null 2>&1 || missing="$missing busybox-static"   # the test rootfs
+dpkg -s podman >/dev/null 2>&1 || missing="$missing podman"                   # a real client, in the tests
 dpkg -s libc6-dev >/dev/null 2>&1 || missing="$missing libc6-dev"             # static libc for berth-init
 command -v cc >/dev/null 2>&1 || missing="$missing gcc"
 if [ -n "$missing" ]; then

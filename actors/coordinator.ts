@@ -8,7 +8,7 @@ import type { ActorHost } from './hosts.js';
 import type { LogOptions } from './log.js';
 import type { Message, ProcessExit, ResultOf, Results, RuntimeEvent } from './messages.js';
 import type { Reaper } from './reaper.js';
-import { listIds, ociState, processAlive, readState, type OciState } from './stateStore.js';
+import { containerDir, listIds, ociState, processAlive, readState, validateId, type OciState } from './stateStore.js';
 
 export interface CoordinatorOptions {
   root: string;
@@ -108,6 +108,12 @@ export class Coordinator {
         return this.wait(msg.id);
       case 'run':
         return this.run(msg);
+      case 'plan':
+        return this.plan(msg);
+      case 'statechart': {
+        const { describeLifecycle } = await import('../machines/describe.js');
+        return describeLifecycle();
+      }
       case 'spec': {
         const { defaultSpec } = await import('../native/spec/defaults.js');
         return defaultSpec();
@@ -117,6 +123,17 @@ export class Coordinator {
         return features();
       }
     }
+  }
+
+  private async plan(msg: Extract<Message, { type: 'plan' }>): Promise<Results['plan']> {
+    const { prepareCreate } = await import('./operations/create.js');
+    const { createLogger } = await import('./log.js');
+    validateId(msg.id);
+    const dir = containerDir(this.opts.root, msg.id);
+    const { type: _, ...create } = msg;
+    const { plan, cgroupDirs } = prepareCreate({ root: this.opts.root, id: msg.id, dir, log: createLogger(this.opts.log), state: null }, { ...create, cgroupVersion: this.opts.cgroupVersion });
+    const show = (a: unknown) => (typeof a === 'string' ? JSON.stringify(a) : typeof a === 'bigint' ? `0x${a.toString(16)}` : Buffer.isBuffer(a) ? `<${a.length} bytes>` : String(a));
+    return { id: msg.id, stateDir: dir, cgroupDirs, steps: plan.map((s) => ({ op: s.op, what: s.what, args: s.args.map(show) })) };
   }
 
   private list(): OciState[] {

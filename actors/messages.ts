@@ -29,6 +29,10 @@ export type Message =
   | ({ type: 'run'; detach?: boolean } & CreateOptions)
   | { type: 'wait'; id: string }
   | { type: 'list' }
+  /** Compile the create without doing it: the exact plan berth-init would execute. */
+  | ({ type: 'plan' } & CreateOptions)
+  /** The lifecycle statechart, as text. */
+  | { type: 'statechart' }
   | { type: 'spec' }
   | { type: 'features' };
 
@@ -51,6 +55,8 @@ export interface Results {
   run: { id: string; pid: number; exit: ProcessExit | null };
   wait: ProcessExit;
   list: OciState[];
+  plan: { id: string; stateDir: string; cgroupDirs: string[]; steps: { op: string; what: string; args: string[] }[] };
+  statechart: string;
   spec: Config;
   features: Features;
 }

@@ -36,6 +36,12 @@ async function execute(cl: CommandLine, rt: Runtime): Promise<number> {
     preserveFds: flags.preserveFds as number | undefined,
     stdio: 'inherit' as const,
   });
+  if ((cl.command === 'create' || cl.command === 'run') && flags.dryRun) {
+    const plan = await rt.send({ type: 'plan', ...createOptions() });
+    print(`state folder ${plan.stateDir}\ncgroup ${plan.cgroupDirs.join(' ')}\nplan:`);
+    print(plan.steps.map((s, i) => `${String(i).padStart(4)}  ${s.op.padEnd(16)} ${s.what}  (${s.args.join(', ')})`).join('\n'));
+    return 0;
+  }
   switch (cl.command) {
     case 'create':
       await rt.create(createOptions());
@@ -74,6 +80,9 @@ async function execute(cl: CommandLine, rt: Runtime): Promise<number> {
     }
     case 'features':
       print(JSON.stringify(await rt.send({ type: 'features' }), null, 2));
+      return 0;
+    case 'statechart':
+      print(await rt.send({ type: 'statechart' }));
       return 0;
   }
   throw new UsageError(`unknown command "${cl.command}"`);

@@ -43,6 +43,7 @@ const createFlags = {
   noNewKeyring: flag(['no-new-keyring'], 'bool', 'do not create a session keyring'),
   preserveFds: flag(['preserve-fds'], 'int', 'hand fds 3..3+N-1 to the container'),
   pidfdSocket: flag(['pidfd-socket'], 'string', 'unix socket that receives a pidfd of the container process', true),
+  dryRun: flag(['dry-run'], 'bool', 'berth: print the plan the container process would execute, and change nothing'),
 };
 
 export const commands: Record<string, CommandSpec> = {
@@ -68,6 +69,7 @@ export const commands: Record<string, CommandSpec> = {
   },
   spec: { help: 'write a default config.json', flags: { bundle: flag(['bundle', 'b'], 'string', 'the bundle folder'), rootless: flag(['rootless'], 'bool', 'a rootless config', true) }, args: [] },
   features: { help: 'print the OCI features this build supports', flags: {}, args: [] },
+  statechart: { help: 'berth: print the container lifecycle statechart', flags: {}, args: [] },
 };
 
 export type Values = Record<string, string | number | boolean>;

@@ -161,6 +161,17 @@ test('spec writes a config that runs; a second spec refuses to overwrite; featur
   assert.ok(features.mountOptions.includes('rbind'));
 });
 
+test('create --dry-run prints the plan and creates nothing; statechart prints the lifecycle', () => {
+  const id = uniqueId('dry');
+  const out = ok(berth(root, ['create', '--dry-run', '--bundle', bundle(id, ['true']), id]), 'dry run');
+  assert.match(out, new RegExp(`^state folder ${join(root, id)}\n`));
+  assert.match(out, /^\s+\d+\s+UNSHARE\s+create the pid, network, ipc, uts, mount, cgroup namespaces/m);
+  assert.match(out, /^\s+\d+\s+EXEC\s+exec "true"/m);
+  assert.not.ok(existsSync(join(root, id)));
+  assert.equal(cgroupsLeft(`berth-${id}`), []);
+  assert.match(ok(berth(root, ['statechart']), 'statechart'), /^running: PAUSE → running\.pausing; KILL → running\.signalling; EXITED → stopped; DELETE \[forced\] → deleting$/m);
+});
+
 test('--log with --log-format json records errors as containerd reads them', () => {
   const log = join(dir, 'log.json');
   const r = berth(root, ['--log', log, '--log-format', 'json', 'start', 'nope']);

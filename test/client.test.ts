@@ -1,0 +1,75 @@
+// A real client that knows nothing of berth: podman (with conmon) drives cli/berth as its OCI
+// runtime. podman gets storage, run state and a cgroup parent of its own under a temp folder, so
+// nothing of the machine's podman set-up is touched and everything is removed afterwards.
+import { spawnSync } from 'node:child_process';
+import { existsSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { berthBin, cgroupsLeft, isRoot, makeRootfs, mountsUnder, tempDir } from './helpers/fixtures.js';
+
+const test = suite('client: podman');
+const hasPodman = spawnSync('podman', ['--version']).status === 0;
+const enabled = isRoot && hasPodman;
+const dir = enabled ? tempDir('berth-podman-') : '';
+const cgroupParent = `berth-podman-${process.pid}`;
+// podman's defaults exceed this machine's hard limits for these two (design.md §8).
+const limits = ['--ulimit', 'nproc=1000:1000', '--ulimit', 'nofile=1024:1024'];
+
+function podman(args: string[], input?: string) {
+  const r = spawnSync(
+    'podman',
+    ['--root', join(dir, 'storage'), '--runroot', join(dir, 'run'), '--runtime', berthBin, '--cgroup-manager', 'cgroupfs', '--events-backend', 'none', ...args],
+    { encoding: 'utf8', input, timeout: 60_000 },
+  );
+  return { status: r.status, stdout: r.stdout.trim(), stderr: r.stderr.trim() };
+}
+
+test.before(() => {
+  const rootfs = makeRootfs(join(dir, 'rootfs'));
+  const tar = join(dir, 'rootfs.tar');
+  spawnSync('tar', ['-C', rootfs, '-cf', tar, '.']);
+  assert.is(podman(['import', tar, 'localhost/berth-busybox:test']).status, 0);
+});
+
+test.after(() => {
+  if (!enabled) return;
+  podman(['rm', '--all', '--force']);
+  podman(['rmi', '--all', '--force']);
+  for (const m of mountsUnder(dir).reverse()) spawnSync('umount', ['-l', m]);
+  rmSync(dir, { recursive: true, force: true });
+  // conmon puts itself in <parent>/conmon: remove the tree, deepest first.
+  for (const c of cgroupsLeft(cgroupParent)) spawnSync('sh', ['-c', 'find "$1" -depth -type d -exec rmdir {} +', 'sh', c]);
+});
+
+test('podman run --rm: output, exit status, the container’s own hostname and pid 1', () => {
+  const r = podman(['run', '--rm', ...limits, '--cgroup-parent', `/${cgroupParent}`, '--hostname', 'pod', 'localhost/berth-busybox:test', 'sh', '-c', 'echo hello; hostname; echo $$; exit 3']);
+  assert.is(r.status, 3, r.stderr);
+  assert.is(r.stdout, 'hello\npod\n1');
+});
+
+test('podman run -d, ps, logs, inspect, stop, rm', () => {
+  const run = podman(['run', '-d', ...limits, '--cgroup-parent', `/${cgroupParent}`, '--name', 'ticker', 'localhost/berth-busybox:test', 'sh', '-c', 'trap "exit 0" TERM; while true; do echo tick; sleep 0.2; done']);
+  assert.is(run.status, 0, run.stderr);
+  spawnSync('sleep', ['0.8']);
+  assert.match(podman(['ps', '--format', '{{.Names}} {{.Status}}']).stdout, /^ticker Up /m);
+  assert.match(podman(['logs', 'ticker']).stdout, /^tick$/m);
+  const pid = Number(podman(['inspect', 'ticker', '--format', '{{.State.Pid}}']).stdout);
+  assert.ok(pid > 0 && existsSync(`/proc/${pid}`), 'inspect shows the live container process');
+  const stop = podman(['stop', '-t', '5', 'ticker']);
+  assert.is(stop.status, 0, stop.stderr);
+  assert.match(podman(['ps', '-a', '--format', '{{.Names}} {{.Status}}']).stdout, /^ticker Exited \(0\)/m);
+  assert.is(podman(['rm', 'ticker']).status, 0);
+  assert.equal(cgroupsLeft(`${cgroupParent}/libpod-${run.stdout}`), [], 'the container cgroup is gone');
+});
+
+test('podman kill reaches the container', () => {
+  const run = podman(['run', '-d', ...limits, '--cgroup-parent', `/${cgroupParent}`, 'localhost/berth-busybox:test', 'sleep', '60']);
+  assert.is(run.status, 0, run.stderr);
+  assert.is(podman(['kill', run.stdout]).status, 0);
+  assert.is(podman(['wait', run.stdout]).stdout, '137');
+  assert.is(podman(['rm', run.stdout]).status, 0);
+});
+
+if (enabled) test.run();
+else console.log(`client: podman: skipped (${isRoot ? 'podman is not installed' : 'needs root'})`);
