@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { BerthError, errnoName, errnoText } from './errors.js';
 import { encodePlan, Msg, type Plan, type PlanStep } from './plan.js';
 import { signalAll } from './signalling.js';
-import { spawnWithSocket } from './spawn.js';
+import { sealedExecutable, spawnWithSocket } from './spawn.js';
 import { waitChild } from './syscalls.js';
 
 /** Where the build put berth-init: next to the bundled CLI, or under build/native when run from build/. */
@@ -52,7 +52,7 @@ const MSG_SIZE = 16;
 /** Spawn berth-init and run the plan up to READY. Resolves with the container process's host pid. */
 export function runInit(opts: InitOptions): Promise<number> {
   const syncFd = opts.stdio.length;
-  const stage1 = spawnWithSocket(initBinary(), [String(syncFd)], opts.stdio, syncFd);
+  const stage1 = spawnWithSocket(sealedExecutable(initBinary()), [String(syncFd)], opts.stdio, syncFd);
   const sock = new Socket({ fd: stage1.socket, readable: true, writable: true });
   return new Promise<number>((resolve, reject) => {
     let pid = 0;

@@ -2,6 +2,7 @@
 // tables — child_process.spawn costs about 15 ms per call here). The child gets its stdio, a
 // socket to berth at a given fd number, a session of its own, default signal dispositions
 // (Node ignores SIGPIPE; a container must not inherit that) and an empty environment.
+import { readFileSync, writeFileSync } from 'node:fs';
 import { SyscallError } from './errors.js';
 import { koffi, libc } from './libc.js';
 import { closeFd } from './syscalls.js';
@@ -21,6 +22,7 @@ const c = {
   sigemptyset: libc.func('int sigemptyset(void *set)'),
   sigfillset: libc.func('int sigfillset(void *set)'),
   spawn: libc.func('int posix_spawn(_Out_ int *pid, const char *path, void *fa, void *attr, const char **argv, const char **envp)'),
+  memfdCreate: libc.func('int memfd_create(const char *name, unsigned int flags)'),
 };
 
 const AF_UNIX = 1;
@@ -31,6 +33,31 @@ const O_RDWR = 2;
 const POSIX_SPAWN_SETSIGDEF = 4;
 const POSIX_SPAWN_SETSIGMASK = 8;
 const POSIX_SPAWN_SETSID = 128;
+
+const MFD_CLOEXEC = 1;
+const MFD_ALLOW_SEALING = 2;
+const F_ADD_SEALS = 1033;
+const F_SEAL_ALL = 1 | 2 | 4 | 8; // SEAL, SHRINK, GROW, WRITE
+
+const sealedCopies = new Map<string, string>();
+
+/**
+ * PATH copied into a sealed memfd, as a path to exec (/proc/self/fd/N), made once per process.
+ * A container that gets hold of the running executable (CVE-2019-5736) cannot write through it:
+ * it is not the file on the host, and no one can write the copy.
+ */
+export function sealedExecutable(path: string): string {
+  let exe = sealedCopies.get(path);
+  if (!exe) {
+    const fd = c.memfdCreate('berth-init', MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    if (fd < 0) throw new SyscallError('memfd_create', koffi.errno(), path);
+    writeFileSync(fd, readFileSync(path));
+    if (c.fcntl(fd, F_ADD_SEALS, F_SEAL_ALL) < 0) throw new SyscallError('fcntl(F_ADD_SEALS)', koffi.errno(), path);
+    exe = `/proc/self/fd/${fd}`;
+    sealedCopies.set(path, exe);
+  }
+  return exe;
+}
 
 /** Returns of posix_spawn* are errnos themselves. */
 function ok(call: string, r: number, what?: string): void {

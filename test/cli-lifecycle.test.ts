@@ -1,5 +1,5 @@
 // The lifecycle through cli/berth, as podman, containerd and the validation suite drive it.
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -43,6 +43,8 @@ test('create → state created → start → running → kill → stopped → de
   assert.is(s.ociVersion, '1.2.0');
   assert.is(Number(readFileSync(pidFile, 'utf8')), s.pid);
   assert.is(readFileSync(`/proc/${s.pid}/comm`, 'utf8').trim(), 'berth-init', 'the program has not run before start');
+  assert.match(readlinkSync(`/proc/${s.pid}/exe`), /^\/memfd:berth-init/, 'berth-init runs from a sealed copy, not the host file');
+  assert.match(readFileSync(`/proc/${s.pid}/status`, 'utf8'), /^CapEff:/m);
   assert.ok(cgroupsLeft(`berth-${id}`).length > 0, 'the cgroup exists before start');
   assert.ok(readFileSync(`/sys/fs/cgroup/pids/berth-${id}/cgroup.procs`, 'utf8').includes(String(s.pid)), 'the process is in its cgroup');
 

@@ -1,10 +1,11 @@
 // What a container sees from inside: checked by running busybox in real containers.
-import { existsSync, mkdirSync, readlinkSync, rmSync, symlinkSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, openSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Config } from '../native/spec/config.js';
-import { berth, cleanupRoot, isRoot, makeBundle, makeRootfs, mountsUnder, tempDir, uniqueId } from './helpers/fixtures.js';
+import { berth, berthBin, cleanupRoot, isRoot, makeBundle, makeRootfs, mountsUnder, tempDir, uniqueId } from './helpers/fixtures.js';
 
 const test = suite('isolation');
 const dir = isRoot ? tempDir() : '';
@@ -131,6 +132,21 @@ test('a symlink in the rootfs cannot make a mount land outside it', () => {
   assert.is(out, target, 'the tmpfs is on the symlink target resolved inside the rootfs');
   assert.equal(mountsUnder(target), []);
   assert.ok(existsSync(join(evil, target)), 'the target was created inside the rootfs');
+});
+
+test('no fd of berth reaches the program; --preserve-fds hands over exactly the ones asked for', async () => {
+  assert.is(inside('ls /proc/self/fd | tr "\\n" " "'), '0 1 2 3', 'stdio, and the fd ls reads the folder with');
+  const id = uniqueId('fds');
+  const b = makeBundle(join(dir, id), rootfs, ['sh', '-c', 'ls /proc/self/fd | tr "\\n" " "; cat <&3; cat <&4']);
+  const a = join(dir, 'fd-a');
+  const c = join(dir, 'fd-b');
+  writeFileSync(a, 'A');
+  writeFileSync(c, 'B');
+  const child = spawn(berthBin, ['--root', root, 'run', '--preserve-fds', '2', '--bundle', b, id], { stdio: ['ignore', 'pipe', 'inherit', openSync(a, 'r'), openSync(c, 'r')] });
+  let out = '';
+  child.stdout!.on('data', (d) => (out += d));
+  assert.is(await new Promise((r) => child.on('exit', r)), 0);
+  assert.is(out, '0 1 2 3 4 5 AB');
 });
 
 test('--no-pivot: MS_MOVE and chroot', () => {

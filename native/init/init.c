@@ -677,6 +677,13 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: berth-init SYNC_FD (started by berth, not by hand)\n");
 		return 2;
 	}
+	/*
+	 * Non-dumpable until the program is exec'd: processes in the container cannot open this one's
+	 * /proc/<pid>/exe or fds (CVE-2019-5736). berth runs it from a sealed memfd, so even a handle on
+	 * the executable cannot be written through; the name below is the one it had on disk.
+	 */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0 || prctl(PR_SET_NAME, "berth-init", 0, 0, 0) < 0)
+		return 2;
 	sync_fd = atoi(argv[1]);
 	if (fcntl(sync_fd, F_SETFD, FD_CLOEXEC) < 0)
 		return 2;
