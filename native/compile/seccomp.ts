@@ -18,7 +18,9 @@
 //   do (libseccomp refuses two conditions on one argument), each condition is a rule of its own.
 // - A name no architecture of the filter knows is an error; a name some of them lack (socketcall on
 //   x86_64) is skipped there, as libseccomp does.
-// - Arguments are compared as unsigned 64-bit numbers, or 32-bit ones on 32-bit architectures.
+// - Arguments and values are compared as unsigned 64-bit numbers; on 32-bit architectures, as
+//   libseccomp does, only their low words (the syscall never sees more of the argument).
+//   x32 is not one of them here (libseccomp treats it as one): see architectures.ts.
 import { step, type PlanStep } from '../plan.js';
 import type { Config, Seccomp, SeccompArg, SeccompSyscall } from '../spec/config.js';
 import { ConfigError } from '../spec/validate.js';
@@ -62,7 +64,7 @@ export const seccompOperators: Readonly<Record<string, Operator>> = {
   SCMP_CMP_EQ: { below: 'fail', equal: 'low', above: 'fail', low: { code: BPF.JEQ_K, holds: 'pass' } },
   SCMP_CMP_GE: { below: 'fail', equal: 'low', above: 'pass', low: { code: BPF.JGE_K, holds: 'pass' } },
   SCMP_CMP_GT: { below: 'fail', equal: 'low', above: 'pass', low: { code: BPF.JGT_K, holds: 'pass' } },
-  // (arg & value) == valueTwo: the same test as EQ, on the argument masked by value.
+  // (arg & value) == (valueTwo & value): the same test as EQ, on masked words.
   SCMP_CMP_MASKED_EQ: { below: 'fail', equal: 'low', above: 'fail', low: { code: BPF.JEQ_K, holds: 'pass' } },
 };
 
@@ -123,9 +125,10 @@ function actionValue(action: string, errnoRet: number | undefined, actionPath: s
 function condition(arg: SeccompArg, path: string): Condition {
   const op = own(seccompOperators, arg.op);
   if (!op) throw new ConfigError(`${path}.op`, `unknown operator "${arg.op}" (${Object.keys(seccompOperators).join(', ')})`);
-  return arg.op === 'SCMP_CMP_MASKED_EQ'
-    ? { index: arg.index, op, operand: u64(arg.valueTwo), mask: u64(arg.value) }
-    : { index: arg.index, op, operand: u64(arg.value) };
+  if (arg.op !== 'SCMP_CMP_MASKED_EQ') return { index: arg.index, op, operand: u64(arg.value) };
+  // libseccomp's meaning, which profiles are written for: the masked argument equals the masked datum.
+  const mask = u64(arg.value);
+  return { index: arg.index, op, operand: u64(arg.valueTwo) & mask, mask };
 }
 
 /** One entry of `syscalls` as rules: one, or one per condition when an argument has several. */
@@ -135,21 +138,6 @@ function entryRules(entry: SeccompSyscall, path: string): Rule[] {
   const indexes = entry.args.map((a) => a.index);
   const repeated = new Set(indexes).size < indexes.length;
   return repeated ? conditions.map((c) => ({ ret, conditions: [c] })) : [{ ret, conditions }];
-}
-
-/**
- * On a 32-bit architecture the syscall sees a high word of 0, whatever seccomp_data holds: the
- * high words' verdict is known now. A condition that passes is dropped; one that fails drops its rule.
- */
-function highVerdict32(c: Condition): Verdict {
-  return high(c.operand) === 0 ? c.op.equal : c.op.below;
-}
-
-function narrow(rule: Rule, arch: Architecture): Rule | null {
-  if (arch.argBits === 64) return rule;
-  const verdicts = rule.conditions.map(highVerdict32);
-  if (verdicts.includes('fail')) return null;
-  return { ret: rule.ret, conditions: rule.conditions.filter((_, i) => verdicts[i] === 'low') };
 }
 
 /** Rules → how the syscall ends: nothing after an unconditional rule, nor default-action rules at the end. */
@@ -245,12 +233,7 @@ function emitSection(asm: Assembler, arch: Architecture, entries: { names: strin
     for (const name of names) {
       const nr = own(arch.syscalls, name);
       if (nr === undefined) continue;
-      const list = rulesByNr.get(nr) ?? [];
-      for (const r of rules) {
-        const narrowed = narrow(r, arch);
-        if (narrowed) list.push(narrowed);
-      }
-      rulesByNr.set(nr, list);
+      rulesByNr.set(nr, [...(rulesByNr.get(nr) ?? []), ...rules]);
     }
   const outcomes = new Map([...rulesByNr].map(([nr, rules]) => [nr, outcomeOf(rules, defaultRet)]));
   emitSearch(asm, intervals(outcomes, defaultRet), arch.argBits, defaultRet);

@@ -12,7 +12,7 @@ export interface Architecture {
   /**
    * 32 when the syscalls see only the low half of each argument register. seccomp_data still
    * carries 64 bits, and the high half is whatever the caller left there (a 64-bit program can
-   * make 32-bit calls through int 0x80), so a filter must not let it decide anything.
+   * make 32-bit calls through int 0x80), so the filter must compare the low halves only.
    */
   argBits: 32 | 64;
   /** process.arch of a Node.js running on it, for the native architecture. */
@@ -36,7 +36,8 @@ export const X32_SYSCALL_BIT = 0x40000000;
 export const architectures: Readonly<Record<string, Architecture>> = {
   SCMP_ARCH_X86_64: { audit: audit(EM_X86_64, 64), syscalls: x86_64, argBits: 64, node: 'x64' },
   SCMP_ARCH_X86: { audit: audit(EM_386, 32), syscalls: x86, argBits: 32, node: 'ia32' },
-  // x32 programs pass 64-bit registers, and most x32 syscalls are the x86_64 ones reading all of them.
+  // x32 programs pass 64-bit registers, and most x32 syscalls are the x86_64 ones, which read all
+  // 64 bits: comparing only the low halves, as libseccomp does for x32, would let the high ones through.
   SCMP_ARCH_X32: { audit: audit(EM_X86_64, 64), syscalls: x32, argBits: 64 },
   SCMP_ARCH_AARCH64: { audit: audit(EM_AARCH64, 64), syscalls: aarch64, argBits: 64, node: 'arm64' },
 };
