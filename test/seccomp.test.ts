@@ -189,8 +189,14 @@ test('conditions of a rule are ANDed, rules ORed, the first match wins; a repeat
       rule(['kill'], 'SCMP_ACT_TRAP'),
       rule(['kill'], 'SCMP_ACT_KILL'),
       rule(['personality'], 'SCMP_ACT_ALLOW', { args: [arg(0, 'SCMP_CMP_EQ', 0), arg(0, 'SCMP_CMP_EQ', 8)] }),
+      rule(['tgkill'], 'SCMP_ACT_ERRNO', { args: [arg(0, 'SCMP_CMP_EQ', 0)] }),
+      rule(['tgkill'], 'SCMP_ACT_ALLOW'),
+      rule(['tkill'], 'SCMP_ACT_ERRNO'),
     ],
   });
+  assert.is(verdict(p, 'tgkill', [0n]), RET.ERRNO | EPERM, 'a rule with the default action still comes first');
+  assert.is(verdict(p, 'tgkill', [1n]), RET.ALLOW);
+  assert.is(verdict(p, 'tkill'), RET.ERRNO | EPERM);
   assert.is(verdict(p, 'kill', [1n, 15n]), RET.ALLOW);
   assert.is(verdict(p, 'kill', [1n, 9n]), RET.LOG);
   assert.is(verdict(p, 'kill', [2n, 9n]), RET.ALLOW, 'an earlier rule wins');

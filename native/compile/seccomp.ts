@@ -143,7 +143,7 @@ function entryRules(entry: SeccompSyscall, path: string): Rule[] {
 /** Rules → how the syscall ends: nothing after an unconditional rule, nor default-action rules at the end. */
 function outcomeOf(rules: Rule[], defaultRet: number): Outcome {
   const firstUnconditional = rules.findIndex((r) => r.conditions.length === 0);
-  const reachable = firstUnconditional < 0 ? rules : rules.slice(0, firstUnconditional + 1);
+  const reachable = rules.slice(0, firstUnconditional < 0 ? undefined : firstUnconditional + 1);
   while (reachable.length && reachable.at(-1)!.ret === defaultRet) reachable.pop();
   if (reachable.length === 0) return { ret: defaultRet };
   if (reachable.length === 1 && reachable[0]!.conditions.length === 0) return { ret: reachable[0]!.ret };
