@@ -4,6 +4,9 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { compileSeccomp } from '../native/compile/seccomp.js';
+import { architectures } from '../native/compile/seccomp/architectures.js';
+import { BPF } from '../native/compile/seccomp/bpf.js';
 import type { Seccomp } from '../native/spec/config.js';
 import { berth, cleanupRoot, isRoot, makeBundle, makeRootfs, mountsUnder, tempDir, uniqueId, type ConfigPatch } from './helpers/fixtures.js';
 
@@ -59,6 +62,19 @@ test('after the filter berth-init makes no syscall but execve', () => {
   const fatal = ['read', 'write', 'close', 'sendto', 'close_range', 'umask', 'mmap', 'munmap', 'capset', 'setresuid', 'setgroups', 'chdir'];
   const r = run(['true'], { defaultAction: 'SCMP_ACT_ALLOW', architectures: [], flags: [], syscalls: [{ names: fatal, action: 'SCMP_ACT_KILL_PROCESS', args: [] }] });
   assert.is(r.status, 0, r.stderr);
+});
+
+test('a long filter, with far jumps, loads and filters', () => {
+  // Rules that never match (arguments no syscall here gets), on 200 syscalls: a program past 255 instructions.
+  const never = Object.keys(architectures.SCMP_ARCH_X86_64!.syscalls)
+    .slice(0, 200)
+    .map((name, i) => ({ names: [name], action: 'SCMP_ACT_KILL_PROCESS', args: [{ index: i % 6, op: 'SCMP_CMP_EQ', value: 0xdead * 2 ** 32 + i, valueTwo: 0 }] }));
+  const long = { ...denyMkdir(1), syscalls: [...never, ...denyMkdir(1).syscalls] };
+  const { program } = compileSeccomp(long, process.arch);
+  assert.ok(program.length / 8 > 1000 && program.some((_, i) => i % 8 === 0 && program.readUInt16LE(i) === BPF.JA), 'long, with ja');
+  const r = run(['sh', '-c', script], long);
+  assert.is(r.stdout, 'Seccomp:\t2\n');
+  assert.match(r.stderr, /Operation not permitted/);
 });
 
 test('a syscall the profile kills for kills the process (SIGSYS)', () => {
