@@ -39,6 +39,7 @@ export const Op = {
   AMBIENT: 33, // (mask, lastCap) the ambient set, exactly
   NO_NEW_PRIVS: 34, // ()
   REMOUNT_RO: 35, // (path, resolve) make a mount read-only, keeping the flags it has (some may be locked)
+  SECCOMP: 36, // (flags, program) load a seccomp filter: struct sock_filter[] as bytes
 } as const;
 export type OpName = keyof typeof Op;
 
@@ -59,7 +60,7 @@ export const Msg = { SYNC: 1, PID: 2, READY: 3, ERROR: 4 } as const;
 /** Tags of SYNC steps: what the parent must do before acking. */
 export const SyncTag = { ID_MAPS: 1 } as const;
 
-export type Arg = string | number | bigint;
+export type Arg = string | number | bigint | Buffer;
 
 export interface PlanStep {
   op: OpName;
@@ -75,12 +76,17 @@ export function step(op: OpName, what: string, ...args: Arg[]): PlanStep {
 }
 
 const MAGIC = 0x48545242; // "BRTH"
-const ARG_STR = 0;
-const ARG_INT = 1;
+
+/** How an argument is carried. */
+const ArgType = {
+  STR: 0, // UTF-8 with a trailing NUL
+  INT: 1, // i64
+  BYTES: 2, // as given, at least one byte
+} as const;
 
 /**
  * Wire format, little endian: u32 magic, u32 total length, u32 step count, then per step
- * u32 op, u32 argc, and per arg u32 type, u32 length, bytes (strings get a trailing NUL; ints are i64).
+ * u32 op, u32 argc, and per arg u32 type, u32 length, bytes.
  */
 export function encodePlan(plan: Plan): Buffer {
   const parts: Buffer[] = [];
@@ -93,18 +99,22 @@ export function encodePlan(plan: Plan): Buffer {
     u32(Op[s.op]);
     u32(s.args.length);
     for (const a of s.args) {
+      let type: number;
+      let bytes: Buffer;
       if (typeof a === 'string') {
-        const bytes = Buffer.from(a + '\0', 'utf8');
-        u32(ARG_STR);
-        u32(bytes.length);
-        parts.push(bytes);
+        type = ArgType.STR;
+        bytes = Buffer.from(a + '\0', 'utf8');
+      } else if (Buffer.isBuffer(a)) {
+        type = ArgType.BYTES;
+        bytes = a;
       } else {
-        const b = Buffer.alloc(8);
-        b.writeBigInt64LE(BigInt.asIntN(64, BigInt(a)));
-        u32(ARG_INT);
-        u32(8);
-        parts.push(b);
+        type = ArgType.INT;
+        bytes = Buffer.alloc(8);
+        bytes.writeBigInt64LE(BigInt.asIntN(64, BigInt(a)));
       }
+      u32(type);
+      u32(bytes.length);
+      parts.push(bytes);
     }
   }
   const body = Buffer.concat(parts);
@@ -118,7 +128,8 @@ export function encodePlan(plan: Plan): Buffer {
 /** The C header berth-init is compiled with: one source of truth for codes shared by both sides. */
 export function cHeader(): string {
   const lines = ['/* Generated from native/plan.ts by the build. Do not edit. */', '#pragma once'];
-  lines.push(`#define PLAN_MAGIC 0x${MAGIC.toString(16)}u`, `#define ARG_STR ${ARG_STR}`, `#define ARG_INT ${ARG_INT}`);
+  lines.push(`#define PLAN_MAGIC 0x${MAGIC.toString(16)}u`);
+  for (const [k, v] of Object.entries(ArgType)) lines.push(`#define ARG_${k} ${v}`);
   for (const [k, v] of Object.entries(Op)) lines.push(`#define OP_${k} ${v}`);
   for (const [k, v] of Object.entries(Resolve)) lines.push(`#define RESOLVE_${k} ${v}`);
   for (const [k, v] of Object.entries(Slot)) lines.push(`#define SLOT_${k} ${v}`);

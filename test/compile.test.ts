@@ -28,6 +28,7 @@ const ctx = (over: Partial<CompileContext> = {}): CompileContext => ({
   cgroupLayout: parseLayout(v1Mountinfo),
   cgroupDirs: ['/sys/fs/cgroup/memory/c', '/sys/fs/cgroup/cpu,cpuacct/c', '/sys/fs/cgroup/systemd/c'],
   lastCap: 40,
+  arch: 'x64',
   sourceKind: (p) => (p.endsWith('.txt') ? 'file' : p.startsWith('/missing') ? null : 'dir'),
   ...over,
 });

@@ -8,6 +8,7 @@ import { capabilityMasks } from '../../native/compile/capabilities.js';
 import { compileInitPlan } from '../../native/compile/initPlan.js';
 import { ownMountNamespace } from '../../native/compile/mounts.js';
 import { idMapText } from '../../native/compile/namespaces.js';
+import { tablelessArchitecturesOf } from '../../native/compile/seccomp.js';
 import type { CompileContext } from '../../native/compile/context.js';
 import { BerthError, isErrno } from '../../native/errors.js';
 import { runInit } from '../../native/initProcess.js';
@@ -86,6 +87,7 @@ export function prepareCreate(ctx: OperationContext, req: CreateRequest) {
     cgroupLayout: layout,
     cgroupDirs,
     lastCap: Number(readFileSync('/proc/sys/kernel/cap_last_cap', 'utf8')),
+    arch: process.arch,
     sourceKind,
   };
   const plan = compileInitPlan(config, compileContext);
@@ -94,6 +96,8 @@ export function prepareCreate(ctx: OperationContext, req: CreateRequest) {
     if (skipped.length) ctx.log.debug(`capabilities this kernel does not know are skipped: ${skipped.join(', ')}`);
     if (unraisable.length) ctx.log.debug(`ambient capabilities not in both permitted and inheritable are not raised: ${unraisable.join(', ')}`);
   }
+  const tableless = config.linux.seccomp ? tablelessArchitecturesOf(config.linux.seccomp) : [];
+  if (tableless.length) ctx.log.debug(`seccomp: no syscall table for ${tableless.join(', ')}: their syscalls get the bad-arch action`);
   for (const [what, unused] of [
     ['--console-socket', req.consoleSocket],
     ['--no-new-keyring', req.noNewKeyring],

@@ -18,6 +18,8 @@ export interface CompileContext {
   cgroupDirs: string[];
   /** The highest capability number the running kernel knows (/proc/sys/kernel/cap_last_cap). */
   lastCap: number;
+  /** The machine's architecture as Node.js names it (process.arch): the seccomp filter's native one. */
+  arch: string;
   /** What a host path is, for bind mounts: a directory, something else, or missing. */
   sourceKind(path: string): 'dir' | 'file' | null;
 }

@@ -5,7 +5,7 @@
 //     fork: the child is the container's process (pid 1 of a new pid namespace)
 //   the container's process
 //     set up the root file system and /dev · pivot_root · sysctls, read-only and masked paths
-//     limits, capabilities, the user · report ready · wait for `start` · exec the program
+//     limits, capabilities, the user · report ready · wait for `start` · seccomp · exec the program
 import { Slot, step, type Plan } from '../plan.js';
 import type { Config } from '../spec/config.js';
 import { O_RDWR, type CompileContext } from './context.js';
@@ -36,6 +36,6 @@ export function compileInitPlan(config: Config, ctx: CompileContext): Plan {
     // sysctls go through /proc/sys before readonlyPaths may make it read-only.
     ...sysctlPlan(config),
     ...finalRootPlan(config),
-    ...processPlan(config, ctx.preserveFds, ctx.lastCap),
+    ...processPlan(config, ctx),
   ];
 }

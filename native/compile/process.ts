@@ -4,7 +4,9 @@ import { Slot, step, type PlanStep } from '../plan.js';
 import type { Config } from '../spec/config.js';
 import { ConfigError } from '../spec/validate.js';
 import { boundingPlan, capabilityPlan } from './capabilities.js';
+import type { CompileContext } from './context.js';
 import { rlimitPlan } from './rlimits.js';
+import { seccompPlan } from './seccomp.js';
 
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 const DEFAULT_UMASK = 0o022;
@@ -25,25 +27,36 @@ export function earlyProcessPlan(config: Config): PlanStep[] {
   return steps;
 }
 
-/** After pivot_root: limits, capabilities around setuid, then report ready, wait for start, exec. */
-export function processPlan(config: Config, preserveFds: number, lastCap: number): PlanStep[] {
+/**
+ * After pivot_root: limits, capabilities around setuid, then report ready, wait for start, exec.
+ *
+ * The seccomp filter binds every syscall after it, so it comes as late as the kernel allows: with
+ * no_new_privs, between the start barrier and exec, leaving only execve to the profile. Without
+ * it the kernel wants CAP_SYS_ADMIN, which setuid and capset are about to drop: then it comes right
+ * before setuid (as runc does), and the profile must allow what follows — setresuid, capset, prctl,
+ * umask, stat, access, close_range, sendto, read, close, execve.
+ */
+export function processPlan(config: Config, ctx: Pick<CompileContext, 'preserveFds' | 'lastCap' | 'arch'>): PlanStep[] {
   const p = config.process;
   if (p.terminal) throw new ConfigError('process.terminal', 'terminals are not supported yet');
   const { uid, gid, umask, additionalGids = [] } = p.user;
+  const seccomp = seccompPlan(config, ctx.arch);
   return [
     ...rlimitPlan(config),
-    ...boundingPlan(config, lastCap),
+    ...boundingPlan(config, ctx.lastCap),
     step('CHDIR', `change to the working directory ${p.cwd}`, p.cwd),
     step('SETGROUPS', `set additional groups [${additionalGids.join(', ')}]`, ...additionalGids),
     step('SETGID', `set gid ${gid}`, gid),
+    ...(p.noNewPrivileges ? [] : seccomp),
     step('SETUID', `set uid ${uid}`, uid),
-    ...capabilityPlan(config, lastCap),
+    ...capabilityPlan(config, ctx.lastCap),
     step('UMASK', `set umask ${(umask ?? DEFAULT_UMASK).toString(8)}`, umask ?? DEFAULT_UMASK),
     step('LOOKUP', `find the program "${p.args[0]}" in $PATH`, p.args[0]!, searchPath(p.env)),
     ...(p.noNewPrivileges ? [step('NO_NEW_PRIVS', 'set no_new_privs')] : []),
-    step('CLOSE_FDS', 'close inherited fds', 3 + preserveFds),
+    step('CLOSE_FDS', 'close inherited fds', 3 + ctx.preserveFds),
     step('READY', 'report the container created'),
     step('BARRIER', 'wait for start', Slot.FIFO),
+    ...(p.noNewPrivileges ? seccomp : []),
     step('EXEC', `exec "${p.args[0]}"`, p.args.length, ...p.args, ...p.env),
   ];
 }

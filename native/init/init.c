@@ -12,7 +12,9 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
+#include <linux/filter.h>
 #include <linux/openat2.h>
+#include <linux/seccomp.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdint.h>
@@ -484,19 +486,20 @@ static int do_lookup(struct step *s)
 	return errno = err, -1;
 }
 
+/* No allocation here: with a seccomp filter loaded, execve should be the only syscall left. */
 static int do_exec(struct step *s)
 {
 	uint32_t argc = (uint32_t)num(s, 0);
 	if (argc + 1 > s->argc)
 		return errno = EINVAL, -1;
-	char **argv = calloc(argc + 1, sizeof *argv);
-	char **envp = calloc(s->argc - argc, sizeof *envp);
-	if (!argv || !envp)
-		return errno = ENOMEM, -1;
+	char *argv[argc + 1];
+	char *envp[s->argc - argc];
 	for (uint32_t i = 0; i < argc; i++)
 		argv[i] = (char *)str_or_empty(s, 1 + i);
+	argv[argc] = NULL;
 	for (uint32_t i = 1 + argc; i < s->argc; i++)
 		envp[i - 1 - argc] = (char *)str_or_empty(s, i);
+	envp[s->argc - argc - 1] = NULL;
 	execve(resolved, argv, envp);
 	return -1;
 }
@@ -512,6 +515,23 @@ static int do_barrier(struct step *s)
 	close(fd);
 	slots[num(s, 0)] = -1;
 	return r == 1 ? 0 : (errno = r == 0 ? EPIPE : errno, -1);
+}
+
+/*
+ * The filter's bytes are copied out of the plan, where a struct sock_filter[] may sit unaligned.
+ * The copy is not freed: free may call brk, and after the filter only execve should run.
+ */
+static int do_seccomp(struct step *s)
+{
+	size_t size = s->args[1].len, n = size / sizeof(struct sock_filter);
+	if (size % sizeof(struct sock_filter) || n > USHRT_MAX)
+		return errno = EINVAL, -1;
+	struct sock_filter *filter = malloc(size);
+	if (!filter)
+		return errno = ENOMEM, -1;
+	memcpy(filter, s->args[1].data, size);
+	struct sock_fprog prog = { .len = (unsigned short)n, .filter = filter };
+	return (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, (unsigned)num(s, 0), &prog);
 }
 
 static int do_sync(struct step *s)
@@ -630,6 +650,8 @@ static int run(struct step *s)
 		return do_exec(s);
 	case OP_CLOSE_FDS:
 		return (int)syscall(SYS_close_range, (unsigned)num(s, 0), ~0u, CLOSE_RANGE_CLOEXEC);
+	case OP_SECCOMP:
+		return do_seccomp(s);
 	}
 	return errno = ENOSYS, -1;
 }
@@ -662,6 +684,8 @@ static struct step *parse(char *buf, uint32_t len, uint32_t count)
 			if (g->type == ARG_STR && buf[off + g->len - 1] != '\0')
 				return NULL;
 			if (g->type == ARG_INT && g->len != 8)
+				return NULL;
+			if (g->type != ARG_STR && g->type != ARG_INT && g->type != ARG_BYTES)
 				return NULL;
 			g->data = buf + off;
 			off += g->len;

@@ -54,6 +54,30 @@ export interface IdMapping {
   size: number;
 }
 
+export interface SeccompArg {
+  index: number;
+  /** Unsigned 64-bit; kept a JSON number here so the config stays JSON (the compiler reads it exactly). */
+  value: number;
+  valueTwo: number;
+  op: string;
+}
+
+export interface SeccompSyscall {
+  names: string[];
+  action: string;
+  errnoRet?: number;
+  args: SeccompArg[];
+}
+
+export interface Seccomp {
+  defaultAction: string;
+  defaultErrnoRet?: number;
+  architectures: string[];
+  flags: string[];
+  listenerPath?: string;
+  syscalls: SeccompSyscall[];
+}
+
 export interface Linux {
   namespaces: Namespace[];
   devices: Device[];
@@ -63,7 +87,7 @@ export interface Linux {
   maskedPaths?: string[];
   readonlyPaths?: string[];
   sysctl?: Record<string, string>;
-  seccomp?: Record<string, unknown>;
+  seccomp?: Seccomp;
   uidMappings?: IdMapping[];
   gidMappings?: IdMapping[];
   mountLabel?: string;

@@ -2,6 +2,8 @@
 import { OCI_VERSION } from '../../actors/stateStore.js';
 import { flagOptions, propagationOptions } from '../compile/mountFlags.js';
 import { supportedNamespaces } from '../compile/namespaces.js';
+import { seccompActions, seccompFlags, seccompOperators } from '../compile/seccomp.js';
+import { architectures } from '../compile/seccomp/architectures.js';
 
 export interface Features {
   ociVersionMin: string;
@@ -12,7 +14,7 @@ export interface Features {
     namespaces: string[];
     capabilities: string[];
     cgroup: { v1: boolean; v2: boolean; systemd: boolean; systemdUser: boolean };
-    seccomp: { enabled: boolean };
+    seccomp: { enabled: boolean; actions: string[]; operators: string[]; archs: string[]; knownFlags: string[]; supportedFlags: string[] };
     apparmor: { enabled: boolean };
     selinux: { enabled: boolean };
   };
@@ -29,7 +31,14 @@ export function features(): Features {
       namespaces: [...supportedNamespaces],
       capabilities: [],
       cgroup: { v1: true, v2: true, systemd: false, systemdUser: false },
-      seccomp: { enabled: false },
+      seccomp: {
+        enabled: true,
+        actions: Object.keys(seccompActions),
+        operators: Object.keys(seccompOperators),
+        archs: Object.keys(architectures),
+        knownFlags: Object.keys(seccompFlags),
+        supportedFlags: Object.keys(seccompFlags),
+      },
       apparmor: { enabled: false },
       selinux: { enabled: false },
     },

@@ -1,6 +1,6 @@
 // config.json → Config, or one error that names the config path of the first thing wrong.
 import { BerthError } from '../errors.js';
-import { namespaceTypes, type Config, type Device, type IdMapping, type Mount, type Namespace, type Process } from './config.js';
+import { namespaceTypes, type Config, type Device, type IdMapping, type Mount, type Namespace, type Process, type Seccomp, type SeccompSyscall } from './config.js';
 
 /** `linux.namespaces[2].type: unknown namespace "foo"` */
 export class ConfigError extends BerthError {
@@ -158,6 +158,46 @@ function idMappings(v: unknown, path: string): IdMapping[] {
   });
 }
 
+/** Unsigned 64 bits; JSON numbers past 2^53 arrive rounded, so 2^64 itself stands for 2^64-1. */
+const uint64 = (v: unknown, path: string) => integer(v, path, 0, 2 ** 64);
+
+/** errnoRet is carried in the 16 data bits of a seccomp return value. */
+const seccompData = (v: unknown, path: string) => integer(v, path, 0, 0xffff);
+
+function parseSeccompSyscall(v: unknown, path: string): SeccompSyscall {
+  const s = object(v, path);
+  const names = required(s, 'names', path, stringArray);
+  if (names.length === 0) throw new ConfigError(`${path}.names`, 'must name at least one syscall');
+  return {
+    names,
+    action: required(s, 'action', path, string),
+    errnoRet: optional(s, 'errnoRet', path, seccompData),
+    args: (optional(s, 'args', path, array) ?? []).map((a, i) => {
+      const q = `${path}.args[${i}]`;
+      const o = object(a, q);
+      return {
+        // Syscalls have six arguments.
+        index: required(o, 'index', q, (x, r) => integer(x, r, 0, 5)),
+        value: required(o, 'value', q, uint64),
+        valueTwo: optional(o, 'valueTwo', q, uint64) ?? 0,
+        op: required(o, 'op', q, string),
+      };
+    }),
+  };
+}
+
+function parseSeccomp(v: unknown, path: string): Seccomp {
+  const s = object(v, path);
+  return {
+    defaultAction: required(s, 'defaultAction', path, string),
+    defaultErrnoRet: optional(s, 'defaultErrnoRet', path, seccompData),
+    architectures: optional(s, 'architectures', path, stringArray) ?? [],
+    flags: optional(s, 'flags', path, stringArray) ?? [],
+    listenerPath: optional(s, 'listenerPath', path, string),
+    syscalls: (optional(s, 'syscalls', path, array) ?? []).map((x, i) => parseSeccompSyscall(x, `${path}.syscalls[${i}]`)),
+  };
+}
+
 const propagations = ['private', 'rprivate', 'slave', 'rslave', 'shared', 'rshared', 'unbindable', 'runbindable'];
 
 /** Parse and check config.json's content. Throws ConfigError naming the first bad path. */
@@ -193,7 +233,7 @@ export function parseConfig(raw: unknown): Config {
       maskedPaths: optional(linux, 'maskedPaths', 'linux', stringArray),
       readonlyPaths: optional(linux, 'readonlyPaths', 'linux', stringArray),
       sysctl: optional(linux, 'sysctl', 'linux', stringMap),
-      seccomp: optional(linux, 'seccomp', 'linux', object),
+      seccomp: optional(linux, 'seccomp', 'linux', parseSeccomp),
       uidMappings: optional(linux, 'uidMappings', 'linux', idMappings),
       gidMappings: optional(linux, 'gidMappings', 'linux', idMappings),
       mountLabel: optional(linux, 'mountLabel', 'linux', string),
