@@ -2,8 +2,10 @@
 // Pure: host facts are made up here. The device filter is run by a small eBPF interpreter.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { controllerDirs, hugepageSizeName, parentsBelowMount } from '../native/cgroups/apply.js';
 import { deviceFilterInsns, encodeInsns, OP, type Insn } from '../native/cgroups/devices-bpf.js';
 import { berthDeviceRules, configDeviceRules, devicePolicy } from '../native/cgroups/devices.js';
+import { parseLayout } from '../native/cgroups/layout.js';
 import { resourceWrites } from '../native/cgroups/resources.js';
 import { cpuWeight, ioWeight, swapOnly } from '../native/cgroups/resources-v2.js';
 import { pageCounterValue, type CgroupWrite, type FileWrite, type HostFacts } from '../native/cgroups/writes.js';
@@ -338,6 +340,19 @@ test('struct bpf_insn encoding: code, dst in the low nibble, src in the high one
     { code: OP.JMP32_JNE_K, dst: 4, src: 0, off: -1, imm: 0xffffffff },
   ]);
   assert.is(buf.toString('hex'), '61120400' + '00000000' + '5604ffff' + 'ffffffff');
+});
+
+test('host facts and directories, from text', () => {
+  assert.equal(['hugepages-2048kB', 'hugepages-1048576kB', 'hugepages-64kB', 'hugepages-32768kB', 'other'].map(hugepageSizeName), ['2MB', '1GB', '64KB', '32MB', null]);
+  const layout = parseLayout(['26 25 0:23 / /sys/fs/cgroup/cpu,cpuacct rw - cgroup cgroup rw,cpu,cpuacct', '27 25 0:24 / /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory', '28 25 0:25 / /sys/fs/cgroup/pids rw - cgroup cgroup rw,pids'].join('\n'));
+  const dirs = controllerDirs(layout, ['/sys/fs/cgroup/cpu,cpuacct/c', '/sys/fs/cgroup/memory/a/c']);
+  assert.equal([...dirs], [
+    ['cpu', '/sys/fs/cgroup/cpu,cpuacct/c'],
+    ['cpuacct', '/sys/fs/cgroup/cpu,cpuacct/c'],
+    ['memory', '/sys/fs/cgroup/memory/a/c'],
+  ]);
+  assert.equal(parentsBelowMount('/sys/fs/cgroup', '/sys/fs/cgroup/a/b/c'), ['/sys/fs/cgroup', '/sys/fs/cgroup/a', '/sys/fs/cgroup/a/b']);
+  assert.equal(parentsBelowMount('/sys/fs/cgroup', '/sys/fs/cgroup/c'), ['/sys/fs/cgroup']);
 });
 
 test.run();
