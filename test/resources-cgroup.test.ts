@@ -31,7 +31,13 @@ function makeCgroup(version: 1 | 2, name: string): CgroupRecord {
 
 test.after.each(async () => {
   for (const record of made.splice(0)) {
-    for (const pid of cgroupPids(record)) process.kill(pid, 'SIGKILL');
+    for (const pid of cgroupPids(record)) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // exited meanwhile
+      }
+    }
     waitUntil(() => cgroupPids(record).length === 0);
     await removeCgroup(record);
   }

@@ -26,8 +26,8 @@ export const OP = {
   EXIT: 0x05 | 0x90,
 } as const;
 
-export const DEV_TYPE = { b: 1, c: 2 } as const;
-export const DEV_ACCESS = { m: 1, r: 2, w: 4 } as const;
+const DEV_TYPE = { b: 1, c: 2 } as const;
+const DEV_ACCESS = { m: 1, r: 2, w: 4 } as const;
 
 const INSN_SIZE = 8;
 

@@ -49,6 +49,8 @@ export interface HostFacts {
   pageSize: number;
 }
 
+type WriteOptions = Pick<FileWrite, 'ifMissing' | 'expect' | 'interlocked'>;
+
 /** Collects the writes of one compile, checking that each controller is there. */
 export class WriteList {
   readonly writes: CgroupWrite[] = [];
@@ -57,13 +59,13 @@ export class WriteList {
     private readonly version: 1 | 2,
   ) {}
 
-  file(controller: string, file: string, value: string | number, field: string, more: Pick<FileWrite, 'ifMissing' | 'expect' | 'interlocked'> = {}): void {
+  file(controller: string, file: string, value: string | number, field: string, more: WriteOptions = {}): void {
     this.need(controller, field);
     this.unchecked(controller, file, value, field, more);
   }
 
   /** A write whose controller is not checked here (unified files: cgroup2 has some of every controller, as cpu.pressure). */
-  unchecked(controller: string, file: string, value: string | number, field: string, more: Pick<FileWrite, 'ifMissing' | 'expect' | 'interlocked'> = {}): void {
+  unchecked(controller: string, file: string, value: string | number, field: string, more: WriteOptions = {}): void {
     const set = Object.entries(more).filter(([, v]) => v !== undefined && v !== false);
     this.writes.push({ kind: 'file', controller, file, value: String(value), field, ...Object.fromEntries(set) });
   }
