@@ -5,6 +5,7 @@ import { koffi, libc } from './libc.js';
 
 const SYS_pidfd_send_signal = 424;
 const SYS_pidfd_open = 434;
+const SYS_bpf = process.arch === 'arm64' ? 280 : 321;
 
 const c = {
   flock: libc.func('int flock(int fd, int op)'),
@@ -14,6 +15,7 @@ const c = {
   syscall: libc.func('long syscall(long number, ...)'),
   umount2: libc.func('int umount2(const char *target, int flags)'),
   close: libc.func('int close(int fd)'),
+  getpagesize: libc.func('int getpagesize(void)'),
 };
 
 function check(call: string, r: number | bigint, path?: string): number {
@@ -117,4 +119,105 @@ export function pollPidfd(pidfd: number, timeoutMs: number): Promise<boolean> {
       else resolve(r > 0);
     });
   });
+}
+
+export const pageSize = (): number => c.getpagesize();
+
+// bpf(2), for cgroup v2 device filters. Commands and constants from linux/bpf.h.
+const BPF = { PROG_LOAD: 5, PROG_ATTACH: 8, PROG_DETACH: 9, PROG_GET_FD_BY_ID: 13, PROG_QUERY: 16 } as const;
+const BPF_PROG_TYPE_CGROUP_DEVICE = 15;
+const BPF_CGROUP_DEVICE = 6;
+/** Other programs (systemd's, a parent's) stay attached; every one of them must allow an access. */
+const BPF_F_ALLOW_MULTI = 2;
+/** Big enough for every command used here; the kernel reads the unused tail as zeroes. */
+const BPF_ATTR_SIZE = 48;
+
+/** bpf(CMD) with a union bpf_attr that FILL sets; returns the result and the attr (some commands write to it). */
+function bpf(cmd: keyof typeof BPF, fill: (attr: Buffer) => void, what: string): { r: number; attr: Buffer } {
+  const attr = Buffer.alloc(BPF_ATTR_SIZE);
+  fill(attr);
+  const r = check(`bpf ${cmd}`, c.syscall(SYS_bpf, 'int', BPF[cmd], 'void *', attr, 'uint', attr.length), what);
+  return { r, attr };
+}
+
+/** Memory that does not move (bpf_attr holds pointers to it): a view of it and its address. */
+function nativeMemory<T>(size: number, use: (bytes: Uint8Array, address: bigint) => T): T {
+  const mem = koffi.alloc('uint8_t', size);
+  try {
+    return use(new Uint8Array(koffi.view(mem, size)), koffi.address(mem));
+  } finally {
+    koffi.free(mem);
+  }
+}
+
+const VERIFIER_LOG_SIZE = 64 * 1024;
+
+/** Load INSNS (encoded struct bpf_insn) as a cgroup device program. A refused one is reported with the verifier's last words. */
+export function loadDeviceProgram(insns: Buffer, what: string): number {
+  const license = Buffer.from('Apache-2.0\0');
+  return nativeMemory(insns.length + license.length, (code, base) => {
+    code.set(insns);
+    code.set(license, insns.length);
+    const load = (logLevel: number, log: bigint, logSize: number) =>
+      bpf('PROG_LOAD', (a) => {
+        a.writeUInt32LE(BPF_PROG_TYPE_CGROUP_DEVICE, 0);
+        a.writeUInt32LE(insns.length / 8, 4);
+        a.writeBigUInt64LE(base, 8);
+        a.writeBigUInt64LE(base + BigInt(insns.length), 16);
+        a.writeUInt32LE(logLevel, 24);
+        a.writeUInt32LE(logSize, 28);
+        a.writeBigUInt64LE(log, 32);
+      }, what).r;
+    try {
+      return load(0, 0n, 0);
+    } catch (e) {
+      // Load again, asking for the verifier's log this time.
+      nativeMemory(VERIFIER_LOG_SIZE, (log, address) => {
+        try {
+          closeFd(load(1, address, log.length));
+        } catch {
+          const text = Buffer.from(log).toString('utf8').replace(/\0[\s\S]*$/, '').trim();
+          if (e instanceof Error && text) e.message += `: ${text.split('\n').slice(-2).join(' | ')}`;
+        }
+      });
+      throw e;
+    }
+  });
+}
+
+function attachAttr(cgroupFd: number, progFd: number, flags: number) {
+  return (a: Buffer) => {
+    a.writeUInt32LE(cgroupFd, 0);
+    a.writeUInt32LE(progFd, 4);
+    a.writeUInt32LE(BPF_CGROUP_DEVICE, 8);
+    a.writeUInt32LE(flags, 12);
+  };
+}
+
+export function attachDeviceProgram(cgroupFd: number, progFd: number, what: string): void {
+  bpf('PROG_ATTACH', attachAttr(cgroupFd, progFd, BPF_F_ALLOW_MULTI), what);
+}
+
+export function detachDeviceProgram(cgroupFd: number, progFd: number, what: string): void {
+  bpf('PROG_DETACH', attachAttr(cgroupFd, progFd, 0), what);
+}
+
+const MAX_QUERIED = 64;
+
+/** Ids of the device programs attached to the cgroup itself (not those of its parents). */
+export function attachedDevicePrograms(cgroupFd: number, what: string): number[] {
+  return nativeMemory(MAX_QUERIED * 4, (ids, address) => {
+    const { attr } = bpf('PROG_QUERY', (a) => {
+      a.writeUInt32LE(cgroupFd, 0);
+      a.writeUInt32LE(BPF_CGROUP_DEVICE, 4);
+      a.writeBigUInt64LE(address, 16);
+      a.writeUInt32LE(MAX_QUERIED, 24);
+    }, what);
+    const view = Buffer.from(ids.buffer, ids.byteOffset, ids.length);
+    return Array.from({ length: attr.readUInt32LE(24) }, (_, i) => view.readUInt32LE(i * 4));
+  });
+}
+
+export function deviceProgramFd(id: number, what: string): number {
+  return bpf('PROG_GET_FD_BY_ID', (a) => a.writeUInt32LE(id, 0), what).r;
 }

@@ -21,6 +21,11 @@ test('hybrid hosts are managed as v1 unless v2 is asked for', () => {
   assert.throws(() => parseLayout('', 2), /no cgroup2/);
 });
 
+test('a hierarchy mounted twice counts once: the first mount', () => {
+  const again = `${hybrid}\n90 80 0:24 / /tmp/c/rootfs/sys/fs/cgroup/memory ro - cgroup cgroup rw,memory`;
+  assert.equal(parseLayout(again).v1.map((h) => h.mountPoint), ['/sys/fs/cgroup/cpu', '/sys/fs/cgroup/memory']);
+});
+
 test('absolute cgroupsPath under each hierarchy, relative ones under berth’s own cgroup', () => {
   const own = parseProcCgroup('4:memory:/process_api/x\n3:cpu:/\n0::/svc\n');
   assert.equal(cgroupDirs(parseLayout(hybrid), '/a/b', own), ['/sys/fs/cgroup/cpu/a/b', '/sys/fs/cgroup/memory/a/b']);

@@ -55,4 +55,55 @@ test('a fifo device needs no numbers', () => {
   assert.is(parseConfig(c).linux.devices[0]!.major, 0);
 });
 
+const M = 'linux.resources.memory';
+const C = 'linux.resources.cpu';
+const B = 'linux.resources.blockIO';
+const D = 'linux.resources.devices';
+
+test('linux.resources: unknown fields, types, ranges and forms, by path', () => {
+  const bad = (resources: unknown, message: string) => fails((c) => (c.linux.resources = resources), message);
+  bad({ memry: {} }, 'linux.resources.memry: unknown field (known: devices, memory, cpu, pids, blockIO, hugepageLimits, network, rdma, unified)');
+  bad({ memory: { limt: 1 } }, `${M}.limt: unknown field (known: limit, reservation, swap, kernel, kernelTCP, swappiness, disableOOMKiller, useHierarchy, checkBeforeUpdate)`);
+  bad({ memory: { limit: -2 } }, `${M}.limit: -2 is out of range (-1..9223372036854776000)`);
+  bad({ memory: { limit: '1G' } }, `${M}.limit: must be an integer, not a string`);
+  bad({ memory: { swappiness: 101 } }, `${M}.swappiness: 101 is out of range (0..100)`);
+  bad({ memory: { disableOOMKiller: 1 } }, `${M}.disableOOMKiller: must be a boolean, not a number`);
+  bad({ cpu: { shares: -1 } }, `${C}.shares: -1 is out of range (0..18446744073709552000)`);
+  bad({ cpu: { quota: -5 } }, `${C}.quota: -5 is out of range (-1..9223372036854776000)`);
+  bad({ cpu: { idle: 2 } }, `${C}.idle: 2 is out of range (0..1)`);
+  bad({ cpu: { cpus: '0-3,a' } }, `${C}.cpus: "0-3,a" is not a list like 0-3,7`);
+  bad({ cpu: { quota: 1000, burst: 2000 } }, `${C}.burst: 2000 is above quota 1000`);
+  bad({ pids: { limit: -2 } }, 'linux.resources.pids.limit: -2 is out of range (-1..9223372036854776000)');
+  bad({ pids: { max: 1 } }, 'linux.resources.pids.max: unknown field (known: limit)');
+  bad({ devices: [{ access: 'rwm' }] }, `${D}[0].allow: is required`);
+  bad({ devices: [{ allow: true, type: 'u' }] }, `${D}[0].type: unknown device type "u" (a, b or c)`);
+  bad({ devices: [{ allow: true, access: 'rx' }] }, `${D}[0].access: "rx" is not a combination of r, w and m`);
+  bad({ devices: [{ allow: true, access: '' }] }, `${D}[0].access: "" is not a combination of r, w and m`);
+  bad({ devices: [{ allow: true, major: -2 }] }, `${D}[0].major: -2 is out of range (-1..4294967295)`);
+  bad({ devices: [{ allow: true, path: '/dev/null' }] }, `${D}[0].path: unknown field (known: allow, type, major, minor, access)`);
+  bad({ blockIO: { weight: 5 } }, `${B}.weight: 5 is out of range (10..1000)`);
+  bad({ blockIO: { weightDevice: [{ major: 8, minor: 0 }] } }, `${B}.weightDevice[0]: needs weight, leafWeight or both`);
+  bad({ blockIO: { weightDevice: [{ major: 8, weight: 10 }] } }, `${B}.weightDevice[0].minor: is required`);
+  bad({ blockIO: { throttleReadBpsDevice: [{ major: 8, minor: 0, rate: -1 }] } }, `${B}.throttleReadBpsDevice[0].rate: -1 is out of range (0..18446744073709552000)`);
+  bad({ hugepageLimits: [{ pageSize: '2M', limit: 1 }] }, 'linux.resources.hugepageLimits[0].pageSize: "2M" is not a size like 64KB, 2MB or 1GB');
+  bad({ hugepageLimits: [{ pageSize: '2MB' }] }, 'linux.resources.hugepageLimits[0].limit: is required');
+  bad({ network: { classID: 2 ** 32 } }, 'linux.resources.network.classID: 4294967296 is out of range (0..4294967295)');
+  bad({ network: { priorities: [{ name: 'eth 0', priority: 1 }] } }, 'linux.resources.network.priorities[0].name: "eth 0" is not an interface name');
+  bad({ rdma: { mlx: {} } }, 'linux.resources.rdma.mlx: needs hcaHandles, hcaObjects or both');
+  bad({ rdma: { mlx: { hcaHandles: -1 } } }, 'linux.resources.rdma.mlx.hcaHandles: -1 is out of range (0..4294967295)');
+  bad({ unified: { '../memory.max': '1' } }, 'linux.resources.unified.../memory.max: "../memory.max" is not a cgroup file name');
+  bad({ unified: { '..': '1' } }, 'linux.resources.unified...: ".." is not a cgroup file name');
+  bad({ unified: { 'memory.max': 1 } }, 'linux.resources.unified.memory.max: must be a string, not a number');
+});
+
+test('linux.resources: what passes is typed, absent fields stay absent', () => {
+  const c = base();
+  c.linux.resources = { pids: { limit: 0 }, memory: { limit: -1 }, devices: [{ allow: true }] };
+  const r = parseConfig(c).linux.resources!;
+  assert.is(r.pids!.limit, 0);
+  assert.is(r.memory!.limit, -1);
+  assert.is(r.memory!.swap, undefined);
+  assert.equal(r.devices, [{ allow: true, type: undefined, major: undefined, minor: undefined, access: undefined }]);
+});
+
 test.run();

@@ -1,9 +1,13 @@
-// create: check everything that can be checked first, then record, make the cgroup, and run
-// berth-init up to READY. Any failure after the state folder exists undoes all of it.
+// create: check everything that can be checked first (linux.resources included), then record, make
+// the cgroup and put the limits in, and run berth-init up to READY. Any failure after the state
+// folder exists undoes all of it.
 import { readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { applyResources, cgroupFacts } from '../../native/cgroups/apply.js';
+import { berthDeviceRules } from '../../native/cgroups/devices.js';
 import { containerCgroupDirs, createCgroup, defaultCgroupsPath, planCgroup } from '../../native/cgroups/manager.js';
 import { hostLayout } from '../../native/cgroups/layout.js';
+import { resourceWrites } from '../../native/cgroups/resources.js';
 import { capabilityMasks } from '../../native/compile/capabilities.js';
 import { compileInitPlan } from '../../native/compile/initPlan.js';
 import { ownMountNamespace } from '../../native/compile/mounts.js';
@@ -91,6 +95,7 @@ export function prepareCreate(ctx: OperationContext, req: CreateRequest) {
     sourceKind,
   };
   const plan = compileInitPlan(config, compileContext);
+  const cgroupWrites = resourceWrites(config.linux.resources ?? {}, layout.version, cgroupFacts(layout), berthDeviceRules(config.linux.devices));
   if (config.process.capabilities) {
     const { skipped, unraisable } = capabilityMasks(config.process.capabilities, compileContext.lastCap);
     if (skipped.length) ctx.log.debug(`capabilities this kernel does not know are skipped: ${skipped.join(', ')}`);
@@ -103,11 +108,11 @@ export function prepareCreate(ctx: OperationContext, req: CreateRequest) {
     ['--no-new-keyring', req.noNewKeyring],
   ] as const)
     if (unused) ctx.log.debug(`${what} is accepted but not used yet`);
-  return { bundle, config, rootfs, layout, cgroupDirs, plan };
+  return { bundle, config, rootfs, layout, cgroupDirs, plan, cgroupWrites };
 }
 
 export async function createContainer(ctx: OperationContext, req: CreateRequest, prepared: ReturnType<typeof prepareCreate>): Promise<void> {
-  const { bundle, config, rootfs, layout, cgroupDirs, plan } = prepared;
+  const { bundle, config, rootfs, layout, cgroupDirs, plan, cgroupWrites } = prepared;
   // The cgroup is recorded before it is made, so a berth killed midway leaves what delete -f needs.
   const state: StateFile = {
     ociVersion: OCI_VERSION,
@@ -126,6 +131,7 @@ export async function createContainer(ctx: OperationContext, req: CreateRequest,
     mkfifo(fifoPath(ctx.dir), 0o600);
     saveState(ctx, state);
     createCgroup(state.berth.cgroup!);
+    applyResources(state.berth.cgroup!, cgroupWrites, layout);
     const pid = await runInit({
       plan,
       stdio: stdioFds(req),

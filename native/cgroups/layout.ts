@@ -20,15 +20,20 @@ export interface CgroupLayout {
 export function parseLayout(mountinfo: string, prefer?: 1 | 2): CgroupLayout {
   const v1: V1Hierarchy[] = [];
   let unified: string | null = null;
+  // A hierarchy mounted again (a container's /sys/fs/cgroup in the host's mount namespace) keeps
+  // its device number: the first mount of each is the one.
+  const seen = new Set<string>();
   for (const line of mountinfo.split('\n')) {
     const sep = line.indexOf(' - ');
     if (sep < 0) continue;
-    const mountPoint = line.slice(0, sep).split(' ')[4]!.replace(/\\040/g, ' ');
+    const [, , device = '', , rawMountPoint = ''] = line.slice(0, sep).split(' ');
+    const mountPoint = rawMountPoint.replace(/\\040/g, ' ');
     const [fstype, , superOptions = ''] = line.slice(sep + 3).split(' ');
     if (fstype === 'cgroup2') unified ??= mountPoint;
-    else if (fstype === 'cgroup') {
+    else if (fstype === 'cgroup' && !seen.has(device)) {
+      seen.add(device);
       const controllers = superOptions.split(',').filter((o) => o !== 'rw' && o !== 'ro' && !o.startsWith('release_agent=') && o !== 'clone_children' && o !== 'noprefix' && o !== 'xattr');
-      if (!v1.some((h) => h.mountPoint === mountPoint)) v1.push({ mountPoint, controllers });
+      v1.push({ mountPoint, controllers });
     }
   }
   const version = prefer ?? (v1.length > 0 ? 1 : 2);

@@ -78,12 +78,103 @@ export interface Seccomp {
   syscalls: SeccompSyscall[];
 }
 
+/** One linux.resources.devices entry. Absent type, major, minor or access mean "all". */
+export interface DeviceCgroupRule {
+  allow: boolean;
+  type?: 'a' | 'b' | 'c';
+  /** -1, like absent, means every number. */
+  major?: number;
+  minor?: number;
+  /** Some of r, w, m. */
+  access?: string;
+}
+
+/** Byte values: -1 means unlimited; 0 leaves the value as it is (runc's reading: Go writes 0 for unset). */
+export interface MemoryResources {
+  limit?: number;
+  reservation?: number;
+  /** memory + swap, not swap alone. */
+  swap?: number;
+  kernel?: number;
+  kernelTCP?: number;
+  swappiness?: number;
+  disableOOMKiller?: boolean;
+  useHierarchy?: boolean;
+  /** Read by update: refuse a limit below the current usage. */
+  checkBeforeUpdate?: boolean;
+}
+
+/** 0 leaves shares, quota, period and the realtime values as they are (runc's reading). */
+export interface CpuResources {
+  shares?: number;
+  /** Microseconds per period; -1 is unlimited. */
+  quota?: number;
+  burst?: number;
+  period?: number;
+  realtimeRuntime?: number;
+  realtimePeriod?: number;
+  /** A list like "0-3,7". */
+  cpus?: string;
+  mems?: string;
+  /** 1: SCHED_IDLE for the whole cgroup. */
+  idle?: number;
+}
+
+export interface BlockIODevice {
+  major: number;
+  minor: number;
+}
+
+export interface WeightDevice extends BlockIODevice {
+  weight?: number;
+  leafWeight?: number;
+}
+
+export interface ThrottleDevice extends BlockIODevice {
+  rate: number;
+}
+
+export interface BlockIOResources {
+  weight?: number;
+  leafWeight?: number;
+  weightDevice?: WeightDevice[];
+  throttleReadBpsDevice?: ThrottleDevice[];
+  throttleWriteBpsDevice?: ThrottleDevice[];
+  throttleReadIOPSDevice?: ThrottleDevice[];
+  throttleWriteIOPSDevice?: ThrottleDevice[];
+}
+
+export interface HugepageLimit {
+  /** "2MB", "1GB", "64KB". */
+  pageSize: string;
+  limit: number;
+}
+
+export interface NetworkResources {
+  classID?: number;
+  priorities?: { name: string; priority: number }[];
+}
+
+export interface Resources {
+  devices?: DeviceCgroupRule[];
+  memory?: MemoryResources;
+  cpu?: CpuResources;
+  /** -1 is unlimited; 0 is a real limit (runtime-spec 1.3 settles this). */
+  pids?: { limit?: number };
+  blockIO?: BlockIOResources;
+  hugepageLimits?: HugepageLimit[];
+  network?: NetworkResources;
+  rdma?: Record<string, { hcaHandles?: number; hcaObjects?: number }>;
+  /** cgroup v2 file name → content, written as given. */
+  unified?: Record<string, string>;
+}
+
 export interface Linux {
   namespaces: Namespace[];
   devices: Device[];
   cgroupsPath?: string;
   rootfsPropagation?: string;
-  resources?: Record<string, unknown>;
+  resources?: Resources;
   maskedPaths?: string[];
   readonlyPaths?: string[];
   sysctl?: Record<string, string>;

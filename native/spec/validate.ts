@@ -1,6 +1,23 @@
 // config.json → Config, or one error that names the config path of the first thing wrong.
 import { BerthError } from '../errors.js';
-import { namespaceTypes, type Config, type Device, type IdMapping, type Mount, type Namespace, type Process, type Seccomp, type SeccompSyscall } from './config.js';
+import {
+  namespaceTypes,
+  type BlockIOResources,
+  type Config,
+  type CpuResources,
+  type Device,
+  type DeviceCgroupRule,
+  type IdMapping,
+  type MemoryResources,
+  type Mount,
+  type Namespace,
+  type Process,
+  type Resources,
+  type Seccomp,
+  type SeccompSyscall,
+  type ThrottleDevice,
+  type WeightDevice,
+} from './config.js';
 
 /** `linux.namespaces[2].type: unknown namespace "foo"` */
 export class ConfigError extends BerthError {
@@ -44,6 +61,9 @@ function integer(v: unknown, path: string, min = -Infinity, max = Infinity): num
 }
 
 const UINT32 = 0xffffffff;
+// As doubles: JSON numbers past 2^53 are not exact anyway.
+const INT64_MAX = 2 ** 63 - 1;
+const UINT64_MAX = 2 ** 64 - 1;
 
 /** `linux` + `namespaces` → `linux.namespaces`; top-level keys (path '') stand alone. */
 const at = (path: string, key: string) => (path ? `${path}.${key}` : key);
@@ -55,6 +75,12 @@ function optional<T>(o: Obj, key: string, path: string, check: (v: unknown, p: s
 function required<T>(o: Obj, key: string, path: string, check: (v: unknown, p: string) => T): T {
   if (o[key] === undefined) throw new ConfigError(at(path, key), 'is required');
   return check(o[key], at(path, key));
+}
+
+/** Objects of linux.resources name every field they may have: a misspelt limit must not pass silently. */
+function onlyKeys(o: Obj, path: string, keys: readonly string[]): Obj {
+  for (const k of Object.keys(o)) if (!keys.includes(k)) throw new ConfigError(at(path, k), `unknown field (known: ${keys.join(', ')})`);
+  return o;
 }
 
 function absolutePath(v: unknown, path: string): string {
@@ -158,8 +184,150 @@ function idMappings(v: unknown, path: string): IdMapping[] {
   });
 }
 
-/** Unsigned 64 bits; JSON numbers past 2^53 arrive rounded, so 2^64 itself stands for 2^64-1. */
-const uint64 = (v: unknown, path: string) => integer(v, path, 0, 2 ** 64);
+const int64 = (min: number) => (v: unknown, path: string) => integer(v, path, min, INT64_MAX);
+const uint64 = (v: unknown, path: string) => integer(v, path, 0, UINT64_MAX);
+const uint32 = (v: unknown, path: string) => integer(v, path, 0, UINT32);
+/** CFQ's and BFQ's common range, and the domain of the v1 → v2 weight conversion. */
+const blkioWeight = (v: unknown, path: string) => integer(v, path, 10, 1000);
+
+function parseDeviceRule(v: unknown, path: string): DeviceCgroupRule {
+  const d = onlyKeys(object(v, path), path, ['allow', 'type', 'major', 'minor', 'access']);
+  const type = optional(d, 'type', path, string);
+  if (type !== undefined && !['a', 'b', 'c'].includes(type)) throw new ConfigError(`${path}.type`, `unknown device type "${type}" (a, b or c)`);
+  const access = optional(d, 'access', path, string);
+  if (access !== undefined && !/^[rwm]+$/.test(access)) throw new ConfigError(`${path}.access`, `"${access}" is not a combination of r, w and m`);
+  const number = (k: string) => optional(d, k, path, (x, q) => integer(x, q, -1, UINT32));
+  return { allow: required(d, 'allow', path, boolean), type: type as DeviceCgroupRule['type'], major: number('major'), minor: number('minor'), access };
+}
+
+function parseMemory(v: unknown, path: string): MemoryResources {
+  const m = onlyKeys(object(v, path), path, ['limit', 'reservation', 'swap', 'kernel', 'kernelTCP', 'swappiness', 'disableOOMKiller', 'useHierarchy', 'checkBeforeUpdate']);
+  const bytes = (k: string) => optional(m, k, path, int64(-1));
+  const memory: MemoryResources = {
+    limit: bytes('limit'),
+    reservation: bytes('reservation'),
+    swap: bytes('swap'),
+    kernel: bytes('kernel'),
+    kernelTCP: bytes('kernelTCP'),
+    swappiness: optional(m, 'swappiness', path, (x, q) => integer(x, q, 0, 100)),
+    disableOOMKiller: optional(m, 'disableOOMKiller', path, boolean),
+    useHierarchy: optional(m, 'useHierarchy', path, boolean),
+    checkBeforeUpdate: optional(m, 'checkBeforeUpdate', path, boolean),
+  };
+  const { limit = 0, swap = 0 } = memory;
+  if (limit > 0 && swap > 0 && swap < limit) throw new ConfigError(`${path}.swap`, `${swap} is below limit ${limit}: swap limits memory+swap`);
+  return memory;
+}
+
+const cpuList = (v: unknown, path: string) => {
+  const s = string(v, path);
+  if (s !== '' && !/^\d+(-\d+)?(,\d+(-\d+)?)*$/.test(s)) throw new ConfigError(path, `"${s}" is not a list like 0-3,7`);
+  return s;
+};
+
+function parseCpu(v: unknown, path: string): CpuResources {
+  const c = onlyKeys(object(v, path), path, ['shares', 'quota', 'burst', 'period', 'realtimeRuntime', 'realtimePeriod', 'cpus', 'mems', 'idle']);
+  const cpu: CpuResources = {
+    shares: optional(c, 'shares', path, uint64),
+    quota: optional(c, 'quota', path, int64(-1)),
+    burst: optional(c, 'burst', path, uint64),
+    period: optional(c, 'period', path, uint64),
+    realtimeRuntime: optional(c, 'realtimeRuntime', path, int64(-1)),
+    realtimePeriod: optional(c, 'realtimePeriod', path, uint64),
+    cpus: optional(c, 'cpus', path, cpuList),
+    mems: optional(c, 'mems', path, cpuList),
+    idle: optional(c, 'idle', path, (x, q) => integer(x, q, 0, 1)),
+  };
+  const { quota = 0, burst = 0 } = cpu;
+  if (quota > 0 && burst > quota) throw new ConfigError(`${path}.burst`, `${burst} is above quota ${quota}`);
+  return cpu;
+}
+
+function blockDevice(o: Obj, path: string) {
+  return { major: required(o, 'major', path, uint32), minor: required(o, 'minor', path, uint32) };
+}
+
+function throttleDevices(v: unknown, path: string): ThrottleDevice[] {
+  return array(v, path).map((x, i) => {
+    const q = `${path}[${i}]`;
+    const o = onlyKeys(object(x, q), q, ['major', 'minor', 'rate']);
+    return { ...blockDevice(o, q), rate: required(o, 'rate', q, uint64) };
+  });
+}
+
+function parseBlockIO(v: unknown, path: string): BlockIOResources {
+  const throttles = ['throttleReadBpsDevice', 'throttleWriteBpsDevice', 'throttleReadIOPSDevice', 'throttleWriteIOPSDevice'] as const;
+  const b = onlyKeys(object(v, path), path, ['weight', 'leafWeight', 'weightDevice', ...throttles]);
+  const weightDevice = optional(b, 'weightDevice', path, (x, q) =>
+    array(x, q).map((w, i): WeightDevice => {
+      const p = `${q}[${i}]`;
+      const o = onlyKeys(object(w, p), p, ['major', 'minor', 'weight', 'leafWeight']);
+      const device = { ...blockDevice(o, p), weight: optional(o, 'weight', p, blkioWeight), leafWeight: optional(o, 'leafWeight', p, blkioWeight) };
+      if (device.weight === undefined && device.leafWeight === undefined) throw new ConfigError(p, 'needs weight, leafWeight or both');
+      return device;
+    }),
+  );
+  const blockIO: BlockIOResources = { weight: optional(b, 'weight', path, blkioWeight), leafWeight: optional(b, 'leafWeight', path, blkioWeight), weightDevice };
+  for (const k of throttles) blockIO[k] = optional(b, k, path, throttleDevices);
+  return blockIO;
+}
+
+/** A cgroup file name: one path component. */
+function cgroupFileName(name: string, path: string): void {
+  if (name === '' || name === '.' || name === '..' || name.includes('/') || name.includes('\0')) throw new ConfigError(path, `"${name}" is not a cgroup file name`);
+}
+
+/** Parse and check linux.resources. Host-independent checks only: what the host has is the cgroup compiler's business. */
+export function parseResources(v: unknown, path: string): Resources {
+  const r = onlyKeys(object(v, path), path, ['devices', 'memory', 'cpu', 'pids', 'blockIO', 'hugepageLimits', 'network', 'rdma', 'unified']);
+  return {
+    devices: optional(r, 'devices', path, (x, q) => array(x, q).map((d, i) => parseDeviceRule(d, `${q}[${i}]`))),
+    memory: optional(r, 'memory', path, parseMemory),
+    cpu: optional(r, 'cpu', path, parseCpu),
+    pids: optional(r, 'pids', path, (x, q) => ({ limit: optional(onlyKeys(object(x, q), q, ['limit']), 'limit', q, int64(-1)) })),
+    blockIO: optional(r, 'blockIO', path, parseBlockIO),
+    hugepageLimits: optional(r, 'hugepageLimits', path, (x, q) =>
+      array(x, q).map((h, i) => {
+        const p = `${q}[${i}]`;
+        const o = onlyKeys(object(h, p), p, ['pageSize', 'limit']);
+        const pageSize = required(o, 'pageSize', p, string);
+        if (!/^[1-9]\d*[KMG]B$/.test(pageSize)) throw new ConfigError(`${p}.pageSize`, `"${pageSize}" is not a size like 64KB, 2MB or 1GB`);
+        return { pageSize, limit: required(o, 'limit', p, uint64) };
+      }),
+    ),
+    network: optional(r, 'network', path, (x, q) => {
+      const n = onlyKeys(object(x, q), q, ['classID', 'priorities']);
+      return {
+        classID: optional(n, 'classID', q, uint32),
+        priorities: optional(n, 'priorities', q, (y, w) =>
+          array(y, w).map((e, i) => {
+            const p = `${w}[${i}]`;
+            const o = onlyKeys(object(e, p), p, ['name', 'priority']);
+            const name = required(o, 'name', p, string);
+            if (!/^[^\s/]+$/.test(name)) throw new ConfigError(`${p}.name`, `"${name}" is not an interface name`);
+            return { name, priority: required(o, 'priority', p, uint32) };
+          }),
+        ),
+      };
+    }),
+    rdma: optional(r, 'rdma', path, (x, q) => {
+      const devices = object(x, q);
+      for (const [name, limits] of Object.entries(devices)) {
+        const p = `${q}.${name}`;
+        if (!/^\S+$/.test(name)) throw new ConfigError(p, `"${name}" is not an RDMA device name`);
+        const o = onlyKeys(object(limits, p), p, ['hcaHandles', 'hcaObjects']);
+        if (optional(o, 'hcaHandles', p, uint32) === undefined && optional(o, 'hcaObjects', p, uint32) === undefined) throw new ConfigError(p, 'needs hcaHandles, hcaObjects or both');
+      }
+      return devices as Resources['rdma'];
+    }),
+    unified: optional(r, 'unified', path, (x, q) => {
+      const files = stringMap(x, q);
+      for (const name of Object.keys(files)) cgroupFileName(name, `${q}.${name}`);
+      return files;
+    }),
+  };
+}
+
 
 /** errnoRet is carried in the 16 data bits of a seccomp return value. */
 const seccompData = (v: unknown, path: string) => integer(v, path, 0, 0xffff);
@@ -229,7 +397,7 @@ export function parseConfig(raw: unknown): Config {
       devices: (optional(linux, 'devices', 'linux', array) ?? []).map((d, i) => parseDevice(d, `linux.devices[${i}]`)),
       cgroupsPath: optional(linux, 'cgroupsPath', 'linux', string),
       rootfsPropagation,
-      resources: optional(linux, 'resources', 'linux', object),
+      resources: optional(linux, 'resources', 'linux', parseResources),
       maskedPaths: optional(linux, 'maskedPaths', 'linux', stringArray),
       readonlyPaths: optional(linux, 'readonlyPaths', 'linux', stringArray),
       sysctl: optional(linux, 'sysctl', 'linux', stringMap),
