@@ -100,7 +100,8 @@ test('names: per architecture, skipped where missing, an error where no architec
   assert.is(verdict(p, 'openat', [], AARCH64), RET.ERRNO | EPERM);
   assert.is(verdict(p, X86_64.syscalls.socketcall ?? X86.syscalls.socketcall!), RET.ALLOW, 'x86_64 has no socketcall: its number there is something else');
   assert.throws(() => compileConfig({ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['read', 'nosuchcall'], action: 'SCMP_ACT_ERRNO' }] }), /linux\.seccomp\.syscalls\[0\]\.names\[1\]: unknown syscall "nosuchcall"/);
-  assert.throws(() => compileConfig({ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['socketcall'], action: 'SCMP_ACT_ERRNO' }] }), /names\[0\]: unknown syscall "socketcall" \(on SCMP_ARCH_X86_64\)/);
+  // Real names of other architectures, or newer than the tables, are skipped where unknown.
+  for (const name of ['socketcall', 'recv', 'pciconfig_iobase', 'mseal']) compileConfig({ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: [name, 'mkdir'], action: 'SCMP_ACT_ERRNO' }] });
   assert.throws(() => compileConfig({ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['toString'], action: 'SCMP_ACT_ERRNO' }] }), /unknown syscall "toString"/);
 });
 

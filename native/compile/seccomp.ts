@@ -25,6 +25,7 @@ import { step, type PlanStep } from '../plan.js';
 import type { Config, Seccomp, SeccompArg, SeccompSyscall } from '../spec/config.js';
 import { ConfigError } from '../spec/validate.js';
 import { architectures, nativeArchitecture, tablelessArchitectures, X32_SYSCALL_BIT, type Architecture } from './seccomp/architectures.js';
+import { namesWithoutNumbers } from './seccomp/otherNames.js';
 import { Assembler, BPF, MAX_INSTRUCTIONS, type Label } from './seccomp/bpf.js';
 
 const own = <T>(table: Readonly<Record<string, T>>, key: string): T | undefined => (Object.hasOwn(table, key) ? table[key] : undefined);
@@ -260,7 +261,8 @@ export function compileSeccomp(seccomp: Seccomp, nodeArch: string): SeccompFilte
   const entries = seccomp.syscalls.map((entry, i) => {
     const at = `${path}.syscalls[${i}]`;
     entry.names.forEach((name, j) => {
-      if (!archNames.some((a) => own(architectures[a]!.syscalls, name) !== undefined))
+      // A name some architecture has is skipped where it is unknown (runc and crun do the same).
+      if (!namesWithoutNumbers.has(name) && !Object.values(architectures).some((a) => own(a.syscalls, name) !== undefined))
         throw new ConfigError(`${at}.names[${j}]`, `unknown syscall "${name}" (on ${archNames.join(', ')})`);
     });
     return { names: entry.names, rules: entryRules(entry, at) };
