@@ -12,6 +12,7 @@ import { createLogger, type LogOptions } from './log.js';
 import { requireState, saveState, type OperationContext } from './operations/context.js';
 import { createContainer, prepareCreate, type CreateRequest } from './operations/create.js';
 import { deleteContainer } from './operations/delete.js';
+import { execProcess, type ExecRequest, type ExecResult } from './operations/exec.js';
 import { killContainer } from './operations/kill.js';
 import { startContainer } from './operations/start.js';
 import { containerDir, makeContainerDir, processAlive, readState, validateId, type StateFile } from './stateStore.js';
@@ -26,6 +27,7 @@ export type OperationRequest = HostOptions &
     | { op: 'create'; id: string; create: CreateRequest }
     | { op: 'start'; id: string }
     | { op: 'kill'; id: string; signal: number; all: boolean }
+    | { op: 'exec'; id: string; exec: ExecRequest; ignorePaused: boolean }
     | { op: 'delete'; id: string; force: boolean }
   );
 
@@ -34,12 +36,16 @@ export interface OperationResult {
   status: Status | 'deleted';
   /** The container process's pid (for a delete: the one it had). */
   pid: number;
+  /** The pty master, when create or exec was asked to hand it back. */
+  terminal?: number;
+  /** The exec'd process. */
+  execPid?: number;
 }
 
 /** What crosses the thread boundary: errors as data, so their kind survives structured cloning. */
 export type Outcome = { ok: true; result: OperationResult } | { ok: false; error: { message: string; kind: BerthError['kind'] } };
 
-type Effects = Partial<Record<'create' | 'start' | 'kill' | 'delete', (input: ContainerEvent) => unknown>>;
+type Effects = Partial<Record<'create' | 'start' | 'kill' | 'exec' | 'delete', (input: ContainerEvent) => unknown>>;
 
 /** The machine with real effects. The first effect failure is kept as thrown (typed), for the caller. */
 function machineWith(effects: Effects, failures: unknown[]) {
@@ -59,10 +65,14 @@ function machineWith(effects: Effects, failures: unknown[]) {
   return containerMachine.provide({ actors });
 }
 
-function effectsFor(ctx: OperationContext): Effects {
+/** The effects of the operations on an existing container; what exec makes is kept in OUT. */
+function effectsFor(ctx: OperationContext, req: OperationRequest, out: { exec?: ExecResult }): Effects {
   return {
     start: () => startContainer(ctx),
     kill: (e) => e.type === 'KILL' && killContainer(ctx, e.signal, e.all),
+    exec: async () => {
+      if (req.op === 'exec') out.exec = await execProcess(ctx, req.exec);
+    },
     delete: () => deleteContainer(ctx),
   };
 }
@@ -95,6 +105,8 @@ function eventOf(req: OperationRequest): ContainerEvent {
       return { type: 'KILL', signal: req.signal, all: req.all };
     case 'delete':
       return { type: 'DELETE', force: req.force };
+    case 'exec':
+      return { type: 'EXEC', ignorePaused: req.ignorePaused };
     case 'create':
       throw new Error('create is the machine’s initial state, not an event');
   }
@@ -106,18 +118,19 @@ async function create(ctx: OperationContext, req: CreateRequest): Promise<Operat
   const unlock = await lockContainer(ctx.dir);
   try {
     const failures: unknown[] = [];
-    const actor = createActor(machineWith({ create: () => createContainer(ctx, req, prepared) }, failures), { input: { id: ctx.id } });
+    let terminal: number | undefined;
+    const actor = createActor(machineWith({ create: async () => (terminal = await createContainer(ctx, req, prepared)) }, failures), { input: { id: ctx.id } });
     actor.start();
     await settle(actor, failures);
     const status = persist(ctx, actor);
-    return { id: ctx.id, status, pid: requireState(ctx).pid };
+    return { id: ctx.id, status, pid: requireState(ctx).pid, terminal };
   } finally {
     unlock();
   }
 }
 
-/** Operations that change the container's state hold its lock; kill only reads. */
-const exclusive = (op: OperationRequest['op']) => op !== 'kill';
+/** Operations that change the container's state hold its lock; kill and exec only add to it. */
+const exclusive = (op: OperationRequest['op']) => op !== 'kill' && op !== 'exec';
 
 /**
  * A state folder without state.json is a create that died before it recorded anything (nothing
@@ -148,7 +161,8 @@ async function operate(ctx: OperationContext, req: OperationRequest): Promise<Op
     ctx.state = readOrAbandoned(ctx, req);
     if (!ctx.state) return { id: ctx.id, status: 'deleted', pid: 0 };
     const failures: unknown[] = [];
-    const actor = createActor(machineWith(effectsFor(ctx), failures), { snapshot: restore(ctx.state), input: { id: ctx.id } });
+    const out: { exec?: ExecResult } = {};
+    const actor = createActor(machineWith(effectsFor(ctx, req, out), failures), { snapshot: restore(ctx.state), input: { id: ctx.id } });
     actor.start();
     const recorded = statusOf(actor.getSnapshot());
     if ((recorded === 'created' || recorded === 'running' || recorded === 'paused') && !processAlive(ctx.state)) actor.send({ type: 'EXITED' });
@@ -159,7 +173,7 @@ async function operate(ctx: OperationContext, req: OperationRequest): Promise<Op
     const after = await settle(actor, failures);
     const status = statusOf(after);
     if (status === 'deleted') return { id: ctx.id, status, pid: ctx.state.pid };
-    return { id: ctx.id, status: unlock ? persist(ctx, actor) : (status as Status), pid: ctx.state.pid };
+    return { id: ctx.id, status: unlock ? persist(ctx, actor) : (status as Status), pid: ctx.state.pid, execPid: out.exec?.pid, terminal: out.exec?.terminal };
   } finally {
     unlock?.();
   }

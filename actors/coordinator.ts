@@ -8,7 +8,7 @@ import type { ActorHost } from './hosts.js';
 import type { LogOptions } from './log.js';
 import type { Message, ProcessExit, ResultOf, Results, RuntimeEvent } from './messages.js';
 import type { Reaper } from './reaper.js';
-import { containerDir, listIds, ociState, processAlive, readState, validateId, type OciState } from './stateStore.js';
+import { containerDir, listIds, ociState, processAlive, readConfig, readState, validateId, type OciState } from './stateStore.js';
 
 export interface CoordinatorOptions {
   root: string;
@@ -21,6 +21,7 @@ export class Coordinator {
   private readonly mailboxes = new Map<string, Promise<unknown>>();
   private readonly listeners = new Set<(e: RuntimeEvent) => void>();
   private reaper: Reaper | null = null;
+  private reaperLoad: Promise<Reaper> | null = null;
 
   constructor(private readonly opts: CoordinatorOptions) {}
 
@@ -34,14 +35,14 @@ export class Coordinator {
     for (const l of this.listeners) l(e);
   }
 
-  /** The reaper is made on first need: reading state must not load koffi. */
-  private async reaperOf(): Promise<Reaper> {
-    if (!this.reaper) {
-      const { Reaper } = await import('./reaper.js');
+  /** The reaper is made on first need (reading state must not load koffi), once. */
+  private reaperOf(): Promise<Reaper> {
+    this.reaperLoad ??= import('./reaper.js').then(({ Reaper }) => {
       // The exit can be seen while `start` is still finishing: it is announced behind it, in the mailbox.
       this.reaper = new Reaper((exit) => void this.enqueue(exit.id, async () => this.emit({ type: 'exit', ...exit })));
-    }
-    return this.reaper;
+      return this.reaper;
+    });
+    return this.reaperLoad;
   }
 
   private enqueue<T>(id: string, work: () => Promise<T>): Promise<T> {
@@ -77,7 +78,8 @@ export class Coordinator {
           const reaper = await this.reaperOf(); // listening before the container process can exit
           const r = await this.perform({ op: 'create', id: msg.id, create: { ...create, cgroupVersion: this.opts.cgroupVersion } });
           reaper.watch(r.id, r.pid);
-          return { id: r.id, pid: r.pid };
+          if (r.terminal !== undefined) this.emit({ type: 'terminal', id: r.id, pid: r.pid, fd: r.terminal });
+          return { id: r.id, pid: r.pid, terminal: r.terminal };
         });
       }
       case 'start': {
@@ -108,6 +110,8 @@ export class Coordinator {
         return this.wait(msg.id);
       case 'run':
         return this.run(msg);
+      case 'exec':
+        return this.exec(msg);
       case 'plan':
         return this.plan(msg);
       case 'statechart': {
@@ -157,7 +161,25 @@ export class Coordinator {
     const reaper = this.reaper;
     if (reaper?.owns(state.pid)) return reaper.wait(state.pid);
     for (let delay = 5; processAlive(state); delay = Math.min(delay * 2, 100)) await sleep(delay);
-    return { id, pid: state.pid, exitCode: null, signal: null };
+    return { id, pid: state.pid, exec: false, exitCode: null, signal: null };
+  }
+
+  /** Not queued: execs into one container run in parallel (its lock is not taken either). */
+  private async exec(msg: Extract<Message, { type: 'exec' }>): Promise<Results['exec']> {
+    const { processForExec } = await import('./operations/exec.js');
+    validateId(msg.id);
+    readState(this.opts.root, msg.id); // "container does not exist" first
+    const process = processForExec(readConfig(containerDir(this.opts.root, msg.id)).process, msg);
+    const reaper = await this.reaperOf();
+    const { id, consoleSocket, returnTerminal, stdio, preserveFds, pidFile } = msg;
+    const r = await this.perform({ op: 'exec', id, ignorePaused: msg.ignorePaused ?? false, exec: { process, consoleSocket, returnTerminal, stdio, preserveFds, pidFile } });
+    const pid = r.execPid!;
+    // Waiting starts before watching: an exec'd process's exit is not kept for later.
+    const exit = msg.detach ? null : reaper.wait(pid);
+    reaper.watch(id, pid, true);
+    this.emit({ type: 'exec', id, pid });
+    if (r.terminal !== undefined) this.emit({ type: 'terminal', id, pid, fd: r.terminal });
+    return { id, pid, exit: exit && (await exit) };
   }
 
   private async run(msg: Extract<Message, { type: 'run' }>): Promise<Results['run']> {

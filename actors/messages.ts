@@ -17,7 +17,36 @@ export interface CreateOptions {
   preserveFds?: number;
   noPivot?: boolean;
   noNewKeyring?: boolean;
+  /** With process.terminal: send the pty master to the unix socket at this path (runc's protocol). */
   consoleSocket?: string;
+  /** With process.terminal and no console socket: hand the pty master back, as a `terminal` event and in the result. */
+  returnTerminal?: boolean;
+}
+
+/** A new process in a running container (runc's exec). */
+export interface ExecOptions {
+  id: string;
+  /** A whole process (runc's --process file): the fields below then do not apply. */
+  process?: unknown;
+  /** The program and its arguments; the container's own when absent. */
+  args?: string[];
+  /** Added to the container's environment (a KEY given again replaces it). */
+  env?: string[];
+  cwd?: string;
+  user?: { uid: number; gid?: number; additionalGids?: number[] };
+  /** Added to every capability set but the inheritable one (runc's --cap). */
+  capabilities?: string[];
+  noNewPrivileges?: boolean;
+  tty?: boolean;
+  consoleSocket?: string;
+  returnTerminal?: boolean;
+  /** Do not wait for the process to exit. */
+  detach?: boolean;
+  pidFile?: string;
+  preserveFds?: number;
+  /** Exec into a paused container (the process stays frozen until it is resumed). */
+  ignorePaused?: boolean;
+  stdio?: Stdio;
 }
 
 export type Message =
@@ -27,6 +56,7 @@ export type Message =
   | { type: 'kill'; id: string; signal?: string | number; all?: boolean }
   | { type: 'delete'; id: string; force?: boolean }
   | ({ type: 'run'; detach?: boolean } & CreateOptions)
+  | ({ type: 'exec' } & ExecOptions)
   | { type: 'wait'; id: string }
   | { type: 'list' }
   /** Compile the create without doing it: the exact plan berth-init would execute. */
@@ -39,6 +69,8 @@ export type Message =
 export interface ProcessExit {
   id: string;
   pid: number;
+  /** An exec'd process, not the container's own. */
+  exec: boolean;
   /** Exit status if the process exited, else null. */
   exitCode: number | null;
   /** The signal that killed it, else null. */
@@ -46,7 +78,8 @@ export interface ProcessExit {
 }
 
 export interface Results {
-  create: { id: string; pid: number };
+  /** terminal: the pty master, when returnTerminal asked for it (the caller owns the fd). */
+  create: { id: string; pid: number; terminal?: number };
   start: { id: string; pid: number };
   state: OciState;
   kill: { id: string };
@@ -54,6 +87,8 @@ export interface Results {
   /** With `detach`, exit is null: the container goes on running. */
   run: { id: string; pid: number; exit: ProcessExit | null };
   wait: ProcessExit;
+  /** With `detach`, exit is null. */
+  exec: { id: string; pid: number; exit: ProcessExit | null };
   list: OciState[];
   plan: { id: string; stateDir: string; cgroupDirs: string[]; steps: { op: string; what: string; args: string[] }[] };
   statechart: string;
@@ -65,4 +100,8 @@ export type ResultOf<M extends Message> = Results[M['type']];
 
 export type RuntimeEvent =
   | { type: 'state'; id: string; status: Status | 'deleted'; pid: number }
+  /** An exec'd process started. */
+  | { type: 'exec'; id: string; pid: number }
+  /** A terminal's master handed back (returnTerminal): the receiver owns the fd. */
+  | { type: 'terminal'; id: string; pid: number; fd: number }
   | ({ type: 'exit' } & ProcessExit);

@@ -6,7 +6,7 @@ import { reapChild } from '../native/syscalls.js';
 import type { ProcessExit } from './messages.js';
 
 export class Reaper {
-  private readonly children = new Map<number, string>();
+  private readonly children = new Map<number, { id: string; exec: boolean }>();
   private readonly waiters = new Map<number, ((exit: ProcessExit) => void)[]>();
   private readonly exits = new Map<number, ProcessExit>();
   private keepAlive: NodeJS.Timeout | null = null;
@@ -16,10 +16,10 @@ export class Reaper {
     process.on('SIGCHLD', this.onSignal);
   }
 
-  /** Start watching PID; an exit that already happened is caught at once. */
-  watch(id: string, pid: number): void {
+  /** Start watching PID, the container's process or an EXEC'd one; an exit that already happened is caught at once. */
+  watch(id: string, pid: number, exec = false): void {
     if (this.children.has(pid) || this.exits.has(pid)) return;
-    this.children.set(pid, id);
+    this.children.set(pid, { id, exec });
     this.reap();
   }
 
@@ -39,12 +39,13 @@ export class Reaper {
   }
 
   private reap(): void {
-    for (const [pid, id] of this.children) {
+    for (const [pid, { id, exec }] of this.children) {
       const exit = reapChild(pid);
       if (!exit) continue;
       this.children.delete(pid);
-      const record = { id, ...exit };
-      this.exits.set(pid, record);
+      const record = { id, exec, ...exit };
+      // The container's exit is kept for a later wait() until delete forgets it; an exec'd one is not.
+      if (!exec) this.exits.set(pid, record);
       this.onExit(record);
       for (const resolve of this.waiters.get(pid) ?? []) resolve(record);
       this.waiters.delete(pid);

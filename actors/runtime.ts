@@ -3,7 +3,7 @@
 import { Coordinator } from './coordinator.js';
 import { InlineHost, PooledHost } from './hosts.js';
 import type { LogOptions } from './log.js';
-import type { CreateOptions, Message, ProcessExit, ResultOf, RuntimeEvent } from './messages.js';
+import type { CreateOptions, ExecOptions, Message, ProcessExit, ResultOf, RuntimeEvent } from './messages.js';
 import { DEFAULT_ROOT } from './stateStore.js';
 
 export interface RuntimeOptions {
@@ -53,6 +53,10 @@ export class Runtime {
   run(opts: CreateOptions & { detach?: boolean }) {
     return this.send({ type: 'run', ...opts });
   }
+  /** A new process in the container; resolves when it exits (or at once with `detach`). */
+  exec(opts: ExecOptions) {
+    return this.send({ type: 'exec', ...opts });
+  }
   /** Resolves when the container's process exits. */
   wait(id: string): Promise<ProcessExit> {
     return this.send({ type: 'wait', id });
@@ -99,6 +103,6 @@ export class Runtime {
   }
 }
 
-export type { CreateOptions, Message, ProcessExit, ResultOf, RuntimeEvent } from './messages.js';
+export type { CreateOptions, ExecOptions, Message, ProcessExit, ResultOf, RuntimeEvent } from './messages.js';
 export type { OciState } from './stateStore.js';
 export { BerthError } from '../native/errors.js';

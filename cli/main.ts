@@ -1,13 +1,14 @@
 // berth's command line: parse, send one message, print. Everything else lives behind the Runtime.
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { Runtime } from '../actors/runtime.js';
+import { Runtime, type ExecOptions, type ProcessExit } from '../actors/runtime.js';
 import { createLogger, type LogOptions } from '../actors/log.js';
 import type { OciState } from '../actors/stateStore.js';
 import { BerthError } from '../native/errors.js';
 import { VERSION } from '../native/version.js';
 import { OCI_VERSION } from '../actors/stateStore.js';
 import { helpText, parseCommandLine, UsageError, type CommandLine } from './options.js';
+import type { Proxy } from './terminal.js';
 
 const print = (text: string) => process.stdout.write(text.endsWith('\n') ? text : text + '\n');
 
@@ -17,10 +18,58 @@ function table(states: OciState[]): string {
   return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]! + 2))).join('')).join('\n');
 }
 
+const forwarded = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH'] as const;
+
 /** Forward the signals a foreground `run` receives to the container, as runc does. */
 function forwardSignals(rt: Runtime, id: string): void {
-  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH'] as const)
-    process.on(sig, () => void rt.kill(id, sig).catch(() => {}));
+  for (const sig of forwarded) process.on(sig, () => void rt.kill(id, sig).catch(() => {}));
+}
+
+/** A foreground exec: signals go to the exec'd process, once it exists. */
+function forwardSignalsToExec(rt: Runtime, id: string): void {
+  let pid = 0;
+  rt.on((e) => {
+    if (e.type === 'exec' && e.id === id) pid = e.pid;
+  });
+  for (const sig of forwarded) process.on(sig, () => pid && process.kill(pid, sig));
+}
+
+/** Proxy berth's terminal to a container's pty when one comes back for ID (loaded only then). */
+function attachTerminal(rt: Runtime, id: string): { proxy?: Promise<Proxy> } {
+  const attached: { proxy?: Promise<Proxy> } = {};
+  rt.on((e) => {
+    if (e.type === 'terminal' && e.id === id) attached.proxy = import('./terminal.js').then((m) => m.proxyTerminal(e.fd));
+  });
+  return attached;
+}
+
+/** After the process exited: the rest of its terminal output, then berth's terminal back as it was. */
+async function detachTerminal(attached: { proxy?: Promise<Proxy> }): Promise<void> {
+  const proxy = await attached.proxy;
+  if (!proxy) return;
+  await Promise.race([proxy.drained, new Promise((r) => setTimeout(r, 1000))]);
+  proxy.stop();
+}
+
+const exitStatus = (exit: ProcessExit | null) => (exit ? (exit.exitCode ?? 128 + (exit.signal ?? 0)) : 0);
+
+/** runc's --user: UID[:GID], numbers. */
+function parseUser(text: string, groups: string[] | undefined): ExecOptions['user'] {
+  const m = /^(\d+)(?::(\d+))?$/.exec(text);
+  if (!m) throw new UsageError(`invalid --user "${text}": UID[:GID], as numbers`);
+  const additionalGids = groups?.map((g) => {
+    if (!/^\d+$/.test(g)) throw new UsageError(`invalid --additional-gids "${g}": a number`);
+    return Number(g);
+  });
+  return { uid: Number(m[1]), gid: m[2] === undefined ? undefined : Number(m[2]), additionalGids };
+}
+
+function readProcessFile(path: string): unknown {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new BerthError(`${path}: ${e instanceof SyntaxError ? `invalid JSON: ${e.message}` : (e as Error).message}`, 'invalid');
+  }
 }
 
 async function execute(cl: CommandLine, rt: Runtime): Promise<number> {
@@ -67,10 +116,38 @@ async function execute(cl: CommandLine, rt: Runtime): Promise<number> {
       return 0;
     }
     case 'run': {
-      if (!flags.detach) forwardSignals(rt, id);
-      const { exit } = await rt.run({ ...createOptions(), detach: flags.detach as boolean });
-      if (!exit) return 0;
-      return exit.exitCode ?? 128 + (exit.signal ?? 0);
+      const detach = flags.detach as boolean | undefined;
+      if (!detach) forwardSignals(rt, id);
+      const attached = attachTerminal(rt, id);
+      const { exit } = await rt.run({ ...createOptions(), detach, returnTerminal: !detach && !flags.consoleSocket });
+      await detachTerminal(attached);
+      return exitStatus(exit);
+    }
+    case 'exec': {
+      const detach = flags.detach as boolean | undefined;
+      if (!detach) forwardSignalsToExec(rt, id);
+      const attached = attachTerminal(rt, id);
+      const { exit } = await rt.send({
+        type: 'exec',
+        id,
+        process: flags.process === undefined ? undefined : readProcessFile(flags.process as string),
+        args: cl.rest,
+        env: flags.env as string[] | undefined,
+        cwd: flags.cwd as string | undefined,
+        user: flags.user === undefined ? undefined : parseUser(flags.user as string, flags.additionalGids as string[] | undefined),
+        capabilities: flags.cap as string[] | undefined,
+        noNewPrivileges: flags.noNewPrivs as boolean | undefined,
+        tty: flags.tty as boolean | undefined,
+        consoleSocket: flags.consoleSocket as string | undefined,
+        returnTerminal: !detach && !flags.consoleSocket,
+        detach,
+        pidFile: flags.pidFile as string | undefined,
+        preserveFds: flags.preserveFds as number | undefined,
+        ignorePaused: flags.ignorePaused as boolean | undefined,
+        stdio: 'inherit',
+      });
+      await detachTerminal(attached);
+      return exitStatus(exit);
     }
     case 'spec': {
       const path = join(resolve((flags.bundle as string) ?? '.'), 'config.json');

@@ -2,7 +2,8 @@
 // Like runc (urfave/cli), flags may also follow the arguments, except for commands that pass the
 // rest of the line on (exec), and `--flag value`, `--flag=value`, `-f value` all work.
 
-export type FlagType = 'bool' | 'string' | 'int';
+/** `strings`: the flag may be given again, each value is kept. */
+export type FlagType = 'bool' | 'string' | 'int' | 'strings';
 
 export interface FlagSpec {
   names: string[];
@@ -15,8 +16,10 @@ export interface FlagSpec {
 export interface CommandSpec {
   help: string;
   flags: Record<string, FlagSpec>;
-  /** Argument names; a trailing `?` marks an optional one. */
+  /** Argument names; a trailing `?` marks an optional one, `...` the rest of the line. */
   args: string[];
+  /** The arguments end the flags (exec: the command's own flags follow). */
+  flagsFirst?: boolean;
 }
 
 const flag = (names: string[], type: FlagType, help: string, unused = false): FlagSpec => ({ names, type, help, unused });
@@ -70,15 +73,40 @@ export const commands: Record<string, CommandSpec> = {
   spec: { help: 'write a default config.json', flags: { bundle: flag(['bundle', 'b'], 'string', 'the bundle folder'), rootless: flag(['rootless'], 'bool', 'a rootless config', true) }, args: [] },
   features: { help: 'print the OCI features this build supports', flags: {}, args: [] },
   statechart: { help: 'berth: print the container lifecycle statechart', flags: {}, args: [] },
+  exec: {
+    help: 'run a new process in a running container',
+    flags: {
+      process: flag(['process', 'p'], 'string', 'the whole process as JSON (runtime-spec process); the flags below then do not apply'),
+      tty: flag(['tty', 't'], 'bool', 'give the process a terminal'),
+      consoleSocket: flag(['console-socket'], 'string', 'unix socket that receives the terminal master'),
+      detach: flag(['detach', 'd'], 'bool', 'do not wait for the process'),
+      pidFile: flag(['pid-file'], 'string', 'write the process pid to this file'),
+      cwd: flag(['cwd'], 'string', 'working directory in the container'),
+      env: flag(['env', 'e'], 'strings', 'KEY=VALUE added to the environment'),
+      user: flag(['user', 'u'], 'string', 'UID[:GID]'),
+      additionalGids: flag(['additional-gids', 'g'], 'strings', 'an additional group'),
+      cap: flag(['cap', 'c'], 'strings', 'a capability added to the process'),
+      noNewPrivs: flag(['no-new-privs'], 'bool', 'set no_new_privs'),
+      preserveFds: flag(['preserve-fds'], 'int', 'hand fds 3..3+N-1 to the process'),
+      ignorePaused: flag(['ignore-paused'], 'bool', 'exec into a paused container'),
+      apparmor: flag(['apparmor'], 'string', 'AppArmor profile', true),
+      processLabel: flag(['process-label'], 'string', 'SELinux label', true),
+      cgroup: flag(['cgroup'], 'string', 'a sub-cgroup to run in', true),
+    },
+    args: ['ID', 'COMMAND...'],
+    flagsFirst: true,
+  },
 };
 
-export type Values = Record<string, string | number | boolean>;
+export type Values = Record<string, string | number | boolean | string[]>;
 
 export interface CommandLine {
   global: Values;
   command: string | null;
   flags: Values;
   args: Record<string, string>;
+  /** What a `...` argument took: the rest of the line. */
+  rest: string[];
   /** Flags given that berth accepts but does not act on yet. */
   unused: string[];
 }
@@ -126,7 +154,8 @@ function parseFlags(args: string[], specs: Record<string, FlagSpec>, unused: str
     if (spec.type === 'int') {
       if (!/^-?\d+$/.test(value as string)) throw new UsageError(`invalid value "${value}" for flag -${name}: not an integer`);
       values[key] = Number(value);
-    } else values[key] = value;
+    } else if (spec.type === 'strings') values[key] = [...((values[key] as string[]) ?? []), value as string];
+    else values[key] = value;
     if (spec.unused) unused.push(`--${spec.names[0]}`);
   }
   return { values, rest };
@@ -134,22 +163,26 @@ function parseFlags(args: string[], specs: Record<string, FlagSpec>, unused: str
 
 export function parseCommandLine(argv: string[]): CommandLine {
   const unused: string[] = [];
-  const { values: global, rest } = parseFlags(argv, globalFlags, unused, false);
-  const [command, ...commandArgs] = rest;
-  if (!command) return { global, command: null, flags: {}, args: {}, unused };
+  const { values: global, rest: line } = parseFlags(argv, globalFlags, unused, false);
+  const [command, ...commandArgs] = line;
+  if (!command) return { global, command: null, flags: {}, args: {}, rest: [], unused };
   const spec = commands[command];
   if (!spec) throw new UsageError(`unknown command "${command}" (berth --help lists them)`);
-  const { values: flags, rest: positional } = parseFlags(commandArgs, spec.flags, unused, true);
+  const { values: flags, rest: all } = parseFlags(commandArgs, spec.flags, unused, !spec.flagsFirst);
+  const variadic = spec.args.at(-1)?.endsWith('...') ?? false;
+  const named = variadic ? spec.args.slice(0, -1) : spec.args;
+  const positional = variadic ? all.slice(0, named.length) : all;
+  const rest = variadic ? all.slice(named.length) : [];
   const args: Record<string, string> = {};
-  const required = spec.args.filter((a) => !a.endsWith('?')).length;
-  if (positional.length < required || positional.length > spec.args.length) {
-    const usage = spec.args.map((a) => (a.endsWith('?') ? `[${a.slice(0, -1)}]` : a)).join(' ');
+  const required = named.filter((a) => !a.endsWith('?')).length;
+  if (positional.length < required || positional.length > named.length) {
+    const usage = named.map((a) => (a.endsWith('?') ? `[${a.slice(0, -1)}]` : a)).join(' ');
     throw new UsageError(`"${command}" requires ${usage ? `arguments: ${usage}` : 'no arguments'}, got ${positional.length}`);
   }
-  spec.args.forEach((a, i) => {
+  named.forEach((a, i) => {
     if (positional[i] !== undefined) args[a.replace('?', '')] = positional[i]!;
   });
-  return { global, command, flags, args, unused };
+  return { global, command, flags, args, rest, unused };
 }
 
 export function helpText(): string {

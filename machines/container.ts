@@ -8,13 +8,15 @@ export type Status = 'creating' | 'created' | 'running' | 'paused' | 'stopped';
 export type ContainerEvent =
   | { type: 'START' }
   | { type: 'KILL'; signal: number; all: boolean }
+  /** A new process in the container (exec); in a paused one only when asked to ignore the pause. */
+  | { type: 'EXEC'; ignorePaused: boolean }
   | { type: 'PAUSE' }
   | { type: 'RESUME' }
   | { type: 'DELETE'; force: boolean }
   /** The container's process was seen dead. */
   | { type: 'EXITED' };
 
-export type Operation = 'create' | 'start' | 'kill' | 'pause' | 'resume' | 'delete';
+export type Operation = 'create' | 'start' | 'kill' | 'exec' | 'pause' | 'resume' | 'delete';
 
 export interface ContainerContext {
   id: string;
@@ -27,8 +29,8 @@ const noEffect = (op: Operation) =>
     throw new Error(`no effect provided for ${op}`);
   });
 
-/** Signals can be sent in every state where the container's process exists. */
-const signalling = {
+/** While the container's process exists, a signal can be sent and a process added, without leaving the state. */
+const acting = {
   initial: 'idle' as const,
   states: {
     idle: {},
@@ -37,6 +39,16 @@ const signalling = {
       entry: 'clearError' as const,
       invoke: {
         src: 'kill' as const,
+        input: ({ event }: { event: ContainerEvent }) => event,
+        onDone: 'idle',
+        onError: { target: 'idle', actions: 'recordError' as const },
+      },
+    },
+    executing: {
+      tags: ['busy'],
+      entry: 'clearError' as const,
+      invoke: {
+        src: 'exec' as const,
         input: ({ event }: { event: ContainerEvent }) => event,
         onDone: 'idle',
         onError: { target: 'idle', actions: 'recordError' as const },
@@ -55,6 +67,7 @@ export const containerMachine = setup({
     create: noEffect('create'),
     start: noEffect('start'),
     kill: noEffect('kill'),
+    exec: noEffect('exec'),
     pause: noEffect('pause'),
     resume: noEffect('resume'),
     delete: noEffect('delete'),
@@ -70,6 +83,7 @@ export const containerMachine = setup({
   },
   guards: {
     forced: ({ event }) => event.type === 'DELETE' && event.force,
+    ignoresPause: ({ event }) => event.type === 'EXEC' && event.ignorePaused,
   },
 }).createMachine({
   id: 'container',
@@ -81,15 +95,16 @@ export const containerMachine = setup({
       invoke: { src: 'create', onDone: 'created', onError: { target: 'failed', actions: 'recordError' as const } },
     },
     created: {
-      ...signalling,
+      ...acting,
       on: {
         START: '.starting',
         KILL: '.signalling',
+        EXEC: '.executing',
         EXITED: 'stopped',
         DELETE: { guard: 'forced', target: 'deleting' },
       },
       states: {
-        ...signalling.states,
+        ...acting.states,
         starting: {
           tags: ['busy'],
           entry: 'clearError' as const,
@@ -98,15 +113,16 @@ export const containerMachine = setup({
       },
     },
     running: {
-      ...signalling,
+      ...acting,
       on: {
         PAUSE: '.pausing',
         KILL: '.signalling',
+        EXEC: '.executing',
         EXITED: 'stopped',
         DELETE: { guard: 'forced', target: 'deleting' },
       },
       states: {
-        ...signalling.states,
+        ...acting.states,
         pausing: {
           tags: ['busy'],
           entry: 'clearError' as const,
@@ -115,15 +131,16 @@ export const containerMachine = setup({
       },
     },
     paused: {
-      ...signalling,
+      ...acting,
       on: {
         RESUME: '.resuming',
         KILL: '.signalling',
+        EXEC: { guard: 'ignoresPause', target: '.executing' },
         EXITED: 'stopped',
         DELETE: { guard: 'forced', target: 'deleting' },
       },
       states: {
-        ...signalling.states,
+        ...acting.states,
         resuming: {
           tags: ['busy'],
           entry: 'clearError' as const,
@@ -175,6 +192,8 @@ export function refusal(status: Status | 'deleted' | 'failed', event: ContainerE
       return `cannot start a container in the ${status} state`;
     case 'KILL':
       return 'container not running';
+    case 'EXEC':
+      return status === 'paused' ? 'cannot exec in a paused container (use --ignore-paused to override)' : `cannot exec in a ${status} container`;
     case 'PAUSE':
       return status === 'paused' ? 'container already paused' : 'container not running';
     case 'RESUME':

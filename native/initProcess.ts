@@ -45,6 +45,10 @@ export interface InitOptions {
   onSync(tag: number, stage1Pid: number): void;
   /** The container process exists (called before READY, so a failure can still clean it up). */
   onPid(pid: number): void;
+  /** A socket the process's terminal master is sent over (a TERMINAL step uses it). */
+  consoleFd?: number;
+  /** After READY the process execs at once (exec, not create): resolve when it did, not before. */
+  untilExec?: boolean;
 }
 
 const MSG_SIZE = 16;
@@ -52,10 +56,11 @@ const MSG_SIZE = 16;
 /** Spawn berth-init and run the plan up to READY. Resolves with the container process's host pid. */
 export function runInit(opts: InitOptions): Promise<number> {
   const syncFd = opts.stdio.length;
-  const stage1 = spawnWithSocket(sealedExecutable(initBinary()), [String(syncFd)], opts.stdio, syncFd);
+  const stage1 = spawnWithSocket(sealedExecutable(initBinary()), [String(syncFd)], opts.stdio, syncFd, opts.consoleFd === undefined ? [] : [opts.consoleFd]);
   const sock = new Socket({ fd: stage1.socket, readable: true, writable: true });
   return new Promise<number>((resolve, reject) => {
     let pid = 0;
+    let ready = false;
     let buffered = Buffer.alloc(0);
     let settled = false;
     const finish = (err: Error | null) => {
@@ -69,7 +74,8 @@ export function runInit(opts: InitOptions): Promise<number> {
       else resolve(pid);
     };
     sock.on('error', () => {}); // an early exit of the init is reported by 'close'
-    sock.on('close', () => finish(new BerthError('berth-init ended before the container was ready')));
+    // The socket is close-on-exec: after READY, its end is the exec having happened.
+    sock.on('close', () => finish(ready ? null : new BerthError('berth-init ended before the container was ready')));
     sock.on('data', (chunk: Buffer) => {
       buffered = Buffer.concat([buffered, chunk]);
       while (buffered.length >= MSG_SIZE && !settled) {
@@ -92,7 +98,10 @@ export function runInit(opts: InitOptions): Promise<number> {
         } else if (kind === Msg.PID) {
           pid = value;
           opts.onPid(pid);
-        } else if (kind === Msg.READY) finish(null);
+        } else if (kind === Msg.READY) {
+          ready = true;
+          if (!opts.untilExec) finish(null);
+        }
         else if (kind === Msg.ERROR) {
           const failed = opts.plan[index];
           finish(failed ? new InitStepError(failed, errno) : new BerthError(`berth-init failed before its plan began: ${errnoName(errno)}`));

@@ -40,6 +40,7 @@ export const Op = {
   NO_NEW_PRIVS: 34, // ()
   REMOUNT_RO: 35, // (path, resolve) make a mount read-only, keeping the flags it has (some may be locked)
   SECCOMP: 36, // (flags, program) load a seccomp filter: struct sock_filter[] as bytes
+  TERMINAL: 37, // (consoleFd, rows, cols, uid, gid) a pty from /dev/ptmx: master sent over consoleFd, slave becomes stdio and the controlling terminal
 } as const;
 export type OpName = keyof typeof Op;
 
@@ -53,6 +54,14 @@ export const Resolve = {
 
 /** Fd slots shared by the steps. */
 export const Slot = { ROOT: 0, FIFO: 1 } as const;
+
+/** The fds berth-init gets besides the process's own (0, 1, 2, then the preserved ones). */
+export const initFd = {
+  /** The socket to berth: the plan comes in, messages go out. */
+  sync: (preserveFds: number) => 3 + preserveFds,
+  /** The console socket a TERMINAL step sends the pty master over. */
+  console: (preserveFds: number) => 4 + preserveFds,
+};
 
 /** Messages from berth-init to its parent, 16 bytes: kind, step, errno, value (all int32 LE). */
 export const Msg = { SYNC: 1, PID: 2, READY: 3, ERROR: 4 } as const;

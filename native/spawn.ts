@@ -5,10 +5,9 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { SyscallError } from './errors.js';
 import { koffi, libc } from './libc.js';
-import { closeFd } from './syscalls.js';
+import { closeFd, socketPair } from './syscalls.js';
 
 const c = {
-  socketpair: libc.func('int socketpair(int domain, int type, int protocol, _Out_ int *fds)'),
   fcntl: libc.func('int fcntl(int fd, int cmd, int arg)'),
   faInit: libc.func('int posix_spawn_file_actions_init(void *fa)'),
   faDestroy: libc.func('int posix_spawn_file_actions_destroy(void *fa)'),
@@ -25,9 +24,6 @@ const c = {
   memfdCreate: libc.func('int memfd_create(const char *name, unsigned int flags)'),
 };
 
-const AF_UNIX = 1;
-const SOCK_STREAM = 1;
-const SOCK_CLOEXEC = 0o2000000;
 const F_DUPFD_CLOEXEC = 1030;
 const O_RDWR = 2;
 const POSIX_SPAWN_SETSIGDEF = 4;
@@ -72,11 +68,11 @@ export interface Spawned {
 
 /**
  * Spawn PATH with ARGS. STDIO[i] becomes the child's fd i (a number of ours, or 'ignore' for
- * /dev/null); a new socket becomes its fd SYNC_FD (which must be STDIO.length or more).
+ * /dev/null); a new socket becomes its fd SYNC_FD (which must be STDIO.length or more), and
+ * EXTRA[i] its fd SYNC_FD+1+i.
  */
-export function spawnWithSocket(path: string, args: string[], stdio: (number | 'ignore')[], syncFd: number): Spawned {
-  const fds = new Int32Array(2);
-  if (c.socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) < 0) throw new SyscallError('socketpair', koffi.errno());
+export function spawnWithSocket(path: string, args: string[], stdio: (number | 'ignore')[], syncFd: number, extra: number[] = []): Spawned {
+  const fds = socketPair();
   const fa = Buffer.alloc(256);
   const attr = Buffer.alloc(512);
   const sigset = Buffer.alloc(128);
@@ -84,17 +80,21 @@ export function spawnWithSocket(path: string, args: string[], stdio: (number | '
   try {
     ok('posix_spawn_file_actions_init', c.faInit(fa));
     ok('posix_spawnattr_init', c.attrInit(attr));
-    // A source fd that is also a target below it would be overwritten before it is read: move it up first.
-    const source = (fd: number) => {
-      if (fd >= stdio.length + 1 || stdio[fd] === fd) return fd;
-      const high = c.fcntl(fd, F_DUPFD_CLOEXEC, 64);
-      if (high < 0) throw new SyscallError('fcntl', koffi.errno(), `fd ${fd}`);
-      moved.push(high);
-      return high;
-    };
-    const sources = stdio.map((fd) => (fd === 'ignore' ? fd : source(fd)));
-    sources.forEach((fd, i) => ok('posix_spawn_file_actions', fd === 'ignore' ? c.faOpen(fa, i, '/dev/null', O_RDWR, 0) : c.faDup2(fa, fd, i), `fd ${i}`));
-    ok('posix_spawn_file_actions_adddup2', c.faDup2(fa, fds[1]!, syncFd), `fd ${syncFd}`);
+    // Target fd i gets source fd wanted[i]. A source that is also a target of another would be
+    // overwritten before it is read: such sources are moved above every target first.
+    const wanted: (number | 'ignore')[] = [...stdio];
+    wanted[syncFd] = fds[1]!;
+    extra.forEach((fd, i) => (wanted[syncFd + 1 + i] = fd));
+    wanted.forEach((fd, target) => {
+      if (fd === 'ignore' || fd === undefined) return ok('posix_spawn_file_actions_addopen', c.faOpen(fa, target, '/dev/null', O_RDWR, 0), `fd ${target}`);
+      let from = fd;
+      if (fd !== target && fd < wanted.length) {
+        from = c.fcntl(fd, F_DUPFD_CLOEXEC, wanted.length);
+        if (from < 0) throw new SyscallError('fcntl', koffi.errno(), `fd ${fd}`);
+        moved.push(from);
+      }
+      ok('posix_spawn_file_actions_adddup2', c.faDup2(fa, from, target), `fd ${target}`);
+    });
     ok('posix_spawnattr_setflags', c.attrFlags(attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF));
     c.sigemptyset(sigset);
     ok('posix_spawnattr_setsigmask', c.attrSigmask(attr, sigset));

@@ -16,6 +16,7 @@ const c = {
   umount2: libc.func('int umount2(const char *target, int flags)'),
   close: libc.func('int close(int fd)'),
   getpagesize: libc.func('int getpagesize(void)'),
+  socketpair: libc.func('int socketpair(int domain, int type, int protocol, _Out_ int *fds)'),
 };
 
 function check(call: string, r: number | bigint, path?: string): number {
@@ -54,6 +55,13 @@ export function mkfifo(path: string, mode: number): void {
  */
 export function closeFd(fd: number): void {
   c.close(fd);
+}
+
+/** A connected pair of unix stream sockets, close-on-exec. */
+export function socketPair(): [number, number] {
+  const fds = new Int32Array(2);
+  check('socketpair', c.socketpair(1 /* AF_UNIX */, 1 /* SOCK_STREAM */ | 0o2000000 /* SOCK_CLOEXEC */, 0, fds));
+  return [fds[0]!, fds[1]!];
 }
 
 export function pidfdOpen(pid: number): number {

@@ -43,7 +43,7 @@ test('create → start → wait → delete, with state events and the exit statu
   assert.is((await rt.state(id)).status, 'created');
   await rt.start(id);
   const exit = await rt.wait(id);
-  assert.equal(exit, { id, pid, exitCode: 3, signal: null });
+  assert.equal(exit, { id, pid, exec: false, exitCode: 3, signal: null });
   assert.is((await rt.state(id)).status, 'stopped');
   await rt.delete(id);
   const mine = events.filter((e) => e.id === id);

@@ -25,6 +25,14 @@ test('accepted-but-unused runc flags are collected, not refused', () => {
   assert.equal(cl.unused, ['--systemd-cgroup', '--no-subreaper']);
 });
 
+test('exec: flags end at the id, the rest is the command; repeatable flags keep every value', () => {
+  const cl = parseCommandLine(['exec', '-t', '-e', 'A=1', '--env=B=2', '-c', 'CAP_KILL', 'box', 'sh', '-c', 'ls -l']);
+  assert.equal(cl.flags, { tty: true, env: ['A=1', 'B=2'], cap: ['CAP_KILL'] });
+  assert.equal(cl.args, { ID: 'box' });
+  assert.equal(cl.rest, ['sh', '-c', 'ls -l']);
+  assert.throws(() => parseCommandLine(['exec']), /"exec" requires arguments: ID, got 0/);
+});
+
 test('usage errors', () => {
   assert.throws(() => parseCommandLine(['create', '--bogus', 'x']), (e: Error) => e instanceof UsageError && e.message === 'flag provided but not defined: -bogus');
   assert.throws(() => parseCommandLine(['start']), /"start" requires arguments: ID, got 0/);

@@ -3,6 +3,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parseLayout } from '../native/cgroups/layout.js';
 import type { CompileContext } from '../native/compile/context.js';
+import { compileExecPlan } from '../native/compile/execPlan.js';
 import { compileInitPlan } from '../native/compile/initPlan.js';
 import { MS, parseMountOptions } from '../native/compile/mountFlags.js';
 import { capabilityMasks } from '../native/compile/capabilities.js';
@@ -235,8 +236,21 @@ test('user namespace first, maps written by berth, then root of it; devices boun
   assert.throws(() => compileInitPlan(config((c) => (c.linux.uidMappings = [{ containerID: 0, hostID: 1, size: 1 }])), ctx()), /linux\.uidMappings: needs a user namespace/);
 });
 
-test('terminal is refused until terminals are supported', () => {
-  assert.throws(() => compileInitPlan(config((c) => (c.process.terminal = true)), ctx()), /process\.terminal: terminals are not supported yet/);
+test('a terminal: a pty made right after pivot_root, its master sent over the console socket fd', () => {
+  const plan = compileInitPlan(config((c) => ((c.process.terminal = true), (c.process.consoleSize = { height: 24, width: 80 }))), ctx({ preserveFds: 1 }));
+  const tty = plan.find((s) => s.op === 'TERMINAL')!;
+  assert.equal(tty.args, [5, 24, 80, 0, 0], 'the console fd comes after stdio, one preserved fd and the sync socket');
+  assert.ok(plan.indexOf(tty) > plan.findIndex((s) => s.op === 'PIVOT_ROOT') && plan.indexOf(tty) < plan.findIndex((s) => s.op === 'SETUID'));
+});
+
+test('exec: joins the container process’s namespaces (user first, mount last), its cgroup, then forks', () => {
+  const c = config((x) => x.linux.namespaces.push({ type: 'user' }));
+  const plan = compileExecPlan(c, c.process, { pid: 42, cgroupDirs: ['/sys/fs/cgroup/pids/c'], preserveFds: 0, lastCap: 40, arch: 'x64' });
+  assert.equal(plan[0]!.args, ['/sys/fs/cgroup/pids/c/cgroup.procs', '0']);
+  const joins = plan.filter((s) => s.op === 'SETNS').map((s) => s.args[0]);
+  assert.equal(joins, ['/proc/42/ns/user', '/proc/42/ns/ipc', '/proc/42/ns/uts', '/proc/42/ns/net', '/proc/42/ns/pid', '/proc/42/ns/cgroup', '/proc/42/ns/mnt']);
+  assert.equal(ops(plan).slice(-3), ['CLOSE_FDS', 'READY', 'EXEC'], 'no start barrier');
+  assert.ok(ops(plan).indexOf('FORK') > ops(plan).lastIndexOf('SETNS'));
 });
 
 test.run();

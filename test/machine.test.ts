@@ -11,7 +11,7 @@ function machine(calls: string[], fail: string[] = []) {
       if (fail.includes(name)) throw new Error(`${name} failed`);
     });
   return containerMachine.provide({
-    actors: { create: effect('create'), start: effect('start'), kill: effect('kill'), pause: effect('pause'), resume: effect('resume'), delete: effect('delete') },
+    actors: { create: effect('create'), start: effect('start'), kill: effect('kill'), exec: effect('exec'), pause: effect('pause'), resume: effect('resume'), delete: effect('delete') },
   });
 }
 
@@ -44,6 +44,15 @@ test('illegal events are refused and change nothing', async () => {
   const snap = actor.getSnapshot();
   for (const e of [{ type: 'START' }, { type: 'RESUME' }, { type: 'DELETE', force: false }] as ContainerEvent[]) assert.not.ok(snap.can(e), e.type);
   assert.ok(snap.can({ type: 'DELETE', force: true }), 'delete --force is allowed while running');
+});
+
+test('exec adds a process in created and running; in paused only when told to ignore the pause', async () => {
+  const { calls, snap } = await run([{ type: 'EXEC', ignorePaused: false }, { type: 'START' }, { type: 'EXEC', ignorePaused: false }, { type: 'PAUSE' }]);
+  assert.equal(calls, ['create', 'exec', 'start', 'exec', 'pause']);
+  assert.not.ok(snap.can({ type: 'EXEC', ignorePaused: false }));
+  assert.ok(snap.can({ type: 'EXEC', ignorePaused: true }));
+  assert.is(refusal('paused', { type: 'EXEC', ignorePaused: false }, 'x'), 'cannot exec in a paused container (use --ignore-paused to override)');
+  assert.is(refusal('stopped', { type: 'EXEC', ignorePaused: false }, 'x'), 'cannot exec in a stopped container');
 });
 
 test('a stopped container can only be deleted', async () => {

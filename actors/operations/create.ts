@@ -24,6 +24,7 @@ import { mkfifo, waitChild } from '../../native/syscalls.js';
 import type { CreateOptions } from '../messages.js';
 import { fifoPath, OCI_VERSION, writeAtomic, writeConfig, type StateFile } from '../stateStore.js';
 import { saveState, type OperationContext } from './context.js';
+import { checkConsole, openConsole, stdioFds, type ConsoleRoute } from './stdio.js';
 import { teardown } from './teardown.js';
 
 export interface CreateRequest extends CreateOptions {
@@ -68,12 +69,6 @@ function sourceKind(path: string): 'dir' | 'file' | null {
   }
 }
 
-const stdioFds = (req: CreateRequest): (number | 'ignore')[] => {
-  const std = req.stdio === 'ignore' ? ['ignore', 'ignore', 'ignore'] : req.stdio === 'inherit' || !req.stdio ? [0, 1, 2] : req.stdio;
-  const preserved = Array.from({ length: req.preserveFds ?? 0 }, (_, i) => 3 + i);
-  return [...(std as (number | 'ignore')[]), ...preserved];
-};
-
 /** Everything that needs no change on the host: a bad config fails here and leaves nothing. */
 export function prepareCreate(ctx: OperationContext, req: CreateRequest) {
   const bundle = resolve(req.bundle ?? process.cwd());
@@ -103,15 +98,13 @@ export function prepareCreate(ctx: OperationContext, req: CreateRequest) {
   }
   const tableless = config.linux.seccomp ? tablelessArchitecturesOf(config.linux.seccomp) : [];
   if (tableless.length) ctx.log.debug(`seccomp: no syscall table for ${tableless.join(', ')}: their syscalls get the bad-arch action`);
-  for (const [what, unused] of [
-    ['--console-socket', req.consoleSocket],
-    ['--no-new-keyring', req.noNewKeyring],
-  ] as const)
-    if (unused) ctx.log.debug(`${what} is accepted but not used yet`);
+  checkConsole(config.process.terminal, req);
+  if (req.noNewKeyring) ctx.log.debug('--no-new-keyring is accepted but not used yet');
   return { bundle, config, rootfs, layout, cgroupDirs, plan, cgroupWrites };
 }
 
-export async function createContainer(ctx: OperationContext, req: CreateRequest, prepared: ReturnType<typeof prepareCreate>): Promise<void> {
+/** Create the container; resolves with its terminal's master when it was asked back. */
+export async function createContainer(ctx: OperationContext, req: CreateRequest, prepared: ReturnType<typeof prepareCreate>): Promise<number | undefined> {
   const { bundle, config, rootfs, layout, cgroupDirs, plan, cgroupWrites } = prepared;
   // The cgroup is recorded before it is made, so a berth killed midway leaves what delete -f needs.
   const state: StateFile = {
@@ -126,15 +119,18 @@ export async function createContainer(ctx: OperationContext, req: CreateRequest,
     annotations: config.annotations,
     berth: { pidStartTime: 0, cgroup: planCgroup(layout.version, cgroupDirs), hostMounts: !ownMountNamespace(config), machine: null },
   };
+  let route: ConsoleRoute | undefined;
   try {
     writeConfig(ctx.dir, config);
     mkfifo(fifoPath(ctx.dir), 0o600);
     saveState(ctx, state);
     createCgroup(state.berth.cgroup!);
     applyResources(state.berth.cgroup!, cgroupWrites, layout);
+    route = openConsole(config.process.terminal, req);
     const pid = await runInit({
       plan,
-      stdio: stdioFds(req),
+      stdio: stdioFds(req.stdio, req.preserveFds),
+      consoleFd: route.fd,
       onSync: (tag, stage1) => {
         if (tag === SyncTag.ID_MAPS) {
           writeFileSync(`/proc/${stage1}/uid_map`, idMapText(config.linux.uidMappings ?? []));
@@ -149,6 +145,7 @@ export async function createContainer(ctx: OperationContext, req: CreateRequest,
     if (!isAlive(pid, state.berth.pidStartTime)) throw new BerthError('the container process died before it was recorded');
     if (req.pidFile) writeAtomic(resolve(req.pidFile), String(pid));
     ctx.state = state;
+    return route.receive();
   } catch (e) {
     try {
       await teardown(ctx.dir, state);
@@ -157,5 +154,7 @@ export async function createContainer(ctx: OperationContext, req: CreateRequest,
       ctx.log.warn(`create ${ctx.id} failed and could not be fully undone: ${(undo as Error).message}`);
     }
     throw e;
+  } finally {
+    route?.close();
   }
 }

@@ -1,7 +1,7 @@
 // Capabilities: names in config.json → bit masks for the five sets, and the steps that apply them
 // around setuid (the bounding set first, while CAP_SETPCAP is still held; capset after setuid).
 import { step, type PlanStep } from '../plan.js';
-import type { Config } from '../spec/config.js';
+import type { Process } from '../spec/config.js';
 import { ConfigError } from '../spec/validate.js';
 
 /** Linux capability numbers, by name. */
@@ -47,16 +47,16 @@ export function capabilityMasks(caps: Record<string, string[]>, lastCap: number)
 }
 
 /** Steps before setuid: only the bounding set can be dropped while CAP_SETPCAP is certain. */
-export function boundingPlan(config: Config, lastCap: number): PlanStep[] {
-  const caps = config.process.capabilities;
+export function boundingPlan(process: Process, lastCap: number): PlanStep[] {
+  const caps = process.capabilities;
   if (!caps) return [];
   const { masks } = capabilityMasks(caps, lastCap);
   return [step('BOUNDING', 'drop capabilities from the bounding set', masks.bounding, lastCap), step('KEEPCAPS', 'keep capabilities across setuid', 1)];
 }
 
 /** Steps after setuid: the effective, permitted and inheritable sets, then the ambient one. */
-export function capabilityPlan(config: Config, lastCap: number): PlanStep[] {
-  const caps = config.process.capabilities;
+export function capabilityPlan(process: Process, lastCap: number): PlanStep[] {
+  const caps = process.capabilities;
   if (!caps) return [];
   const { masks } = capabilityMasks(caps, lastCap);
   return [

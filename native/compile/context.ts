@@ -2,22 +2,20 @@
 // Gathered by the caller, so the compilers themselves stay pure and testable without root.
 import type { CgroupLayout } from '../cgroups/layout.js';
 
-export interface CompileContext {
+import type { ProcessContext } from './process.js';
+
+export interface CompileContext extends ProcessContext {
   /** The bundle directory, absolute. */
   bundle: string;
   /** The root file system, absolute and with symlinks resolved on the host. */
   rootfs: string;
   /** The start barrier fifo in the container's state folder. */
   fifo: string;
-  /** fds 3..3+preserveFds-1 are handed to the container. */
-  preserveFds: number;
   /** --no-pivot: MS_MOVE + chroot instead of pivot_root. */
   noPivot: boolean;
   cgroupLayout: CgroupLayout;
   /** The container's cgroup directories (bound into the container when it has no cgroup namespace). */
   cgroupDirs: string[];
-  /** The highest capability number the running kernel knows (/proc/sys/kernel/cap_last_cap). */
-  lastCap: number;
   /** The machine's architecture as Node.js names it (process.arch): the seccomp filter's native one. */
   arch: string;
   /** What a host path is, for bind mounts: a directory, something else, or missing. */

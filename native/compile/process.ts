@@ -1,10 +1,8 @@
 // processPlan: who the container's program runs as, with what limits and privileges, where, and
 // with what — the steps after pivot_root, ending in the start barrier and exec.
-import { Slot, step, type PlanStep } from '../plan.js';
-import type { Config } from '../spec/config.js';
-import { ConfigError } from '../spec/validate.js';
+import { initFd, Slot, step, type PlanStep } from '../plan.js';
+import type { Config, Process } from '../spec/config.js';
 import { boundingPlan, capabilityPlan } from './capabilities.js';
-import type { CompileContext } from './context.js';
 import { rlimitPlan } from './rlimits.js';
 import { seccompPlan } from './seccomp.js';
 
@@ -27,36 +25,59 @@ export function earlyProcessPlan(config: Config): PlanStep[] {
   return steps;
 }
 
+export interface ProcessContext {
+  /** fds 3..3+preserveFds-1 are handed to the program. */
+  preserveFds: number;
+  /** The highest capability number the running kernel knows. */
+  lastCap: number;
+  /** The machine's architecture as Node.js names it (process.arch): the seccomp filter's native one. */
+  arch: string;
+}
+
 /**
- * After pivot_root: limits, capabilities around setuid, then report ready, wait for start, exec.
+ * Become the process — its terminal, limits, capabilities around setuid, user, umask — and find
+ * its program. Shared by create and exec; what follows differs (the start barrier, or not).
  *
  * The seccomp filter binds every syscall after it, so it comes as late as the kernel allows: with
- * no_new_privs, between the start barrier and exec, leaving only execve to the profile. Without
- * it the kernel wants CAP_SYS_ADMIN, which setuid and capset are about to drop: then it comes right
+ * no_new_privs, right before exec (lateSeccomp), leaving only execve to the profile. Without it
+ * the kernel wants CAP_SYS_ADMIN, which setuid and capset are about to drop: then it comes right
  * before setuid (as runc does), and the profile must allow what follows — setresuid, capset, prctl,
  * umask, stat, access, close_range, sendto, read, close, execve.
  */
-export function processPlan(config: Config, ctx: Pick<CompileContext, 'preserveFds' | 'lastCap' | 'arch'>): PlanStep[] {
-  const p = config.process;
-  if (p.terminal) throw new ConfigError('process.terminal', 'terminals are not supported yet');
+export function becomeProcessPlan(p: Process, seccomp: PlanStep[], ctx: ProcessContext): PlanStep[] {
   const { uid, gid, umask, additionalGids = [] } = p.user;
-  const seccomp = seccompPlan(config, ctx.arch);
+  const size = p.consoleSize;
   return [
-    ...rlimitPlan(config),
-    ...boundingPlan(config, ctx.lastCap),
+    ...(p.terminal ? [step('TERMINAL', 'make a terminal and hand its master to the console socket', initFd.console(ctx.preserveFds), size?.height ?? 0, size?.width ?? 0, uid, gid)] : []),
+    ...rlimitPlan(p),
+    ...boundingPlan(p, ctx.lastCap),
     step('CHDIR', `change to the working directory ${p.cwd}`, p.cwd),
     step('SETGROUPS', `set additional groups [${additionalGids.join(', ')}]`, ...additionalGids),
     step('SETGID', `set gid ${gid}`, gid),
     ...(p.noNewPrivileges ? [] : seccomp),
     step('SETUID', `set uid ${uid}`, uid),
-    ...capabilityPlan(config, ctx.lastCap),
+    ...capabilityPlan(p, ctx.lastCap),
     step('UMASK', `set umask ${(umask ?? DEFAULT_UMASK).toString(8)}`, umask ?? DEFAULT_UMASK),
     step('LOOKUP', `find the program "${p.args[0]}" in $PATH`, p.args[0]!, searchPath(p.env)),
     ...(p.noNewPrivileges ? [step('NO_NEW_PRIVS', 'set no_new_privs')] : []),
     step('CLOSE_FDS', 'close inherited fds', 3 + ctx.preserveFds),
+  ];
+}
+
+/** The seccomp filter's place when no_new_privs lets it wait until right before exec. */
+export const lateSeccomp = (p: Process, seccomp: PlanStep[]) => (p.noNewPrivileges ? seccomp : []);
+
+export const execStep = (p: Process) => step('EXEC', `exec "${p.args[0]}"`, p.args.length, ...p.args, ...p.env);
+
+/** The container's process: become it, report ready, wait for `start`, exec. */
+export function processPlan(config: Config, ctx: ProcessContext): PlanStep[] {
+  const p = config.process;
+  const seccomp = seccompPlan(config, ctx.arch);
+  return [
+    ...becomeProcessPlan(p, seccomp, ctx),
     step('READY', 'report the container created'),
     step('BARRIER', 'wait for start', Slot.FIFO),
-    ...(p.noNewPrivileges ? seccomp : []),
-    step('EXEC', `exec "${p.args[0]}"`, p.args.length, ...p.args, ...p.env),
+    ...lateSeccomp(p, seccomp),
+    execStep(p),
   ];
 }

@@ -1,6 +1,6 @@
 // rlimits: config.json's process.rlimits as setrlimit steps.
 import { step, type PlanStep } from '../plan.js';
-import type { Config } from '../spec/config.js';
+import type { Process } from '../spec/config.js';
 import { ConfigError } from '../spec/validate.js';
 
 export const rlimitNumbers: Readonly<Record<string, number>> = Object.fromEntries(
@@ -10,9 +10,9 @@ export const rlimitNumbers: Readonly<Record<string, number>> = Object.fromEntrie
 /** JSON numbers cannot hold 2^64-1 exactly: anything from 2^63 up means RLIM_INFINITY. */
 const limit = (v: number): bigint => (v >= 2 ** 63 ? -1n : BigInt(v));
 
-export function rlimitPlan(config: Config): PlanStep[] {
+export function rlimitPlan(process: Process): PlanStep[] {
   const seen = new Set<string>();
-  return (config.process.rlimits ?? []).map((r, i) => {
+  return (process.rlimits ?? []).map((r, i) => {
     const path = `process.rlimits[${i}]`;
     const resource = rlimitNumbers[r.type];
     if (resource === undefined) throw new ConfigError(`${path}.type`, `unknown rlimit "${r.type}"`);

@@ -25,11 +25,13 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/statfs.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <linux/capability.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include "plan_ops.h"
@@ -391,6 +393,54 @@ static int do_readonly(struct step *s)
 	return errno = err, r;
 }
 
+/* Send FD over the unix socket SOCK (SCM_RIGHTS), with NAME as the data, as runc does for consoles. */
+static int send_fd(int sock, int fd, const char *name)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { .iov_base = (void *)name, .iov_len = strlen(name) };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf };
+	memset(cbuf, 0, sizeof cbuf);
+	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	return sendmsg(sock, &msg, MSG_NOSIGNAL) < 0 ? -1 : 0;
+}
+
+/* A pty of the container's own devpts: the master goes out over the console socket, the slave
+ * becomes this process's controlling terminal and its stdin, stdout and stderr. */
+static int do_terminal(struct step *s)
+{
+	int console = (int)num(s, 0);
+	struct winsize ws = { .ws_row = (unsigned short)num(s, 1), .ws_col = (unsigned short)num(s, 2) };
+	int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (master < 0)
+		return -1;
+	int unlock = 0, n = -1, slave = -1, r = -1;
+	char name[32];
+	if (ioctl(master, TIOCSPTLCK, &unlock) < 0 || ioctl(master, TIOCGPTN, &n) < 0)
+		goto out;
+	snprintf(name, sizeof name, "/dev/pts/%d", n);
+	slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (slave < 0 || fchown(slave, (uid_t)num(s, 3), (gid_t)num(s, 4)) < 0)
+		goto out;
+	if ((ws.ws_row || ws.ws_col) && ioctl(slave, TIOCSWINSZ, &ws) < 0)
+		goto out;
+	if (send_fd(console, master, name) < 0 || setsid() < 0 || ioctl(slave, TIOCSCTTY, 0) < 0)
+		goto out;
+	if (dup2(slave, 0) < 0 || dup2(slave, 1) < 0 || dup2(slave, 2) < 0)
+		goto out;
+	r = 0;
+out:;
+	int err = errno;
+	close(master);
+	if (slave > 2)
+		close(slave);
+	close(console);
+	return errno = err, r;
+}
+
 static int do_bounding(struct step *s)
 {
 	uint64_t keep = (uint64_t)num(s, 0);
@@ -603,6 +653,8 @@ static int run(struct step *s)
 		return do_readonly(s);
 	case OP_REMOUNT_RO:
 		return do_remount_ro(s);
+	case OP_TERMINAL:
+		return do_terminal(s);
 	case OP_RLIMIT: {
 		struct rlimit rl = { .rlim_cur = (rlim_t)num(s, 1), .rlim_max = (rlim_t)num(s, 2) };
 		return setrlimit((int)num(s, 0), &rl);

@@ -99,7 +99,7 @@ function stringMap(v: unknown, path: string): Record<string, string> {
   return o as Record<string, string>;
 }
 
-function parseProcess(v: unknown): Process {
+export function parseProcess(v: unknown): Process {
   const p = object(v, 'process');
   const user = required(p, 'user', 'process', object);
   const args = required(p, 'args', 'process', stringArray);

@@ -1,0 +1,73 @@
+// exec: a new process in the container — its namespaces, cgroup, root and security — run by
+// berth-init from a plan of its own. It does not hold the container's lock: execs into one
+// container run in parallel, and with kill and state.
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { compileExecPlan } from '../../native/compile/execPlan.js';
+import { runInit } from '../../native/initProcess.js';
+import type { Process } from '../../native/spec/config.js';
+import { parseProcess } from '../../native/spec/validate.js';
+import { waitChild } from '../../native/syscalls.js';
+import type { ExecOptions, Stdio } from '../messages.js';
+import { readConfig, writeAtomic } from '../stateStore.js';
+import { requireState, type OperationContext } from './context.js';
+import { openConsole, stdioFds, type ConsoleRequest } from './stdio.js';
+
+export interface ExecRequest extends ConsoleRequest {
+  /** The whole process, already validated (the caller merged flags into the container's process). */
+  process: Process;
+  stdio?: Stdio;
+  preserveFds?: number;
+  pidFile?: string;
+}
+
+export interface ExecResult {
+  pid: number;
+  /** The pty master, when asked back. */
+  terminal?: number;
+}
+
+/**
+ * The process an exec runs: a whole process given (runc's --process), or the container's own
+ * changed by the message's fields. Validated as config.json's process is.
+ */
+export function processForExec(base: Process, opts: ExecOptions): Process {
+  if (opts.process !== undefined) return parseProcess(opts.process);
+  const env = new Map(base.env.map((e) => [e.slice(0, e.indexOf('=')), e]));
+  for (const e of opts.env ?? []) env.set(e.includes('=') ? e.slice(0, e.indexOf('=')) : e, e);
+  const caps = base.capabilities ?? {};
+  const added = (set: string) => [...new Set([...(caps[set] ?? []), ...(opts.capabilities ?? [])])];
+  return parseProcess({
+    ...base,
+    args: opts.args?.length ? opts.args : base.args,
+    env: [...env.values()],
+    cwd: opts.cwd ?? base.cwd,
+    user: opts.user ? { ...base.user, ...opts.user, gid: opts.user.gid ?? base.user.gid, additionalGids: opts.user.additionalGids ?? base.user.additionalGids } : base.user,
+    terminal: opts.tty ?? false,
+    noNewPrivileges: opts.noNewPrivileges || base.noNewPrivileges,
+    capabilities: opts.capabilities?.length ? { ...caps, bounding: added('bounding'), effective: added('effective'), permitted: added('permitted'), ambient: added('ambient') } : base.capabilities,
+  });
+}
+
+export async function execProcess(ctx: OperationContext, req: ExecRequest): Promise<ExecResult> {
+  const state = requireState(ctx);
+  const plan = compileExecPlan(readConfig(ctx.dir), req.process, {
+    pid: state.pid,
+    cgroupDirs: state.berth.cgroup?.paths ?? [],
+    preserveFds: req.preserveFds ?? 0,
+    lastCap: Number(readFileSync('/proc/sys/kernel/cap_last_cap', 'utf8')),
+    arch: process.arch,
+  });
+  const route = openConsole(req.process.terminal, req);
+  let pid = 0;
+  try {
+    await runInit({ plan, stdio: stdioFds(req.stdio, req.preserveFds), consoleFd: route.fd, onSync: () => {}, onPid: (p) => (pid = p), untilExec: true });
+    if (req.pidFile) writeAtomic(resolve(req.pidFile), String(pid));
+    return { pid, terminal: route.receive() };
+  } catch (e) {
+    if (pid) waitChild(pid); // it failed and exited; a child of this process no reaper knows of
+    throw e;
+  } finally {
+    route.close();
+  }
+}

@@ -1,0 +1,167 @@
+// exec and terminals: new processes in running containers, through the CLI and the API, and
+// ptys handed to a console socket or proxied to berth's own terminal.
+import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { BerthError, Runtime } from '../actors/runtime.js';
+import type { Config } from '../native/spec/config.js';
+import { berth, berthBin, cleanupRoot, isRoot, makeBundle, makeRootfs, projectRoot, tempDir, uniqueId } from './helpers/fixtures.js';
+import { waitUntil } from './helpers/wait.js';
+
+const test = suite('exec and terminals');
+const dir = isRoot ? tempDir() : '';
+const root = join(dir, 'state');
+const rootfs = isRoot ? makeRootfs(join(dir, 'rootfs')) : '';
+const rt = new Runtime({ root });
+
+test.after(async () => {
+  await rt.close();
+  if (!isRoot) return;
+  cleanupRoot(root);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function ok(r: ReturnType<typeof berth>, what: string) {
+  assert.is(r.status, 0, `${what}: ${r.stderr}`);
+  return r.stdout;
+}
+
+/** A running container (sleep), for the tests to exec into. */
+function running(patch?: (c: Config) => void): string {
+  const id = uniqueId('exec');
+  ok(berth(root, ['run', '-d', '--bundle', makeBundle(join(dir, id), rootfs, ['sleep', '60'], patch), id]), 'run -d');
+  return id;
+}
+
+const statusLine = (text: string, key: string) => text.split('\n').find((l) => l.startsWith(`${key}:`))?.split(/\s+/)[1];
+
+test('exec joins the container: its pid namespace, hostname, root, cgroup and capabilities', () => {
+  const id = running((c) => (c.hostname = 'exec-box'));
+  const initPid = JSON.parse(ok(berth(root, ['state', id]), 'state')).pid;
+  const out = ok(berth(root, ['exec', id, 'sh', '-c', 'echo $$; hostname; ls /; cat /proc/self/status']), 'exec');
+  const [pid, hostname, ...rest] = out.split('\n');
+  assert.ok(Number(pid) > 1 && Number(pid) < 20, `a small pid of the container's namespace: ${pid}`);
+  assert.is(hostname, 'exec-box');
+  assert.equal(rest.slice(0, 7), ['bin', 'dev', 'etc', 'proc', 'root', 'sys', 'tmp']);
+  const container = readFileSync(`/proc/${initPid}/status`, 'utf8');
+  for (const set of ['CapBnd', 'CapEff', 'CapPrm']) assert.is(statusLine(out, set), statusLine(container, set), set);
+  // the exec'd process sits in the container's cgroup while it runs
+  const bg = ok(berth(root, ['exec', '-d', id, 'sleep', '5']), 'exec -d');
+  assert.is(bg, '');
+  const procs = readFileSync(`/sys/fs/cgroup/pids/berth-${id}/cgroup.procs`, 'utf8').trim().split('\n');
+  assert.is(procs.length, 2, `the container and the exec'd sleep: ${procs}`);
+});
+
+test('two execs, two new pids; exit statuses; flags for env, cwd, user', () => {
+  const id = running();
+  const a = ok(berth(root, ['exec', id, 'sh', '-c', 'echo $$']), 'exec');
+  const b = ok(berth(root, ['exec', id, 'sh', '-c', 'echo $$']), 'exec');
+  assert.is.not(a, b);
+  assert.is(berth(root, ['exec', id, 'sh', '-c', 'exit 9']).status, 9);
+  const out = ok(berth(root, ['exec', '-e', 'A=1', '--cwd', '/tmp', '-u', '1000:1001', '-g', '7', id, 'sh', '-c', 'echo $A; pwd; id -u; id -g; id -G']), 'exec');
+  assert.is(out, '1\n/tmp\n1000\n1001\n1001 7\n');
+});
+
+test('exec --process with a process JSON; an invalid one names the path', () => {
+  const id = running();
+  const file = join(dir, `${id}-process.json`);
+  writeFileSync(file, JSON.stringify({ args: ['sh', '-c', 'echo from-json'], cwd: '/', user: { uid: 0, gid: 0 }, env: ['PATH=/bin'] }));
+  assert.is(ok(berth(root, ['exec', '--process', file, id]), 'exec -p'), 'from-json\n');
+  writeFileSync(file, JSON.stringify({ args: [], cwd: '/', user: { uid: 0, gid: 0 } }));
+  const bad = berth(root, ['exec', '-p', file, id]);
+  assert.is(bad.status, 1);
+  assert.is(bad.stderr, 'process.args: must name a program\n');
+});
+
+test('exec is refused in a stopped container, and for a program that is not there', () => {
+  const id = running();
+  ok(berth(root, ['kill', id, 'KILL']), 'kill');
+  assert.ok(waitUntil(() => JSON.parse(berth(root, ['state', id]).stdout).status === 'stopped'));
+  const r = berth(root, ['exec', id, 'true']);
+  assert.is(r.status, 1);
+  assert.is(r.stderr, 'cannot exec in a stopped container\n');
+  const live = running();
+  assert.is(berth(root, ['exec', live, 'nope']).stderr, 'exec: "nope": executable file not found in $PATH\n');
+});
+
+test('30 concurrent execs into one container run in parallel: through the API and through 30 CLIs', async () => {
+  const id = running();
+  let start = Date.now();
+  const results = await Promise.all(Array.from({ length: 30 }, () => rt.exec({ id, args: ['sleep', '1'], stdio: 'ignore' })));
+  const apiSeconds = (Date.now() - start) / 1000;
+  assert.ok(results.every((r) => r.exit?.exitCode === 0));
+  assert.is(new Set(results.map((r) => r.pid)).size, 30);
+  assert.ok(apiSeconds < 10, `30 × sleep 1 took ${apiSeconds} s: not serialized`);
+
+  start = Date.now();
+  const codes = await Promise.all(
+    Array.from({ length: 30 }, () => new Promise<number | null>((r) => spawn(berthBin, ['--root', root, 'exec', id, 'sleep', '1'], { stdio: 'ignore' }).on('exit', r))),
+  );
+  const cliSeconds = (Date.now() - start) / 1000;
+  assert.ok(codes.every((c) => c === 0), `${codes}`);
+  assert.ok(cliSeconds < 15, `30 CLI execs of sleep 1 took ${cliSeconds} s: not serialized`);
+});
+
+test('the API: exec events and typed errors', async () => {
+  const id = running();
+  const events: string[] = [];
+  const off = rt.on((e) => {
+    if (e.id === id && (e.type === 'exec' || (e.type === 'exit' && e.exec))) events.push(e.type);
+  });
+  const r = await rt.exec({ id, args: ['sh', '-c', 'exit 4'], stdio: 'ignore' });
+  off();
+  assert.is(r.exit?.exitCode, 4);
+  assert.is(r.exit?.exec, true);
+  assert.equal(events, ['exec', 'exit']);
+  try {
+    await rt.exec({ id, args: ['true'], env: ['NOEQUALS'] });
+    assert.unreachable();
+  } catch (e) {
+    assert.instance(e, BerthError);
+    assert.is((e as Error).message, 'process.env[2]: "NOEQUALS" is not KEY=VALUE');
+  }
+});
+
+/** Start the python console receiver on a fresh socket; resolves once it listens. */
+async function receiver(): Promise<{ socket: string; output: Promise<string> }> {
+  const socket = join(dir, `console-${uniqueId('c')}.sock`);
+  const child = spawn('python3', [join(projectRoot, 'test', 'helpers', 'console-receiver.py'), socket], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  await new Promise<void>((r) => child.stdout.on('data', () => out.includes('listening') && r()));
+  return { socket, output: new Promise((r) => child.on('exit', () => r(out))) };
+}
+
+test('a terminal through --console-socket: create/start and exec -t', async () => {
+  const id = uniqueId('tty');
+  const b = makeBundle(join(dir, id), rootfs, ['sh', '-c', 'read line; echo "got $line"; tty; sleep 60'], (c) => (c.process.terminal = true));
+  const r1 = await receiver();
+  ok(berth(root, ['create', '--console-socket', r1.socket, '--bundle', b, id]), 'create');
+  ok(berth(root, ['start', id]), 'start');
+  const r2 = await receiver();
+  ok(berth(root, ['exec', '-t', '--console-socket', r2.socket, id, 'sh', '-c', 'read line; echo "exec got $line"; tty']), 'exec -t');
+  const execOut = await r2.output;
+  assert.match(execOut, /^name: \/dev\/pts\/\d+$/m);
+  assert.match(execOut, /exec got hello-from-receiver/);
+  assert.match(execOut, /^\/dev\/pts\/\d+\r?$/m);
+  ok(berth(root, ['delete', '--force', id]), 'delete');
+  const createOut = await r1.output;
+  assert.match(createOut, /got hello-from-receiver\r?\n\/dev\/pts\/0/);
+});
+
+test('a terminal without a console socket: refused for create, proxied for a foreground run', () => {
+  const id = uniqueId('tty-none');
+  const b = makeBundle(join(dir, id), rootfs, ['tty'], (c) => (c.process.terminal = true));
+  const refused = berth(root, ['create', '--bundle', b, id]);
+  assert.is(refused.status, 1);
+  assert.match(refused.stderr, /^cannot allocate a terminal without --console-socket/);
+  // `script` gives berth a terminal of its own to proxy
+  const r = spawnSync('script', ['-qec', `${berthBin} --root ${root} run --bundle ${b} ${id}`, '/dev/null'], { encoding: 'utf8', timeout: 30_000 });
+  assert.is(r.status, 0, r.stderr);
+  assert.match(r.stdout, /\/dev\/pts\/0\r*\n/); // each pty on the way turns \n into \r\n
+});
+
+if (isRoot) test.run();
+else console.log('exec and terminals: skipped (needs root)');
