@@ -9,12 +9,15 @@ import { containerMachine, isSettled, refusal, statusOf, type ContainerEvent, ty
 import { BerthError, isErrno } from '../native/errors.js';
 import { lockContainer } from './containerLock.js';
 import { createLogger, type LogOptions } from './log.js';
+import type { Stdio } from './messages.js';
 import { requireState, saveState, type OperationContext } from './operations/context.js';
 import { createContainer, prepareCreate, type CreateRequest } from './operations/create.js';
 import { deleteContainer } from './operations/delete.js';
 import { execProcess, type ExecRequest, type ExecResult } from './operations/exec.js';
 import { killContainer } from './operations/kill.js';
+import { restartContainer } from './operations/restart.js';
 import { startContainer } from './operations/start.js';
+import { stopContainer } from './operations/stop.js';
 import { containerDir, makeContainerDir, processAlive, readState, validateId, type StateFile } from './stateStore.js';
 
 export interface HostOptions {
@@ -25,7 +28,8 @@ export interface HostOptions {
 export type OperationRequest = HostOptions &
   (
     | { op: 'create'; id: string; create: CreateRequest }
-    | { op: 'start'; id: string }
+    | { op: 'start'; id: string; restart?: boolean; stdio?: Stdio }
+    | { op: 'stop'; id: string; timeoutSeconds: number }
     | { op: 'kill'; id: string; signal: number; all: boolean }
     | { op: 'exec'; id: string; exec: ExecRequest; ignorePaused: boolean }
     | { op: 'delete'; id: string; force: boolean }
@@ -45,7 +49,7 @@ export interface OperationResult {
 /** What crosses the thread boundary: errors as data, so their kind survives structured cloning. */
 export type Outcome = { ok: true; result: OperationResult } | { ok: false; error: { message: string; kind: BerthError['kind'] } };
 
-type Effects = Partial<Record<'create' | 'start' | 'kill' | 'exec' | 'delete', (input: ContainerEvent) => unknown>>;
+type Effects = Partial<Record<'create' | 'start' | 'kill' | 'exec' | 'stop' | 'restart' | 'delete', (input: ContainerEvent) => unknown>>;
 
 /** The machine with real effects. The first effect failure is kept as thrown (typed), for the caller. */
 function machineWith(effects: Effects, failures: unknown[]) {
@@ -73,6 +77,8 @@ function effectsFor(ctx: OperationContext, req: OperationRequest, out: { exec?: 
     exec: async () => {
       if (req.op === 'exec') out.exec = await execProcess(ctx, req.exec);
     },
+    stop: (e) => e.type === 'STOP' && stopContainer(ctx, e.timeoutSeconds),
+    restart: () => req.op === 'start' && restartContainer(ctx, req.stdio),
     delete: () => deleteContainer(ctx),
   };
 }
@@ -100,7 +106,9 @@ async function settle(actor: Actor<typeof containerMachine>, failures: unknown[]
 function eventOf(req: OperationRequest): ContainerEvent {
   switch (req.op) {
     case 'start':
-      return { type: 'START' };
+      return req.restart ? { type: 'RESTART' } : { type: 'START' };
+    case 'stop':
+      return { type: 'STOP', timeoutSeconds: req.timeoutSeconds };
     case 'kill':
       return { type: 'KILL', signal: req.signal, all: req.all };
     case 'delete':

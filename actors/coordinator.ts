@@ -83,8 +83,14 @@ export class Coordinator {
         });
       }
       case 'start': {
-        const r = await this.enqueue(msg.id, () => this.perform({ op: 'start', id: msg.id }));
+        const r = await this.enqueue(msg.id, () => this.perform({ op: 'start', id: msg.id, restart: msg.restart, stdio: msg.stdio }));
+        // A restarted container has a new process, a child of this one.
+        if (msg.restart) (await this.reaperOf()).watch(r.id, r.pid);
         return { id: r.id, pid: r.pid };
+      }
+      case 'stop': {
+        await this.enqueue(msg.id, () => this.perform({ op: 'stop', id: msg.id, timeoutSeconds: msg.timeout ?? 10 }));
+        return { id: msg.id };
       }
       case 'kill': {
         const { parseSignal } = await import('../native/signals.js');

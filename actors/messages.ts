@@ -51,7 +51,10 @@ export interface ExecOptions {
 
 export type Message =
   | ({ type: 'create' } & CreateOptions)
-  | { type: 'start'; id: string }
+  /** restart: start a stopped container again (the seed's), in the namespaces its stop kept. */
+  | { type: 'start'; id: string; restart?: boolean; stdio?: Stdio }
+  /** Stop every process (SIGTERM, SIGKILL after timeout seconds, default 10), keeping the container. */
+  | { type: 'stop'; id: string; timeout?: number }
   | { type: 'state'; id: string }
   | { type: 'kill'; id: string; signal?: string | number; all?: boolean }
   | { type: 'delete'; id: string; force?: boolean }
@@ -81,6 +84,7 @@ export interface Results {
   /** terminal: the pty master, when returnTerminal asked for it (the caller owns the fd). */
   create: { id: string; pid: number; terminal?: number };
   start: { id: string; pid: number };
+  stop: { id: string };
   state: OciState;
   kill: { id: string };
   delete: { id: string };

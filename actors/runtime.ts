@@ -38,8 +38,11 @@ export class Runtime {
   create(opts: CreateOptions) {
     return this.send({ type: 'create', ...opts });
   }
-  start(id: string) {
-    return this.send({ type: 'start', id });
+  start(id: string, opts: { restart?: boolean; stdio?: CreateOptions['stdio'] } = {}) {
+    return this.send({ type: 'start', id, ...opts });
+  }
+  stop(id: string, opts: { timeout?: number } = {}) {
+    return this.send({ type: 'stop', id, ...opts });
   }
   state(id: string) {
     return this.send({ type: 'state', id });

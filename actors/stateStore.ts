@@ -5,6 +5,7 @@ import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, r
 import { join } from 'node:path';
 import type { Status } from '../machines/container.js';
 import type { CgroupRecord } from '../native/cgroups/manager.js';
+import type { KeptNamespaces } from '../native/keptNamespaces.js';
 import { BerthError, isErrno } from '../native/errors.js';
 import { isAlive } from '../native/procfs.js';
 import type { Config } from '../native/spec/config.js';
@@ -33,6 +34,10 @@ export interface StateFile extends OciState {
     cgroup: CgroupRecord | null;
     /** The container has no mount namespace of its own: its mounts are in the host's, under rootfs. */
     hostMounts: boolean;
+    /** Created with --no-pivot (a restart sets the root up the same way). */
+    noPivot: boolean;
+    /** Namespaces a stop kept for a restart, by type: bind mounts in the state folder. */
+    keptNamespaces?: KeptNamespaces;
     /** XState's persisted snapshot of the container's machine, when settled. */
     machine: unknown;
   };

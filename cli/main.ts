@@ -96,7 +96,11 @@ async function execute(cl: CommandLine, rt: Runtime): Promise<number> {
       await rt.create(createOptions());
       return 0;
     case 'start':
-      await rt.start(id);
+      await rt.start(id, { restart: flags.restart as boolean | undefined, stdio: 'inherit' });
+      return 0;
+    case 'stop':
+      if ((flags.timeout as number | undefined) !== undefined && (flags.timeout as number) < 0) throw new UsageError('--timeout must be 0 or more seconds');
+      await rt.stop(id, { timeout: flags.timeout as number | undefined });
       return 0;
     case 'state':
       print(JSON.stringify(await rt.state(id), null, 2));

@@ -51,7 +51,16 @@ const createFlags = {
 
 export const commands: Record<string, CommandSpec> = {
   create: { help: 'create a container (its program waits for start)', flags: createFlags, args: ['ID'] },
-  start: { help: 'run the program of a created container', flags: {}, args: ['ID'] },
+  start: {
+    help: 'run the program of a created container',
+    flags: { restart: flag(['restart'], 'bool', 'berth: start a stopped container again, in the namespaces its stop kept') },
+    args: ['ID'],
+  },
+  stop: {
+    help: 'berth: stop every process of a container (SIGTERM, then SIGKILL), keeping the container',
+    flags: { timeout: flag(['timeout', 't'], 'int', 'seconds between SIGTERM and SIGKILL (default 10)') },
+    args: ['ID'],
+  },
   run: {
     help: 'create and start a container; in the foreground, wait for it and delete it',
     flags: {

@@ -11,12 +11,16 @@ export type ContainerEvent =
   /** A new process in the container (exec); in a paused one only when asked to ignore the pause. */
   | { type: 'EXEC'; ignorePaused: boolean }
   | { type: 'PAUSE' }
+  /** Stop every process (SIGTERM, then SIGKILL after the timeout), keeping what can outlive them. */
+  | { type: 'STOP'; timeoutSeconds: number }
+  /** The seed's start of a stopped container: a new process in its kept namespaces and cgroup. */
+  | { type: 'RESTART' }
   | { type: 'RESUME' }
   | { type: 'DELETE'; force: boolean }
   /** The container's process was seen dead. */
   | { type: 'EXITED' };
 
-export type Operation = 'create' | 'start' | 'kill' | 'exec' | 'pause' | 'resume' | 'delete';
+export type Operation = 'create' | 'start' | 'kill' | 'exec' | 'pause' | 'resume' | 'stop' | 'restart' | 'delete';
 
 export interface ContainerContext {
   id: string;
@@ -69,6 +73,8 @@ export const containerMachine = setup({
     kill: noEffect('kill'),
     exec: noEffect('exec'),
     pause: noEffect('pause'),
+    stop: noEffect('stop'),
+    restart: noEffect('restart'),
     resume: noEffect('resume'),
     delete: noEffect('delete'),
   },
@@ -116,6 +122,7 @@ export const containerMachine = setup({
       ...acting,
       on: {
         PAUSE: '.pausing',
+        STOP: '.stopping',
         KILL: '.signalling',
         EXEC: '.executing',
         EXITED: 'stopped',
@@ -127,6 +134,16 @@ export const containerMachine = setup({
           tags: ['busy'],
           entry: 'clearError' as const,
           invoke: { src: 'pause', onDone: '#container.paused', onError: { target: 'idle', actions: 'recordError' as const } },
+        },
+        stopping: {
+          tags: ['busy'],
+          entry: 'clearError' as const,
+          invoke: {
+            src: 'stop',
+            input: ({ event }: { event: ContainerEvent }) => event,
+            onDone: '#container.stopped',
+            onError: { target: 'idle', actions: 'recordError' as const },
+          },
         },
       },
     },
@@ -149,7 +166,16 @@ export const containerMachine = setup({
       },
     },
     stopped: {
-      on: { DELETE: 'deleting' },
+      initial: 'idle',
+      on: { DELETE: 'deleting', RESTART: '.restarting' },
+      states: {
+        idle: {},
+        restarting: {
+          tags: ['busy'],
+          entry: 'clearError' as const,
+          invoke: { src: 'restart', onDone: '#container.running', onError: { target: 'idle', actions: 'recordError' as const } },
+        },
+      },
     },
     deleting: {
       tags: ['busy'],
@@ -198,6 +224,10 @@ export function refusal(status: Status | 'deleted' | 'failed', event: ContainerE
       return status === 'paused' ? 'container already paused' : 'container not running';
     case 'RESUME':
       return 'container not paused';
+    case 'STOP':
+      return 'container not running';
+    case 'RESTART':
+      return `cannot restart a container that is not stopped: ${status}`;
     case 'DELETE':
       return `cannot delete container ${id} that is not stopped: ${status}`;
     case 'EXITED':

@@ -29,3 +29,8 @@ export function isAlive(pid: number, startTime: number): boolean {
   const st = procStat(pid);
   return st !== null && st.startTime === startTime && st.state !== 'Z' && st.state !== 'X';
 }
+
+/** The highest capability number the running kernel knows. */
+export function lastCapability(): number {
+  return Number(readFileSync('/proc/sys/kernel/cap_last_cap', 'utf8'));
+}

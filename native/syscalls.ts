@@ -15,6 +15,7 @@ const c = {
   syscall: libc.func('long syscall(long number, ...)'),
   umount2: libc.func('int umount2(const char *target, int flags)'),
   close: libc.func('int close(int fd)'),
+  mount: libc.func('int mount(const char *source, const char *target, const char *fstype, unsigned long flags, const void *data)'),
   getpagesize: libc.func('int getpagesize(void)'),
   socketpair: libc.func('int socketpair(int domain, int type, int protocol, _Out_ int *fds)'),
 };
@@ -39,6 +40,12 @@ export function flock(fd: number, op: number, path?: string): boolean {
 }
 
 const MNT_DETACH = 2;
+const MS_BIND = 0x1000;
+
+/** Bind SOURCE onto TARGET in berth's own mount namespace. */
+export function bindMount(source: string, target: string): void {
+  check('mount', c.mount(source, target, null, MS_BIND, null), `${source} on ${target}`);
+}
 
 /** Detach the mount at PATH (lazy unmount). */
 export function detachMount(path: string): void {

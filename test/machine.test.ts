@@ -11,7 +11,17 @@ function machine(calls: string[], fail: string[] = []) {
       if (fail.includes(name)) throw new Error(`${name} failed`);
     });
   return containerMachine.provide({
-    actors: { create: effect('create'), start: effect('start'), kill: effect('kill'), exec: effect('exec'), pause: effect('pause'), resume: effect('resume'), delete: effect('delete') },
+    actors: {
+      create: effect('create'),
+      start: effect('start'),
+      kill: effect('kill'),
+      exec: effect('exec'),
+      pause: effect('pause'),
+      resume: effect('resume'),
+      stop: effect('stop'),
+      restart: effect('restart'),
+      delete: effect('delete'),
+    },
   });
 }
 
@@ -55,11 +65,21 @@ test('exec adds a process in created and running; in paused only when told to ig
   assert.is(refusal('stopped', { type: 'EXEC', ignorePaused: false }, 'x'), 'cannot exec in a stopped container');
 });
 
-test('a stopped container can only be deleted', async () => {
+test('stop from running; restart from stopped only', async () => {
+  const { calls, snap } = await run([{ type: 'START' }, { type: 'STOP', timeoutSeconds: 1 }, { type: 'RESTART' }]);
+  assert.equal(calls, ['create', 'start', 'stop', 'restart']);
+  assert.is(statusOf(snap), 'running');
+  assert.not.ok(snap.can({ type: 'RESTART' }));
+  assert.is(refusal('running', { type: 'RESTART' }, 'x'), 'cannot restart a container that is not stopped: running');
+  assert.is(refusal('created', { type: 'STOP', timeoutSeconds: 1 }, 'x'), 'container not running');
+});
+
+test('a stopped container can only be deleted or restarted', async () => {
   const { snap } = await run([{ type: 'EXITED' }]);
   assert.is(statusOf(snap), 'stopped');
-  for (const e of [{ type: 'START' }, { type: 'KILL', signal: 15, all: false }, { type: 'PAUSE' }] as ContainerEvent[]) assert.not.ok(snap.can(e), e.type);
+  for (const e of [{ type: 'START' }, { type: 'KILL', signal: 15, all: false }, { type: 'PAUSE' }, { type: 'STOP', timeoutSeconds: 1 }] as ContainerEvent[]) assert.not.ok(snap.can(e), e.type);
   assert.ok(snap.can({ type: 'DELETE', force: false }));
+  assert.ok(snap.can({ type: 'RESTART' }));
 });
 
 test('a failed effect records its error and returns to where it was', async () => {

@@ -17,7 +17,7 @@ import type { CompileContext } from '../../native/compile/context.js';
 import { BerthError, isErrno } from '../../native/errors.js';
 import { runInit } from '../../native/initProcess.js';
 import { SyncTag } from '../../native/plan.js';
-import { isAlive, procStat } from '../../native/procfs.js';
+import { isAlive, lastCapability, procStat } from '../../native/procfs.js';
 import type { Config } from '../../native/spec/config.js';
 import { ConfigError, parseConfig } from '../../native/spec/validate.js';
 import { mkfifo, waitChild } from '../../native/syscalls.js';
@@ -61,6 +61,11 @@ function rootfsOf(bundle: string, config: Config): string {
   }
 }
 
+/** The compile context of a container: its own facts, and this host's. */
+export function compileContextOf(own: Omit<CompileContext, 'lastCap' | 'arch' | 'sourceKind'>): CompileContext {
+  return { ...own, lastCap: lastCapability(), arch: process.arch, sourceKind };
+}
+
 function sourceKind(path: string): 'dir' | 'file' | null {
   try {
     return statSync(path).isDirectory() ? 'dir' : 'file';
@@ -77,18 +82,7 @@ export function prepareCreate(ctx: OperationContext, req: CreateRequest) {
   const rootfs = rootfsOf(bundle, config);
   const layout = hostLayout(req.cgroupVersion);
   const cgroupDirs = containerCgroupDirs(layout, config.linux.cgroupsPath ?? defaultCgroupsPath(ctx.id));
-  const compileContext: CompileContext = {
-    bundle,
-    rootfs,
-    fifo: fifoPath(ctx.dir),
-    preserveFds: req.preserveFds ?? 0,
-    noPivot: req.noPivot ?? false,
-    cgroupLayout: layout,
-    cgroupDirs,
-    lastCap: Number(readFileSync('/proc/sys/kernel/cap_last_cap', 'utf8')),
-    arch: process.arch,
-    sourceKind,
-  };
+  const compileContext = compileContextOf({ bundle, rootfs, fifo: fifoPath(ctx.dir), preserveFds: req.preserveFds ?? 0, noPivot: req.noPivot ?? false, cgroupLayout: layout, cgroupDirs });
   const plan = compileInitPlan(config, compileContext);
   const cgroupWrites = resourceWrites(config.linux.resources ?? {}, layout.version, cgroupFacts(layout), berthDeviceRules(config.linux.devices));
   if (config.process.capabilities) {
@@ -117,7 +111,7 @@ export async function createContainer(ctx: OperationContext, req: CreateRequest,
     created: new Date().toISOString(),
     owner: '',
     annotations: config.annotations,
-    berth: { pidStartTime: 0, cgroup: planCgroup(layout.version, cgroupDirs), hostMounts: !ownMountNamespace(config), machine: null },
+    berth: { pidStartTime: 0, cgroup: planCgroup(layout.version, cgroupDirs), hostMounts: !ownMountNamespace(config), noPivot: req.noPivot ?? false, machine: null },
   };
   let route: ConsoleRoute | undefined;
   try {

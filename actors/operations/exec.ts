@@ -1,10 +1,10 @@
 // exec: a new process in the container — its namespaces, cgroup, root and security — run by
 // berth-init from a plan of its own. It does not hold the container's lock: execs into one
 // container run in parallel, and with kill and state.
-import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { compileExecPlan } from '../../native/compile/execPlan.js';
 import { runInit } from '../../native/initProcess.js';
+import { lastCapability } from '../../native/procfs.js';
 import type { Process } from '../../native/spec/config.js';
 import { parseProcess } from '../../native/spec/validate.js';
 import { waitChild } from '../../native/syscalls.js';
@@ -55,7 +55,7 @@ export async function execProcess(ctx: OperationContext, req: ExecRequest): Prom
     pid: state.pid,
     cgroupDirs: state.berth.cgroup?.paths ?? [],
     preserveFds: req.preserveFds ?? 0,
-    lastCap: Number(readFileSync('/proc/sys/kernel/cap_last_cap', 'utf8')),
+    lastCap: lastCapability(),
     arch: process.arch,
   });
   const route = openConsole(req.process.terminal, req);

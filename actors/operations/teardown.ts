@@ -1,30 +1,56 @@
-// Remove a container completely: every process in it, its cgroup, its state folder. Shared by a
-// failed create (undo) and delete, so both leave the same nothing behind. A container without a
-// mount namespace of its own mounted into the host's, under its rootfs: those mounts go too.
+// The end of a container's processes and of the container. teardown removes it completely — every
+// process, its cgroup, kept namespaces, its state folder — for a failed create (undo) and delete
+// alike, so both leave the same nothing behind. stop uses the process part, gently first.
+// A container without a mount namespace of its own mounted into the host's, under its rootfs:
+// those mounts go with its processes.
 import { readFileSync, rmSync } from 'node:fs';
 import { cgroupPids, removeCgroup } from '../../native/cgroups/manager.js';
 import { BerthError } from '../../native/errors.js';
+import { releaseNamespaces } from '../../native/keptNamespaces.js';
 import { signalAll, signalProcess, waitForExit, waitUntilEmpty } from '../../native/signalling.js';
 import { signals } from '../../native/signals.js';
 import { detachMount } from '../../native/syscalls.js';
 import type { StateFile } from '../stateStore.js';
 
-const GRACE_MS = 10_000;
+const KILL_GRACE_MS = 10_000;
+
+/** Signal every process of the container: its own (through a pidfd, pid reuse cannot fool it) and its cgroup's. */
+function signalContainer(state: StateFile, signal: number): void {
+  if (state.pid > 0) signalProcess(state.pid, state.berth.pidStartTime, signal);
+  if (state.berth.cgroup) signalAll(cgroupPids(state.berth.cgroup), signal);
+}
+
+/** True once every process of the container is gone, false after MS. */
+async function allGone(state: StateFile, ms: number): Promise<boolean> {
+  const { pid, berth } = state;
+  const deadline = Date.now() + ms;
+  if (pid > 0 && !(await waitForExit(pid, berth.pidStartTime, ms))) return false;
+  return !berth.cgroup || waitUntilEmpty(() => cgroupPids(berth.cgroup!), Math.max(0, deadline - Date.now()));
+}
+
+/**
+ * End every process of the container: with a TERM_GRACE, SIGTERM first and that long for them to
+ * go; then SIGKILL to whatever remains.
+ */
+export async function endProcesses(state: StateFile, termGraceMs = 0): Promise<void> {
+  if (termGraceMs > 0) {
+    signalContainer(state, signals.SIGTERM!);
+    if (await allGone(state, termGraceMs)) return detachHostMounts(state);
+  }
+  signalContainer(state, signals.SIGKILL!);
+  if (!(await allGone(state, KILL_GRACE_MS))) throw new BerthError(`the processes of container ${state.id} did not die after SIGKILL`);
+  detachHostMounts(state);
+}
 
 export async function teardown(dir: string, state: StateFile): Promise<void> {
-  const { pid } = state;
-  const { pidStartTime, cgroup } = state.berth;
-  if (pid > 0) signalProcess(pid, pidStartTime, signals.SIGKILL!);
-  if (cgroup) signalAll(cgroupPids(cgroup), signals.SIGKILL!);
-  if (pid > 0) {
-    if (!(await waitForExit(pid, pidStartTime, GRACE_MS))) throw new BerthError(`container process ${pid} did not die after SIGKILL`);
-  }
-  if (cgroup) {
-    if (!(await waitUntilEmpty(() => cgroupPids(cgroup), GRACE_MS))) throw new BerthError(`processes of cgroup ${cgroup.paths[0]} did not die after SIGKILL`);
-    await removeCgroup(cgroup);
-  }
-  if (state.berth.hostMounts) for (const m of mountsBelow(state.rootfs)) detachMount(m);
+  await endProcesses(state);
+  if (state.berth.cgroup) await removeCgroup(state.berth.cgroup);
+  releaseNamespaces(state.berth.keptNamespaces ?? {});
   rmSync(dir, { recursive: true, force: true });
+}
+
+function detachHostMounts(state: StateFile): void {
+  if (state.berth.hostMounts) for (const m of mountsBelow(state.rootfs)) detachMount(m);
 }
 
 /** Mount points strictly below PATH in this mount namespace, deepest first. */

@@ -9,8 +9,8 @@ export interface CompileContext extends ProcessContext {
   bundle: string;
   /** The root file system, absolute and with symlinks resolved on the host. */
   rootfs: string;
-  /** The start barrier fifo in the container's state folder. */
-  fifo: string;
+  /** The start barrier fifo in the container's state folder; null: the program starts at once (a restart). */
+  fifo: string | null;
   /** --no-pivot: MS_MOVE + chroot instead of pivot_root. */
   noPivot: boolean;
   cgroupLayout: CgroupLayout;

@@ -3,7 +3,7 @@
 // set-up as the container's own program (its seccomp profile too), without the start barrier. Pure.
 import { step, type Plan } from '../plan.js';
 import type { Config, NamespaceType, Process } from '../spec/config.js';
-import { CLONE_FLAGS } from './namespaces.js';
+import { CLONE_FLAGS, nsFile } from './namespaces.js';
 import { becomeProcessPlan, execStep, lateSeccomp, type ProcessContext } from './process.js';
 import { seccompPlan } from './seccomp.js';
 
@@ -13,9 +13,6 @@ export interface ExecContext extends ProcessContext {
   /** The container's cgroup directories. */
   cgroupDirs: string[];
 }
-
-/** /proc/<pid>/ns/<file> for each namespace type. */
-const nsFile: Record<NamespaceType, string> = { user: 'user', ipc: 'ipc', uts: 'uts', network: 'net', pid: 'pid', cgroup: 'cgroup', mount: 'mnt', time: 'time' };
 
 // The user namespace first (it grants the rights to join the others); the mount namespace last,
 // since joining it replaces the /proc the other paths are read from.

@@ -18,7 +18,7 @@ import { sysctlPlan } from './sysctl.js';
 export function compileInitPlan(config: Config, ctx: CompileContext): Plan {
   return [
     // O_RDWR: the open does not wait for a writer, and the read at the barrier blocks until `start` writes.
-    step('OPEN', `open the start fifo ${ctx.fifo}`, Slot.FIFO, ctx.fifo, O_RDWR),
+    ...(ctx.fifo ? [step('OPEN', `open the start fifo ${ctx.fifo}`, Slot.FIFO, ctx.fifo, O_RDWR)] : []),
     // The cgroup namespace, created next, is rooted at the cgroup the process is in: join it first.
     // Writing 0 to cgroup.procs moves the writer; children (the container process) inherit it.
     ...ctx.cgroupDirs.map((dir) => step('WRITE_FILE', `join the cgroup ${dir}`, `${dir}/cgroup.procs`, '0')),
@@ -36,6 +36,6 @@ export function compileInitPlan(config: Config, ctx: CompileContext): Plan {
     // sysctls go through /proc/sys before readonlyPaths may make it read-only.
     ...sysctlPlan(config),
     ...finalRootPlan(config),
-    ...processPlan(config, ctx),
+    ...processPlan(config, ctx, ctx.fifo !== null),
   ];
 }

@@ -16,6 +16,9 @@ export const CLONE_FLAGS: Readonly<Record<NamespaceType, number>> = {
   time: 0x00000080,
 };
 
+/** /proc/<pid>/ns/<file> for each namespace type. */
+export const nsFile: Readonly<Record<NamespaceType, string>> = { user: 'user', ipc: 'ipc', uts: 'uts', network: 'net', pid: 'pid', cgroup: 'cgroup', mount: 'mnt', time: 'time' };
+
 /** Namespace types berth can create or join today. */
 export const supportedNamespaces: readonly NamespaceType[] = ['pid', 'network', 'mount', 'ipc', 'uts', 'user', 'cgroup'];
 

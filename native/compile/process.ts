@@ -69,14 +69,14 @@ export const lateSeccomp = (p: Process, seccomp: PlanStep[]) => (p.noNewPrivileg
 
 export const execStep = (p: Process) => step('EXEC', `exec "${p.args[0]}"`, p.args.length, ...p.args, ...p.env);
 
-/** The container's process: become it, report ready, wait for `start`, exec. */
-export function processPlan(config: Config, ctx: ProcessContext): PlanStep[] {
+/** The container's process: become it, report ready, wait for `start` (unless it starts at once), exec. */
+export function processPlan(config: Config, ctx: ProcessContext, barrier: boolean): PlanStep[] {
   const p = config.process;
   const seccomp = seccompPlan(config, ctx.arch);
   return [
     ...becomeProcessPlan(p, seccomp, ctx),
     step('READY', 'report the container created'),
-    step('BARRIER', 'wait for start', Slot.FIFO),
+    ...(barrier ? [step('BARRIER', 'wait for start', Slot.FIFO)] : []),
     ...lateSeccomp(p, seccomp),
     execStep(p),
   ];
