@@ -7,7 +7,8 @@ import { rmSync } from 'node:fs';
 import { createActor, fromPromise, waitFor, type Actor } from 'xstate';
 import { containerMachine, isSettled, refusal, statusOf, type ContainerEvent, type ContainerSnapshot, type Status } from '../machines/container.js';
 import { BerthError, isErrno } from '../native/errors.js';
-import { lockContainer } from './containerLock.js';
+import { lockFolder } from './folderLock.js';
+import type { HookClient } from './hookRunner.js';
 import { createLogger, type LogOptions } from './log.js';
 import type { Stdio } from './messages.js';
 import { requireState, saveState, type OperationContext } from './operations/context.js';
@@ -123,7 +124,7 @@ function eventOf(req: OperationRequest): ContainerEvent {
 async function create(ctx: OperationContext, req: CreateRequest): Promise<OperationResult> {
   const prepared = prepareCreate(ctx, req);
   makeContainerDir(ctx.root, ctx.id);
-  const unlock = await lockContainer(ctx.dir);
+  const unlock = await lockFolder(ctx.dir);
   try {
     const failures: unknown[] = [];
     let terminal: number | undefined;
@@ -160,7 +161,7 @@ function readOrAbandoned(ctx: OperationContext, req: OperationRequest): StateFil
 async function operate(ctx: OperationContext, req: OperationRequest): Promise<OperationResult> {
   let unlock: (() => void) | null = null;
   try {
-    unlock = exclusive(req.op) ? await lockContainer(ctx.dir) : null;
+    unlock = exclusive(req.op) ? await lockFolder(ctx.dir) : null;
   } catch (e) {
     if (isErrno(e, 'ENOENT')) throw new BerthError('container does not exist', 'not-found');
     throw e;
@@ -187,11 +188,11 @@ async function operate(ctx: OperationContext, req: OperationRequest): Promise<Op
   }
 }
 
-/** Run one operation. Never throws: the outcome carries the error. */
-export async function performOperation(req: OperationRequest): Promise<Outcome> {
+/** Run one operation; HOOKS runs config.json's hooks. Never throws: the outcome carries the error. */
+export async function performOperation(req: OperationRequest, hooks: HookClient): Promise<Outcome> {
   try {
     validateId(req.id);
-    const ctx: OperationContext = { root: req.root, id: req.id, dir: containerDir(req.root, req.id), log: createLogger(req.log), state: null };
+    const ctx: OperationContext = { root: req.root, id: req.id, dir: containerDir(req.root, req.id), log: createLogger(req.log), state: null, hooks };
     const result = req.op === 'create' ? await create(ctx, req.create) : await operate(ctx, req);
     return { ok: true, result };
   } catch (e) {

@@ -5,7 +5,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { BerthError } from '../native/errors.js';
 import type { OperationRequest, OperationResult } from './containerActor.js';
 import type { ActorHost } from './hosts.js';
-import type { LogOptions } from './log.js';
+import type { HookClient, HookRunner } from './hookRunner.js';
+import { createLogger, type LogOptions } from './log.js';
 import type { Message, ProcessExit, ResultOf, Results, RuntimeEvent } from './messages.js';
 import type { Reaper } from './reaper.js';
 import { containerDir, listIds, ociState, processAlive, readConfig, readState, validateId, type OciState } from './stateStore.js';
@@ -59,8 +60,19 @@ export class Coordinator {
     return result;
   }
 
+  /** Hooks of every operation go through one runner, made on first need (it is not light to load). */
+  private readonly hooks: HookClient = {
+    run: async (run) => {
+      this.hookRunner ??= import('./hookRunner.js').then(
+        ({ HookRunner }) => new HookRunner(this.opts.root, createLogger(this.opts.log), (o) => this.emit({ type: 'hook', ...o })),
+      );
+      return (await this.hookRunner).run(run);
+    },
+  };
+  private hookRunner: Promise<HookRunner> | null = null;
+
   private async perform(req: OperationRequest extends infer R ? (R extends unknown ? Omit<R, 'root' | 'log'> : never) : never): Promise<OperationResult> {
-    const result = await this.opts.host.perform({ ...req, root: this.opts.root, log: this.opts.log } as OperationRequest);
+    const result = await this.opts.host.perform({ ...req, root: this.opts.root, log: this.opts.log } as OperationRequest, this.hooks);
     this.emit({ type: 'state', id: result.id, status: result.status, pid: result.pid });
     return result;
   }
@@ -137,11 +149,10 @@ export class Coordinator {
 
   private async plan(msg: Extract<Message, { type: 'plan' }>): Promise<Results['plan']> {
     const { prepareCreate } = await import('./operations/create.js');
-    const { createLogger } = await import('./log.js');
     validateId(msg.id);
     const dir = containerDir(this.opts.root, msg.id);
     const { type: _, ...create } = msg;
-    const { plan, cgroupDirs } = prepareCreate({ root: this.opts.root, id: msg.id, dir, log: createLogger(this.opts.log), state: null }, { ...create, cgroupVersion: this.opts.cgroupVersion });
+    const { plan, cgroupDirs } = prepareCreate({ root: this.opts.root, id: msg.id, dir, log: createLogger(this.opts.log), state: null, hooks: this.hooks }, { ...create, cgroupVersion: this.opts.cgroupVersion });
     const show = (a: unknown) => (typeof a === 'string' ? JSON.stringify(a) : typeof a === 'bigint' ? `0x${a.toString(16)}` : Buffer.isBuffer(a) ? `<${a.length} bytes>` : String(a));
     return { id: msg.id, stateDir: dir, cgroupDirs, steps: plan.map((s) => ({ op: s.op, what: s.what, args: s.args.map(show) })) };
   }

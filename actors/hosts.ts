@@ -6,9 +6,10 @@
 import { availableParallelism } from 'node:os';
 import { BerthError } from '../native/errors.js';
 import type { OperationRequest, OperationResult, Outcome } from './containerActor.js';
+import type { HookClient } from './hookRunner.js';
 
 export interface ActorHost {
-  perform(req: OperationRequest): Promise<OperationResult>;
+  perform(req: OperationRequest, hooks: HookClient): Promise<OperationResult>;
   close(): Promise<void>;
 }
 
@@ -18,9 +19,9 @@ function unwrap(outcome: Outcome): OperationResult {
 }
 
 export class InlineHost implements ActorHost {
-  async perform(req: OperationRequest): Promise<OperationResult> {
+  async perform(req: OperationRequest, hooks: HookClient): Promise<OperationResult> {
     const { performOperation } = await import('./containerActor.js');
-    return unwrap(await performOperation(req));
+    return unwrap(await performOperation(req, hooks));
   }
 
   async close(): Promise<void> {}
@@ -45,9 +46,16 @@ export class PooledHost implements ActorHost {
     return this.pool;
   }
 
-  async perform(req: OperationRequest): Promise<OperationResult> {
+  async perform(req: OperationRequest, hooks: HookClient): Promise<OperationResult> {
     const pool = await this.open();
-    return unwrap((await pool.run(req)) as Outcome);
+    const [Comlink, { default: nodeEndpoint }, { MessageChannel }] = await Promise.all([import('comlink'), import('comlink/dist/esm/node-adapter.mjs'), import('node:worker_threads')]);
+    const { port1, port2 } = new MessageChannel();
+    Comlink.expose(hooks, nodeEndpoint(port1));
+    try {
+      return unwrap((await pool.run({ req, hooks: port2 }, { transferList: [port2] })) as Outcome);
+    } finally {
+      port1.close();
+    }
   }
 
   async close(): Promise<void> {

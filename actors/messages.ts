@@ -2,6 +2,7 @@
 import type { Status } from '../machines/container.js';
 import type { Config } from '../native/spec/config.js';
 import type { Features } from '../native/spec/features.js';
+import type { HookOutcome } from './hookRunner.js';
 import type { OciState } from './stateStore.js';
 
 /** The container's stdin, stdout, stderr: fds of this process, or 'inherit' (this process's own), or 'ignore'. */
@@ -108,4 +109,6 @@ export type RuntimeEvent =
   | { type: 'exec'; id: string; pid: number }
   /** A terminal's master handed back (returnTerminal): the receiver owns the fd. */
   | { type: 'terminal'; id: string; pid: number; fd: number }
-  | ({ type: 'exit' } & ProcessExit);
+  | ({ type: 'exit' } & ProcessExit)
+  /** A hook ran: which, how long, how it ended. */
+  | ({ type: 'hook' } & HookOutcome);

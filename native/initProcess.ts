@@ -41,8 +41,8 @@ export interface InitOptions {
   plan: Plan;
   /** fds for the container's 0, 1, 2 and preserved fds (3...), or 'ignore'. */
   stdio: (number | 'ignore')[];
-  /** Answer a SYNC step; the stage-1 pid is the process to act on. Throwing fails the create. */
-  onSync(tag: number, stage1Pid: number): void;
+  /** Answer a SYNC step; the stage-1 pid is the process to act on. Failing fails the create. */
+  onSync(tag: number, stage1Pid: number): void | Promise<void>;
   /** The container process exists (called before READY, so a failure can still clean it up). */
   onPid(pid: number): void;
   /** A socket the process's terminal master is sent over (a TERMINAL step uses it). */
@@ -76,8 +76,7 @@ export function runInit(opts: InitOptions): Promise<number> {
     sock.on('error', () => {}); // an early exit of the init is reported by 'close'
     // The socket is close-on-exec: after READY, its end is the exec having happened.
     sock.on('close', () => finish(ready ? null : new BerthError('berth-init ended before the container was ready')));
-    sock.on('data', (chunk: Buffer) => {
-      buffered = Buffer.concat([buffered, chunk]);
+    const drain = () => {
       while (buffered.length >= MSG_SIZE && !settled) {
         const kind = buffered.readInt32LE(0);
         const index = buffered.readInt32LE(4);
@@ -85,16 +84,24 @@ export function runInit(opts: InitOptions): Promise<number> {
         const value = buffered.readInt32LE(12);
         buffered = buffered.subarray(MSG_SIZE);
         if (kind === Msg.SYNC) {
-          const ack = Buffer.alloc(4);
-          let failure: Error | null = null;
-          try {
-            opts.onSync(value, stage1.pid);
-          } catch (e) {
-            failure = e as Error;
-            ack.writeInt32LE(1 /* EPERM: the init gives up */);
-          }
-          sock.write(ack);
-          if (failure) finish(failure);
+          // The init waits for the ack; messages behind this one wait with it.
+          sock.pause();
+          void (async () => {
+            const ack = Buffer.alloc(4);
+            let failure: Error | null = null;
+            try {
+              await opts.onSync(value, stage1.pid);
+            } catch (e) {
+              failure = e as Error;
+              ack.writeInt32LE(1 /* EPERM: the init gives up */);
+            }
+            if (settled) return;
+            sock.write(ack);
+            if (failure) return finish(failure);
+            sock.resume();
+            drain();
+          })();
+          return;
         } else if (kind === Msg.PID) {
           pid = value;
           opts.onPid(pid);
@@ -107,6 +114,10 @@ export function runInit(opts: InitOptions): Promise<number> {
           finish(failed ? new InitStepError(failed, errno) : new BerthError(`berth-init failed before its plan began: ${errnoName(errno)}`));
         }
       }
+    };
+    sock.on('data', (chunk: Buffer) => {
+      buffered = Buffer.concat([buffered, chunk]);
+      drain();
     });
     sock.write(encodePlan(opts.plan));
   });

@@ -34,3 +34,13 @@ export function isAlive(pid: number, startTime: number): boolean {
 export function lastCapability(): number {
   return Number(readFileSync('/proc/sys/kernel/cap_last_cap', 'utf8'));
 }
+
+/** PID as the innermost pid namespace it is in sees it (NSpid's last entry), or null. */
+export function innermostPid(pid: number): number | null {
+  try {
+    const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('NSpid:'));
+    return line ? Number(line.trim().split(/\s+/).at(-1)) : null;
+  } catch {
+    return null;
+  }
+}

@@ -60,19 +60,11 @@ function ok(call: string, r: number, what?: string): void {
   if (r !== 0) throw new SyscallError(call, r, what);
 }
 
-export interface Spawned {
-  pid: number;
-  /** berth's end of the socket; the child has the other end at `syncFd`. */
-  socket: number;
-}
-
 /**
- * Spawn PATH with ARGS. STDIO[i] becomes the child's fd i (a number of ours, or 'ignore' for
- * /dev/null); a new socket becomes its fd SYNC_FD (which must be STDIO.length or more), and
- * EXTRA[i] its fd SYNC_FD+1+i.
+ * posix_spawn PATH with ARGV (argv[0] as given) and exactly ENV. FDS[i] becomes the child's fd i:
+ * a number of ours, or 'ignore' for /dev/null; every other fd of ours is close-on-exec already.
  */
-export function spawnWithSocket(path: string, args: string[], stdio: (number | 'ignore')[], syncFd: number, extra: number[] = []): Spawned {
-  const fds = socketPair();
+export function spawnProcess(path: string, argv: string[], env: string[], fds: (number | 'ignore')[]): number {
   const fa = Buffer.alloc(256);
   const attr = Buffer.alloc(512);
   const sigset = Buffer.alloc(128);
@@ -80,16 +72,13 @@ export function spawnWithSocket(path: string, args: string[], stdio: (number | '
   try {
     ok('posix_spawn_file_actions_init', c.faInit(fa));
     ok('posix_spawnattr_init', c.attrInit(attr));
-    // Target fd i gets source fd wanted[i]. A source that is also a target of another would be
-    // overwritten before it is read: such sources are moved above every target first.
-    const wanted: (number | 'ignore')[] = [...stdio];
-    wanted[syncFd] = fds[1]!;
-    extra.forEach((fd, i) => (wanted[syncFd + 1 + i] = fd));
-    wanted.forEach((fd, target) => {
-      if (fd === 'ignore' || fd === undefined) return ok('posix_spawn_file_actions_addopen', c.faOpen(fa, target, '/dev/null', O_RDWR, 0), `fd ${target}`);
+    // A source that is also a target of another would be overwritten before it is read: such
+    // sources are moved above every target first.
+    fds.forEach((fd, target) => {
+      if (fd === 'ignore') return ok('posix_spawn_file_actions_addopen', c.faOpen(fa, target, '/dev/null', O_RDWR, 0), `fd ${target}`);
       let from = fd;
-      if (fd !== target && fd < wanted.length) {
-        from = c.fcntl(fd, F_DUPFD_CLOEXEC, wanted.length);
+      if (fd !== target && fd < fds.length) {
+        from = c.fcntl(fd, F_DUPFD_CLOEXEC, fds.length);
         if (from < 0) throw new SyscallError('fcntl', koffi.errno(), `fd ${fd}`);
         moved.push(from);
       }
@@ -101,15 +90,36 @@ export function spawnWithSocket(path: string, args: string[], stdio: (number | '
     c.sigfillset(sigset);
     ok('posix_spawnattr_setsigdefault', c.attrSigdefault(attr, sigset));
     const pid = new Int32Array(1);
-    ok('posix_spawn', c.spawn(pid, path, fa, attr, [path, ...args, null], [null]), path);
-    return { pid: pid[0]!, socket: fds[0]! };
-  } catch (e) {
-    closeFd(fds[0]!);
-    throw e;
+    ok('posix_spawn', c.spawn(pid, path, fa, attr, [...argv, null], [...env, null]), path);
+    return pid[0]!;
   } finally {
-    closeFd(fds[1]!);
     for (const fd of moved) closeFd(fd);
     c.faDestroy(fa);
     c.attrDestroy(attr);
+  }
+}
+
+export interface Spawned {
+  pid: number;
+  /** berth's end of the socket; the child has the other end at `syncFd`. */
+  socket: number;
+}
+
+/**
+ * Spawn PATH with ARGS and no environment. STDIO[i] becomes the child's fd i; a new socket becomes
+ * its fd SYNC_FD (STDIO.length), and EXTRA[i] its fd SYNC_FD+1+i.
+ */
+export function spawnWithSocket(path: string, args: string[], stdio: (number | 'ignore')[], syncFd: number, extra: number[] = []): Spawned {
+  const [ours, theirs] = socketPair();
+  const fds = [...stdio];
+  fds[syncFd] = theirs;
+  extra.forEach((fd, i) => (fds[syncFd + 1 + i] = fd));
+  try {
+    return { pid: spawnProcess(path, [path, ...args], [], fds), socket: ours };
+  } catch (e) {
+    closeFd(ours);
+    throw e;
+  } finally {
+    closeFd(theirs);
   }
 }

@@ -18,6 +18,7 @@ const c = {
   mount: libc.func('int mount(const char *source, const char *target, const char *fstype, unsigned long flags, const void *data)'),
   getpagesize: libc.func('int getpagesize(void)'),
   socketpair: libc.func('int socketpair(int domain, int type, int protocol, _Out_ int *fds)'),
+  pipe2: libc.func('int pipe2(_Out_ int *fds, int flags)'),
 };
 
 function check(call: string, r: number | bigint, path?: string): number {
@@ -68,6 +69,13 @@ export function closeFd(fd: number): void {
 export function socketPair(): [number, number] {
   const fds = new Int32Array(2);
   check('socketpair', c.socketpair(1 /* AF_UNIX */, 1 /* SOCK_STREAM */ | 0o2000000 /* SOCK_CLOEXEC */, 0, fds));
+  return [fds[0]!, fds[1]!];
+}
+
+/** A pipe, close-on-exec: [read end, write end]. */
+export function pipePair(): [number, number] {
+  const fds = new Int32Array(2);
+  check('pipe2', c.pipe2(fds, 0o2000000 /* O_CLOEXEC */));
   return [fds[0]!, fds[1]!];
 }
 

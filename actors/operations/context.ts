@@ -1,6 +1,9 @@
 // What every operation works with: the container's folder, its recorded state, and a way to save it.
+import type { HookKind } from '../../native/spec/config.js';
+import type { HookClient } from '../hookRunner.js';
 import type { Logger } from '../log.js';
-import { writeState, type StateFile } from '../stateStore.js';
+import { innermostPid } from '../../native/procfs.js';
+import { writeState, type OciState, type StateFile } from '../stateStore.js';
 
 export interface OperationContext {
   root: string;
@@ -9,6 +12,8 @@ export interface OperationContext {
   log: Logger;
   /** The state being worked on; null until create has recorded it. */
   state: StateFile | null;
+  /** Where hooks are run (the coordinator's runner, serialized). */
+  hooks: HookClient;
 }
 
 /** Record the state on disk (atomically) and in the context. */
@@ -21,3 +26,25 @@ export function requireState(ctx: OperationContext): StateFile {
   if (!ctx.state) throw new Error(`container ${ctx.id} has no recorded state`);
   return ctx.state;
 }
+
+/**
+ * The state a hook of KIND gets on its stdin: the status the spec gives that point of the
+ * lifecycle, and the pid as the hook sees it — the runtime's view, or the container's for hooks in
+ * its namespaces.
+ */
+export function hookState(state: StateFile, kind: HookKind): Pick<OciState, 'ociVersion' | 'id' | 'status' | 'pid' | 'bundle' | 'annotations'> {
+  const pid = inContainerHooks.includes(kind) ? (innermostPid(state.pid) ?? state.pid) : state.pid;
+  return { ociVersion: state.ociVersion, id: state.id, status: hookStatus[kind], pid, bundle: state.bundle, annotations: state.annotations ?? {} };
+}
+
+export const inContainerHooks: readonly HookKind[] = ['createContainer', 'startContainer'];
+
+/** Hooks of the create operation come after its step 2, when the spec calls a container created. */
+const hookStatus: Record<HookKind, OciState['status']> = {
+  prestart: 'created',
+  createRuntime: 'created',
+  createContainer: 'created',
+  startContainer: 'created',
+  poststart: 'running',
+  poststop: 'stopped',
+};

@@ -1,7 +1,7 @@
 // create: check everything that can be checked first (linux.resources included), then record, make
 // the cgroup and put the limits in, and run berth-init up to READY. Any failure after the state
 // folder exists undoes all of it.
-import { readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { applyResources, cgroupFacts } from '../../native/cgroups/apply.js';
 import { berthDeviceRules } from '../../native/cgroups/devices.js';
@@ -23,7 +23,7 @@ import { ConfigError, parseConfig } from '../../native/spec/validate.js';
 import { mkfifo, waitChild } from '../../native/syscalls.js';
 import type { CreateOptions } from '../messages.js';
 import { fifoPath, OCI_VERSION, writeAtomic, writeConfig, type StateFile } from '../stateStore.js';
-import { saveState, type OperationContext } from './context.js';
+import { hookState, inContainerHooks, saveState, type OperationContext } from './context.js';
 import { checkConsole, openConsole, stdioFds, type ConsoleRoute } from './stdio.js';
 import { teardown } from './teardown.js';
 
@@ -61,6 +61,20 @@ function rootfsOf(bundle: string, config: Config): string {
   }
 }
 
+/** Hook paths that resolve in berth's namespaces must be there and executable now (startContainer's resolve in the container). */
+function checkHookPaths(config: Config): void {
+  for (const [kind, hooks] of Object.entries(config.hooks ?? {})) {
+    if (kind === 'startContainer') continue;
+    hooks.forEach((hook, i) => {
+      try {
+        accessSync(hook.path, constants.X_OK);
+      } catch (e) {
+        throw new ConfigError(`hooks.${kind}[${i}].path`, `"${hook.path}" ${isErrno(e, 'ENOENT', 'ENOTDIR') ? 'does not exist' : 'is not executable'}`);
+      }
+    });
+  }
+}
+
 /** The compile context of a container: its own facts, and this host's. */
 export function compileContextOf(own: Omit<CompileContext, 'lastCap' | 'arch' | 'sourceKind'>): CompileContext {
   return { ...own, lastCap: lastCapability(), arch: process.arch, sourceKind };
@@ -92,9 +106,16 @@ export function prepareCreate(ctx: OperationContext, req: CreateRequest) {
   }
   const tableless = config.linux.seccomp ? tablelessArchitecturesOf(config.linux.seccomp) : [];
   if (tableless.length) ctx.log.debug(`seccomp: no syscall table for ${tableless.join(', ')}: their syscalls get the bad-arch action`);
+  checkHookPaths(config);
   checkConsole(config.process.terminal, req);
   if (req.noNewKeyring) ctx.log.debug('--no-new-keyring is accepted but not used yet');
   return { bundle, config, rootfs, layout, cgroupDirs, plan, cgroupWrites };
+}
+
+/** prestart and createRuntime in berth's namespaces, createContainer in the container's; a failure fails the create. */
+async function runCreateHooks(ctx: OperationContext, state: StateFile, config: Config): Promise<void> {
+  for (const kind of ['prestart', 'createRuntime', 'createContainer'] as const)
+    await ctx.hooks.run({ kind, hooks: config.hooks?.[kind] ?? [], state: hookState(state, kind), inContainer: inContainerHooks.includes(kind) ? { pid: state.pid, config } : undefined });
 }
 
 /** Create the container; resolves with its terminal's master when it was asked back. */
@@ -125,11 +146,12 @@ export async function createContainer(ctx: OperationContext, req: CreateRequest,
       plan,
       stdio: stdioFds(req.stdio, req.preserveFds),
       consoleFd: route.fd,
-      onSync: (tag, stage1) => {
+      onSync: async (tag, stage1) => {
         if (tag === SyncTag.ID_MAPS) {
           writeFileSync(`/proc/${stage1}/uid_map`, idMapText(config.linux.uidMappings ?? []));
           writeFileSync(`/proc/${stage1}/gid_map`, idMapText(config.linux.gidMappings ?? []));
         }
+        if (tag === SyncTag.CREATE_HOOKS) await runCreateHooks(ctx, state, config);
       },
       onPid: (pid) => {
         state.pid = pid;

@@ -1,8 +1,13 @@
 // delete: the machine only lets it through for a stopped container, or with --force; then every
-// trace goes — processes, cgroup, state folder.
-import { requireState, type OperationContext } from './context.js';
+// trace goes — processes, cgroup, state folder — and the poststop hooks run (a failing one is a
+// warning: the container is gone either way).
+import { readConfig } from '../stateStore.js';
+import { hookState, requireState, type OperationContext } from './context.js';
 import { teardown } from './teardown.js';
 
 export async function deleteContainer(ctx: OperationContext): Promise<void> {
-  await teardown(ctx.dir, requireState(ctx));
+  const state = requireState(ctx);
+  const poststop = readConfig(ctx.dir).hooks?.poststop ?? [];
+  await teardown(ctx.dir, state);
+  await ctx.hooks.run({ kind: 'poststop', hooks: poststop, state: hookState(state, 'poststop') });
 }

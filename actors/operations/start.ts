@@ -1,11 +1,28 @@
 // start: release the container's process from the barrier. It waits reading the fifo; one byte lets
-// it exec the program. No reader on the fifo means the process is gone.
+// it exec the program. No reader on the fifo means the process is gone. startContainer hooks run
+// before, in the container (a failing one kills it); poststart hooks after (a failing one is a
+// warning).
 import { closeSync, constants, openSync, rmSync, writeSync } from 'node:fs';
 import { BerthError, isErrno } from '../../native/errors.js';
-import { fifoPath } from '../stateStore.js';
-import type { OperationContext } from './context.js';
+import { signalProcess } from '../../native/signalling.js';
+import { signals } from '../../native/signals.js';
+import { fifoPath, readConfig } from '../stateStore.js';
+import { hookState, requireState, type OperationContext } from './context.js';
 
-export function startContainer(ctx: OperationContext): void {
+export async function startContainer(ctx: OperationContext): Promise<void> {
+  const state = requireState(ctx);
+  const config = readConfig(ctx.dir);
+  try {
+    await ctx.hooks.run({ kind: 'startContainer', hooks: config.hooks?.startContainer ?? [], state: hookState(state, 'startContainer'), inContainer: { pid: state.pid, config } });
+  } catch (e) {
+    signalProcess(state.pid, state.berth.pidStartTime, signals.SIGKILL!);
+    throw e;
+  }
+  release(ctx);
+  await ctx.hooks.run({ kind: 'poststart', hooks: config.hooks?.poststart ?? [], state: hookState(state, 'poststart') });
+}
+
+function release(ctx: OperationContext): void {
   const fifo = fifoPath(ctx.dir);
   let fd: number;
   try {

@@ -1,8 +1,8 @@
-// compileExecPlan: a new process in a running container — its cgroup, every namespace it has of its
-// own (joined through the container process's /proc/<pid>/ns), its root — then the same process
-// set-up as the container's own program (its seccomp profile too), without the start barrier. Pure.
-import { step, type Plan } from '../plan.js';
-import type { Config, NamespaceType, Process } from '../spec/config.js';
+// Processes berth starts inside a running container: exec'd processes and the hooks that run in
+// the container's namespaces. Both join the container process's namespaces through
+// /proc/<pid>/ns and fork into its pid namespace. Pure.
+import { step, type Plan, type PlanStep } from '../plan.js';
+import type { Config, Hook, NamespaceType, Process } from '../spec/config.js';
 import { CLONE_FLAGS, nsFile } from './namespaces.js';
 import { becomeProcessPlan, execStep, lateSeccomp, type ProcessContext } from './process.js';
 import { seccompPlan } from './seccomp.js';
@@ -18,19 +18,38 @@ export interface ExecContext extends ProcessContext {
 // since joining it replaces the /proc the other paths are read from.
 const joinOrder: NamespaceType[] = ['user', 'ipc', 'uts', 'network', 'pid', 'cgroup', 'time', 'mount'];
 
-export function compileExecPlan(config: Config, process: Process, ctx: ExecContext): Plan {
+/** Join every namespace the container has of its own (as PID has them), then fork into its pid namespace. */
+export function joinContainerPlan(config: Config, pid: number): PlanStep[] {
   const own = new Set(config.linux.namespaces.map((n) => n.type));
-  // The container's seccomp profile binds its exec'd processes too.
+  return [
+    ...joinOrder.filter((t) => own.has(t)).map((t) => step('SETNS', `join the container's ${t} namespace`, `/proc/${pid}/ns/${nsFile[t]}`, CLONE_FLAGS[t])),
+    ...(own.has('user') ? [step('SETGID', 'become gid 0 of the user namespace', 0), step('SETUID', 'become uid 0 of the user namespace', 0)] : []),
+    step('FORK', 'fork into the container’s pid namespace'),
+  ];
+}
+
+/** exec: the container's cgroup and namespaces, then the process set up as the container's own program is (its seccomp profile too), without the start barrier. */
+export function compileExecPlan(config: Config, process: Process, ctx: ExecContext): Plan {
   const seccomp = seccompPlan(config, ctx.arch);
-  const joins = joinOrder.filter((t) => own.has(t)).map((t) => step('SETNS', `join the container's ${t} namespace`, `/proc/${ctx.pid}/ns/${nsFile[t]}`, CLONE_FLAGS[t]));
   return [
     ...ctx.cgroupDirs.map((dir) => step('WRITE_FILE', `join the cgroup ${dir}`, `${dir}/cgroup.procs`, '0')),
-    ...joins,
-    ...(own.has('user') ? [step('SETGID', 'become gid 0 of the user namespace', 0), step('SETUID', 'become uid 0 of the user namespace', 0)] : []),
-    step('FORK', 'fork the process (in the container’s pid namespace)'),
+    ...joinContainerPlan(config, ctx.pid),
     ...becomeProcessPlan(process, seccomp, ctx),
     step('READY', 'report the process ready to exec'),
     ...lateSeccomp(process, seccomp),
     execStep(process),
+  ];
+}
+
+/** A hook in the container's namespaces: as the runtime runs it (root, all capabilities), its path, args and env exactly. */
+export function compileHookPlan(config: Config, hook: Hook, pid: number): Plan {
+  const args = hook.args ?? [hook.path];
+  const env = hook.env ?? [];
+  return [
+    ...joinContainerPlan(config, pid),
+    step('LOOKUP', `find the hook ${hook.path}`, hook.path, ''),
+    step('CLOSE_FDS', 'close inherited fds', 3),
+    step('READY', 'report the hook ready to exec'),
+    step('EXEC', `exec the hook ${hook.path}`, args.length, ...args, ...env),
   ];
 }

@@ -6,7 +6,7 @@
 //   the container's process
 //     set up the root file system and /dev · pivot_root · sysctls, read-only and masked paths
 //     limits, capabilities, the user · report ready · wait for `start` · seccomp · exec the program
-import { Slot, step, type Plan } from '../plan.js';
+import { Slot, step, SyncTag, type Plan } from '../plan.js';
 import type { Config } from '../spec/config.js';
 import { O_RDWR, type CompileContext } from './context.js';
 import { devicePlan } from './devices.js';
@@ -14,6 +14,8 @@ import { enterRootPlan, finalRootPlan, mountPlan, rootfsPlan } from './mounts.js
 import { namespacePlan, userNamespaceRootPlan } from './namespaces.js';
 import { earlyProcessPlan, processPlan } from './process.js';
 import { sysctlPlan } from './sysctl.js';
+
+const hasCreateHooks = (config: Config) => (['prestart', 'createRuntime', 'createContainer'] as const).some((k) => config.hooks?.[k]?.length);
 
 export function compileInitPlan(config: Config, ctx: CompileContext): Plan {
   return [
@@ -32,6 +34,8 @@ export function compileInitPlan(config: Config, ctx: CompileContext): Plan {
     ...mountPlan(config, ctx),
     ...devicePlan(config),
     step('MKDIR', `create the working directory ${config.process.cwd}`, config.process.cwd, 0o755),
+    // prestart, createRuntime and createContainer hooks run here: namespaces and mounts made, before pivot_root.
+    ...(hasCreateHooks(config) ? [step('SYNC', 'have the prestart, createRuntime and createContainer hooks run', SyncTag.CREATE_HOOKS)] : []),
     ...enterRootPlan(config, ctx),
     // sysctls go through /proc/sys before readonlyPaths may make it read-only.
     ...sysctlPlan(config),

@@ -42,7 +42,7 @@ export interface ProcessContext {
  * no_new_privs, right before exec (lateSeccomp), leaving only execve to the profile. Without it
  * the kernel wants CAP_SYS_ADMIN, which setuid and capset are about to drop: then it comes right
  * before setuid (as runc does), and the profile must allow what follows — setresuid, capset, prctl,
- * umask, stat, access, close_range, sendto, read, close, execve.
+ * umask, stat, access, sendto, read, close, execve.
  */
 export function becomeProcessPlan(p: Process, seccomp: PlanStep[], ctx: ProcessContext): PlanStep[] {
   const { uid, gid, umask, additionalGids = [] } = p.user;
@@ -52,6 +52,8 @@ export function becomeProcessPlan(p: Process, seccomp: PlanStep[], ctx: ProcessC
     ...rlimitPlan(p),
     ...boundingPlan(p, ctx.lastCap),
     step('CHDIR', `change to the working directory ${p.cwd}`, p.cwd),
+    // Before a seccomp filter may be loaded: older profiles do not know close_range.
+    step('CLOSE_FDS', 'close inherited fds', 3 + ctx.preserveFds),
     step('SETGROUPS', `set additional groups [${additionalGids.join(', ')}]`, ...additionalGids),
     step('SETGID', `set gid ${gid}`, gid),
     ...(p.noNewPrivileges ? [] : seccomp),
@@ -60,7 +62,6 @@ export function becomeProcessPlan(p: Process, seccomp: PlanStep[], ctx: ProcessC
     step('UMASK', `set umask ${(umask ?? DEFAULT_UMASK).toString(8)}`, umask ?? DEFAULT_UMASK),
     step('LOOKUP', `find the program "${p.args[0]}" in $PATH`, p.args[0]!, searchPath(p.env)),
     ...(p.noNewPrivileges ? [step('NO_NEW_PRIVS', 'set no_new_privs')] : []),
-    step('CLOSE_FDS', 'close inherited fds', 3 + ctx.preserveFds),
   ];
 }
 

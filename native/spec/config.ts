@@ -184,6 +184,22 @@ export interface Linux {
   mountLabel?: string;
 }
 
+export const hookKinds = ['prestart', 'createRuntime', 'createContainer', 'startContainer', 'poststart', 'poststop'] as const;
+export type HookKind = (typeof hookKinds)[number];
+
+export interface Hook {
+  /** Absolute; resolved in the runtime's namespace, or the container's for startContainer. */
+  path: string;
+  /** argv, argv[0] as given (the path when absent). */
+  args?: string[];
+  /** The environment, exactly: nothing is inherited. */
+  env?: string[];
+  /** Seconds; the hook is killed and fails when it runs longer. */
+  timeout?: number;
+}
+
+export type Hooks = Partial<Record<HookKind, Hook[]>>;
+
 export interface Config {
   ociVersion: string;
   root: { path: string; readonly: boolean };
@@ -192,6 +208,6 @@ export interface Config {
   domainname?: string;
   mounts: Mount[];
   linux: Linux;
-  hooks?: Record<string, unknown>;
+  hooks?: Hooks;
   annotations: Record<string, string>;
 }

@@ -1,11 +1,14 @@
 // config.json → Config, or one error that names the config path of the first thing wrong.
 import { BerthError } from '../errors.js';
 import {
+  hookKinds,
   namespaceTypes,
   type BlockIOResources,
   type Config,
   type CpuResources,
   type Device,
+  type HookKind,
+  type Hooks,
   type DeviceCgroupRule,
   type IdMapping,
   type MemoryResources,
@@ -56,7 +59,8 @@ function boolean(v: unknown, path: string): boolean {
 
 function integer(v: unknown, path: string, min = -Infinity, max = Infinity): number {
   if (typeof v !== 'number' || !Number.isInteger(v)) throw new ConfigError(path, `must be an integer, not ${describe(v)}`);
-  if (v < min || v > max) throw new ConfigError(path, `${v} is out of range (${min}..${max})`);
+  if (v < min || v > max)
+    throw new ConfigError(path, max === Infinity ? `${v} is less than ${min}` : min === -Infinity ? `${v} is more than ${max}` : `${v} is out of range (${min}..${max})`);
   return v;
 }
 
@@ -366,6 +370,25 @@ function parseSeccomp(v: unknown, path: string): Seccomp {
   };
 }
 
+function parseHooks(v: unknown, path: string): Hooks {
+  const o = object(v, path);
+  const hooks: Hooks = {};
+  for (const [kind, list] of Object.entries(o)) {
+    if (!(hookKinds as readonly string[]).includes(kind)) throw new ConfigError(`${path}.${kind}`, `unknown hook kind (${hookKinds.join(', ')})`);
+    hooks[kind as HookKind] = array(list, `${path}.${kind}`).map((h, i) => {
+      const at = `${path}.${kind}[${i}]`;
+      const hook = object(h, at);
+      return {
+        path: required(hook, 'path', at, absolutePath),
+        args: optional(hook, 'args', at, stringArray),
+        env: optional(hook, 'env', at, stringArray),
+        timeout: optional(hook, 'timeout', at, (x, q) => integer(x, q, 1)),
+      };
+    });
+  }
+  return hooks;
+}
+
 const propagations = ['private', 'rprivate', 'slave', 'rslave', 'shared', 'rshared', 'unbindable', 'runbindable'];
 
 /** Parse and check config.json's content. Throws ConfigError naming the first bad path. */
@@ -406,7 +429,7 @@ export function parseConfig(raw: unknown): Config {
       gidMappings: optional(linux, 'gidMappings', 'linux', idMappings),
       mountLabel: optional(linux, 'mountLabel', 'linux', string),
     },
-    hooks: optional(c, 'hooks', '', object),
+    hooks: optional(c, 'hooks', '', parseHooks),
     annotations: optional(c, 'annotations', '', stringMap) ?? {},
   };
 }

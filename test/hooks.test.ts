@@ -1,0 +1,170 @@
+// Hooks: each kind at its point of the lifecycle, in its namespaces, with the state on stdin and
+// exactly its env; timeouts, failure rules, bounded output, and one hook at a time.
+import { mkdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { Runtime, type RuntimeEvent } from '../actors/runtime.js';
+import type { Config, Hook, Hooks } from '../native/spec/config.js';
+import { assertNothingLeft, berth, cleanupRoot, isRoot, makeBundle, makeRootfs, tempDir, uniqueId } from './helpers/fixtures.js';
+import { waitUntil } from './helpers/wait.js';
+
+const test = suite('hooks');
+const dir = isRoot ? tempDir() : '';
+const root = join(dir, 'state');
+const rootfs = isRoot ? makeRootfs(join(dir, 'rootfs')) : '';
+
+test.after(() => {
+  if (!isRoot) return;
+  cleanupRoot(root);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function ok(r: ReturnType<typeof berth>, what: string) {
+  assert.is(r.status, 0, `${what}: ${r.stderr}`);
+  return r.stdout;
+}
+
+/** A hook that appends one line: its tag, its stdin, its uts namespace and hostname, its env. */
+const recorder = (log: string, tag: string, extra: Partial<Hook> = {}): Hook => ({
+  path: '/bin/sh',
+  // its environment, less what shells add on their own (PWD, SHLVL, a default PATH)
+  args: ['sh', '-c', `echo "${tag} $(cat) $(readlink /proc/self/ns/uts) $(hostname) $(cat /proc/self/environ | tr '\\000' '\\n' | grep -v -e ^PWD= -e ^SHLVL= -e ^PATH= | sort | tr '\\n' ,)" >> ${log}`],
+  env: ['HOOK=1'],
+  ...extra,
+});
+
+function bundle(id: string, args: string[], hooks: Hooks, patch?: (c: Config) => void) {
+  return makeBundle(join(dir, id), rootfs, args, (c) => {
+    c.hostname = 'inside';
+    c.hooks = hooks;
+    patch?.(c);
+  });
+}
+
+test('every kind at its point, in its namespaces, with the state on stdin and exactly its env', () => {
+  const id = uniqueId('hooks');
+  const logs = join(dir, `${id}-logs`);
+  mkdirSync(logs);
+  const hostLog = join(logs, 'log');
+  const hooks: Hooks = {
+    prestart: [recorder(hostLog, 'prestart')],
+    createRuntime: [recorder(hostLog, 'createRuntime')],
+    createContainer: [recorder(hostLog, 'createContainer')],
+    // startContainer's path resolves in the container: its busybox sh, writing to a folder bound in
+    startContainer: [recorder('/logs/log', 'startContainer')],
+    poststart: [recorder(hostLog, 'poststart1'), recorder(hostLog, 'poststart2')],
+    poststop: [recorder(hostLog, 'poststop')],
+  };
+  const b = bundle(id, ['true'], hooks, (c) => c.mounts.push({ destination: '/logs', type: 'bind', source: logs, options: ['rbind', 'rw'] }));
+  ok(berth(root, ['create', '--bundle', b, id]), 'create');
+  const pid = JSON.parse(ok(berth(root, ['state', id]), 'state')).pid;
+  ok(berth(root, ['start', id]), 'start');
+  assert.ok(waitUntil(() => JSON.parse(berth(root, ['state', id]).stdout).status === 'stopped'));
+  ok(berth(root, ['delete', id]), 'delete');
+
+  const lines = readFileSync(hostLog, 'utf8').trim().split('\n');
+  assert.equal(
+    lines.map((l) => l.split(' ')[0]),
+    ['prestart', 'createRuntime', 'createContainer', 'startContainer', 'poststart1', 'poststart2', 'poststop'],
+  );
+  const host = readlinkSync('/proc/self/ns/uts');
+  for (const line of lines) {
+    const [tag, json, uts, hostname, env] = line.split(' ');
+    const state = JSON.parse(json!);
+    assert.is(state.id, id);
+    assert.is(state.bundle, b);
+    const inside = tag === 'createContainer' || tag === 'startContainer';
+    assert.is(uts === host, !inside, `${tag} runs in ${inside ? 'the container' : 'berth'}'s namespaces`);
+    assert.is(hostname === 'inside', inside, `${tag}: the hostname of ${inside ? 'the container' : 'the host'}`);
+    assert.is(state.pid, inside ? 1 : pid, `${tag}: the pid as the hook sees it`);
+    assert.is(env, 'HOOK=1,', `${tag}: exactly the env it was given`);
+  }
+  assert.equal(
+    lines.map((l) => JSON.parse(l.split(' ')[1]!).status),
+    ['created', 'created', 'created', 'created', 'running', 'running', 'stopped'],
+  );
+});
+
+test('a failing or hung hook before the program fails the operation; after it, a warning', () => {
+  const failing = (code: number, stderr = 'boom'): Hook => ({ path: '/bin/sh', args: ['sh', '-c', `echo ${stderr} >&2; exit ${code}`] });
+  let id = uniqueId('hook-fail');
+  let r = berth(root, ['create', '--bundle', bundle(id, ['true'], { createRuntime: [failing(3)] }), id]);
+  assert.is(r.status, 1);
+  assert.is(r.stderr, 'hooks.createRuntime[0] (/bin/sh): exit status 3: boom\n');
+  assertNothingLeft(root, id, dir);
+
+  id = uniqueId('hook-slow');
+  const started = Date.now();
+  r = berth(root, ['create', '--bundle', bundle(id, ['true'], { prestart: [{ path: '/bin/sleep', args: ['sleep', '30'], timeout: 1 }] }), id]);
+  assert.is(r.stderr, 'hooks.prestart[0] (/bin/sleep): timed out after 1 s\n');
+  assert.ok(Date.now() - started < 10_000);
+  assertNothingLeft(root, id, dir);
+
+  id = uniqueId('hook-start');
+  ok(berth(root, ['create', '--bundle', bundle(id, ['sleep', '30'], { startContainer: [failing(1)] }), id]), 'create');
+  r = berth(root, ['start', id]);
+  assert.is(r.status, 1);
+  assert.match(r.stderr, /^hooks\.startContainer\[0\] \(\/bin\/sh\): exit status 1/);
+  assert.ok(waitUntil(() => JSON.parse(berth(root, ['state', id]).stdout).status === 'stopped'), 'a failed startContainer hook stops the container');
+  ok(berth(root, ['delete', id]), 'delete');
+
+  id = uniqueId('hook-post');
+  const log = join(dir, `${id}.log`);
+  ok(berth(root, ['run', '--bundle', bundle(id, ['true'], { poststart: [failing(2), recorder(log, 'after')], poststop: [failing(4)] }), id]), 'run');
+  assert.match(readFileSync(log, 'utf8'), /^after /, 'the poststart hooks after a failing one still run');
+  assertNothingLeft(root, id, dir);
+});
+
+test('hook output is captured up to a bound and never blocks the hook', () => {
+  const id = uniqueId('hook-loud');
+  const loud: Hook = { path: '/bin/sh', args: ['sh', '-c', 'head -c 8000000 /dev/zero; head -c 8000000 /dev/zero >&2; exit 0'], timeout: 20 };
+  ok(berth(root, ['run', '--bundle', bundle(id, ['true'], { createRuntime: [loud], poststop: [loud] }), id]), 'run');
+});
+
+test('bad hooks are refused by path before anything is made', () => {
+  const notExecutable = join(dir, 'not-executable');
+  writeFileSync(notExecutable, '#!/bin/sh\n', { mode: 0o644 });
+  const cases: [Hooks, RegExp][] = [
+    [{ prestart: [{ path: 'bin/sh' }] }, /^hooks\.prestart\[0\]\.path: must be an absolute path, not "bin\/sh"$/],
+    [{ createRuntime: [{ path: '/no/such/hook' }] }, /^hooks\.createRuntime\[0\]\.path: "\/no\/such\/hook" does not exist$/],
+    [{ poststop: [{ path: notExecutable }] }, /^hooks\.poststop\[0\]\.path: ".*not-executable" is not executable$/],
+    [{ poststart: [{ path: '/bin/true', timeout: 0 }] }, /^hooks\.poststart\[0\]\.timeout: 0 is less than 1$/],
+    [{ onTuesday: [] } as Hooks, /^hooks\.onTuesday: unknown hook kind/],
+  ];
+  for (const [hooks, message] of cases) {
+    const id = uniqueId('hook-bad');
+    const r = berth(root, ['create', '--bundle', bundle(id, ['true'], hooks), id]);
+    assert.is(r.status, 1, `${JSON.stringify(hooks)}: ${r.stderr}`);
+    assert.match(r.stderr.trim(), message);
+    assertNothingLeft(root, id, dir);
+  }
+});
+
+test('16 parallel creates: their hooks never overlap, and each is an event', async () => {
+  const log = join(dir, 'serial.log');
+  const stamp: Hook = { path: '/bin/sh', args: ['sh', '-c', `echo "start $(date +%s%N)" >> ${log}; sleep 0.05; echo "end $(date +%s%N)" >> ${log}`] };
+  const rt = new Runtime({ root });
+  const events: RuntimeEvent[] = [];
+  rt.on((e) => e.type === 'hook' && events.push(e));
+  try {
+    const ids = Array.from({ length: 16 }, () => uniqueId('serial'));
+    await Promise.all(ids.map((id) => rt.create({ id, bundle: bundle(id, ['true'], { createRuntime: [stamp] }), stdio: 'ignore' })));
+    await Promise.all(ids.map((id) => rt.delete(id, { force: true })));
+  } finally {
+    await rt.close();
+  }
+  const marks = readFileSync(log, 'utf8').trim().split('\n');
+  assert.is(marks.length, 32);
+  marks.forEach((m, i) => assert.ok(m.startsWith(i % 2 === 0 ? 'start' : 'end'), `no two hooks overlap: ${marks.slice(Math.max(0, i - 2), i + 2)}`));
+  assert.is(events.length, 16);
+  for (const e of events) {
+    if (e.type !== 'hook') continue;
+    assert.is(e.kind, 'createRuntime');
+    assert.is(e.exitCode, 0);
+    assert.ok(e.durationMs >= 50);
+  }
+});
+
+if (isRoot) test.run();
+else console.log('hooks: skipped (needs root)');
