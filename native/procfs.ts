@@ -1,5 +1,5 @@
 // What /proc says about a process: enough to tell a live container process from a dead or reused pid.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 
 export interface ProcStat {
   /** One letter: R, S, D, Z (zombie), X (dead), T... */
@@ -43,4 +43,15 @@ export function innermostPid(pid: number): number | null {
   } catch {
     return null;
   }
+}
+
+/** The LSMs the host has enabled. */
+export function lsmHost(): { apparmor: boolean; selinux: boolean } {
+  let apparmor = false;
+  try {
+    apparmor = readFileSync('/sys/module/apparmor/parameters/enabled', 'utf8').trim() === 'Y';
+  } catch {
+    // not built in
+  }
+  return { apparmor, selinux: existsSync('/sys/fs/selinux/enforce') };
 }

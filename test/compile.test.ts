@@ -5,6 +5,7 @@ import { parseLayout } from '../native/cgroups/layout.js';
 import type { CompileContext } from '../native/compile/context.js';
 import { compileExecPlan } from '../native/compile/execPlan.js';
 import { compileInitPlan } from '../native/compile/initPlan.js';
+import { ignoredLsmFields } from '../native/compile/lsm.js';
 import { MS, parseMountOptions } from '../native/compile/mountFlags.js';
 import { capabilityMasks } from '../native/compile/capabilities.js';
 import { CLONE_FLAGS, idMapText } from '../native/compile/namespaces.js';
@@ -29,6 +30,7 @@ const ctx = (over: Partial<CompileContext> = {}): CompileContext => ({
   cgroupLayout: parseLayout(v1Mountinfo),
   cgroupDirs: ['/sys/fs/cgroup/memory/c', '/sys/fs/cgroup/cpu,cpuacct/c', '/sys/fs/cgroup/systemd/c'],
   lastCap: 40,
+  lsm: { apparmor: false, selinux: false },
   arch: 'x64',
   sourceKind: (p) => (p.endsWith('.txt') ? 'file' : p.startsWith('/missing') ? null : 'dir'),
   ...over,
@@ -236,6 +238,22 @@ test('user namespace first, maps written by berth, then root of it; devices boun
   assert.throws(() => compileInitPlan(config((c) => (c.linux.uidMappings = [{ containerID: 0, hostID: 1, size: 1 }])), ctx()), /linux\.uidMappings: needs a user namespace/);
 });
 
+test('AppArmor and SELinux where the host has them: the exec labelled, the mounts given a context', () => {
+  const labelled = (c: Config) => {
+    c.process.apparmorProfile = 'berth-default';
+    c.process.selinuxLabel = 'system_u:system_r:container_t:s0';
+    c.linux.mountLabel = 'system_u:object_r:container_file_t:s0';
+  };
+  const none = compileInitPlan(config(labelled), ctx());
+  assert.not.ok(none.some((s) => s.what.includes('AppArmor') || s.what.includes('label the exec') || String(s.args[4]).includes('context=')));
+  const both = compileInitPlan(config(labelled), ctx({ lsm: { apparmor: true, selinux: true } }));
+  assert.equal(find(both, 'AppArmor')!.args, ['/proc/self/attr/apparmor/exec', 'exec berth-default']);
+  assert.equal(find(both, 'label the exec')!.args, ['/proc/self/attr/exec', 'system_u:system_r:container_t:s0']);
+  assert.is(find(both, 'mount tmpfs on /dev')!.args[4], 'mode=755,size=65536k,context="system_u:object_r:container_file_t:s0"');
+  assert.not.ok(String(find(both, 'mount proc on /proc')!.args[4]).includes('context='), 'proc takes no context=');
+  assert.equal(ignoredLsmFields(config(labelled), { apparmor: false, selinux: false }).length, 3);
+});
+
 test('a terminal: a pty made right after pivot_root, its master sent over the console socket fd', () => {
   const plan = compileInitPlan(config((c) => ((c.process.terminal = true), (c.process.consoleSize = { height: 24, width: 80 }))), ctx({ preserveFds: 1 }));
   const tty = plan.find((s) => s.op === 'TERMINAL')!;
@@ -245,7 +263,7 @@ test('a terminal: a pty made right after pivot_root, its master sent over the co
 
 test('exec: joins the container process’s namespaces (user first, mount last), its cgroup, then forks', () => {
   const c = config((x) => x.linux.namespaces.push({ type: 'user' }));
-  const plan = compileExecPlan(c, c.process, { pid: 42, cgroupDirs: ['/sys/fs/cgroup/pids/c'], preserveFds: 0, lastCap: 40, arch: 'x64' });
+  const plan = compileExecPlan(c, c.process, { pid: 42, cgroupDirs: ['/sys/fs/cgroup/pids/c'], preserveFds: 0, lastCap: 40, arch: 'x64', lsm: { apparmor: false, selinux: false } });
   assert.equal(plan[0]!.args, ['/sys/fs/cgroup/pids/c/cgroup.procs', '0']);
   const joins = plan.filter((s) => s.op === 'SETNS').map((s) => s.args[0]);
   assert.equal(joins, ['/proc/42/ns/user', '/proc/42/ns/ipc', '/proc/42/ns/uts', '/proc/42/ns/net', '/proc/42/ns/pid', '/proc/42/ns/cgroup', '/proc/42/ns/mnt']);

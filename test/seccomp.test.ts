@@ -232,7 +232,7 @@ test('long programs: far jumps go through ja; more than 4096 instructions is ref
 test('the plan: with no_new_privs the filter is loaded right before exec, without it before setuid', () => {
   const seccomp = { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['mkdir'], action: 'SCMP_ACT_ERRNO' }] };
   const ctx: CompileContext = {
-    bundle: '/b', rootfs: '/b/rootfs', fifo: '/f', preserveFds: 0, noPivot: false, cgroupDirs: ['/sys/fs/cgroup/c'], lastCap: 40, arch: 'x64',
+    bundle: '/b', rootfs: '/b/rootfs', fifo: '/f', preserveFds: 0, noPivot: false, cgroupDirs: ['/sys/fs/cgroup/c'], lastCap: 40, arch: 'x64', lsm: { apparmor: false, selinux: false },
     cgroupLayout: parseLayout('33 25 0:29 / /sys/fs/cgroup rw,relatime shared:12 - cgroup2 cgroup2 rw'),
     sourceKind: () => 'dir',
   };

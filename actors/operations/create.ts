@@ -10,6 +10,7 @@ import { hostLayout } from '../../native/cgroups/layout.js';
 import { resourceWrites } from '../../native/cgroups/resources.js';
 import { capabilityMasks } from '../../native/compile/capabilities.js';
 import { compileInitPlan } from '../../native/compile/initPlan.js';
+import { ignoredLsmFields } from '../../native/compile/lsm.js';
 import { ownMountNamespace } from '../../native/compile/mounts.js';
 import { idMapText } from '../../native/compile/namespaces.js';
 import { tablelessArchitecturesOf } from '../../native/compile/seccomp.js';
@@ -17,7 +18,7 @@ import type { CompileContext } from '../../native/compile/context.js';
 import { BerthError, isErrno } from '../../native/errors.js';
 import { runInit } from '../../native/initProcess.js';
 import { SyncTag } from '../../native/plan.js';
-import { isAlive, lastCapability, procStat } from '../../native/procfs.js';
+import { isAlive, lastCapability, lsmHost, procStat } from '../../native/procfs.js';
 import type { Config } from '../../native/spec/config.js';
 import { ConfigError, parseConfig } from '../../native/spec/validate.js';
 import { mkfifo, waitChild } from '../../native/syscalls.js';
@@ -76,8 +77,8 @@ function checkHookPaths(config: Config): void {
 }
 
 /** The compile context of a container: its own facts, and this host's. */
-export function compileContextOf(own: Omit<CompileContext, 'lastCap' | 'arch' | 'sourceKind'>): CompileContext {
-  return { ...own, lastCap: lastCapability(), arch: process.arch, sourceKind };
+export function compileContextOf(own: Omit<CompileContext, 'lastCap' | 'arch' | 'lsm' | 'sourceKind'>): CompileContext {
+  return { ...own, lastCap: lastCapability(), arch: process.arch, lsm: lsmHost(), sourceKind };
 }
 
 function sourceKind(path: string): 'dir' | 'file' | null {
@@ -106,6 +107,8 @@ export function prepareCreate(ctx: OperationContext, req: CreateRequest) {
   }
   const tableless = config.linux.seccomp ? tablelessArchitecturesOf(config.linux.seccomp) : [];
   if (tableless.length) ctx.log.debug(`seccomp: no syscall table for ${tableless.join(', ')}: their syscalls get the bad-arch action`);
+  const ignored = ignoredLsmFields(config, compileContext.lsm);
+  if (ignored.length) ctx.log.debug(`not enabled on this host, so not applied: ${ignored.join(', ')}`);
   checkHookPaths(config);
   checkConsole(config.process.terminal, req);
   if (req.noNewKeyring) ctx.log.debug('--no-new-keyring is accepted but not used yet');

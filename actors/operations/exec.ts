@@ -4,7 +4,7 @@
 import { resolve } from 'node:path';
 import { compileExecPlan } from '../../native/compile/execPlan.js';
 import { runInit } from '../../native/initProcess.js';
-import { lastCapability } from '../../native/procfs.js';
+import { lastCapability, lsmHost } from '../../native/procfs.js';
 import type { Process } from '../../native/spec/config.js';
 import { parseProcess } from '../../native/spec/validate.js';
 import { waitChild } from '../../native/syscalls.js';
@@ -57,6 +57,7 @@ export async function execProcess(ctx: OperationContext, req: ExecRequest): Prom
     preserveFds: req.preserveFds ?? 0,
     lastCap: lastCapability(),
     arch: process.arch,
+    lsm: lsmHost(),
   });
   const route = openConsole(req.process.terminal, req);
   let pid = 0;

@@ -4,6 +4,7 @@ import { Resolve, Slot, step, type PlanStep } from '../plan.js';
 import type { Config, Mount } from '../spec/config.js';
 import { ConfigError } from '../spec/validate.js';
 import { O_DIRECTORY, O_PATH, type CompileContext } from './context.js';
+import { mountData } from './lsm.js';
 import { MS, parseMountOptions, propagationOptions } from './mountFlags.js';
 
 /** Flags a bind remount can change; anything else in a bind's options is meaningless. */
@@ -104,7 +105,7 @@ export function mountPlan(config: Config, ctx: CompileContext): PlanStep[] {
     const { flags, propagation, data } = parseMountOptions(m.options);
     const dest = m.destination;
     return [
-      step('MOUNT', `mount ${m.type} on ${dest}`, m.source ?? m.type, dest, m.type, flags, data.join(','), Resolve.DIR),
+      step('MOUNT', `mount ${m.type} on ${dest}`, m.source ?? m.type, dest, m.type, flags, mountData(m, data, config, ctx.lsm), Resolve.DIR),
       ...propagate(dest, propagation, dest),
     ];
   });

@@ -3,6 +3,7 @@
 import { initFd, Slot, step, type PlanStep } from '../plan.js';
 import type { Config, Process } from '../spec/config.js';
 import { boundingPlan, capabilityPlan } from './capabilities.js';
+import { lsmExecPlan, type LsmHost } from './lsm.js';
 import { rlimitPlan } from './rlimits.js';
 import { seccompPlan } from './seccomp.js';
 
@@ -32,6 +33,8 @@ export interface ProcessContext {
   lastCap: number;
   /** The machine's architecture as Node.js names it (process.arch): the seccomp filter's native one. */
   arch: string;
+  /** Which LSMs the host has enabled. */
+  lsm: LsmHost;
 }
 
 /**
@@ -61,6 +64,7 @@ export function becomeProcessPlan(p: Process, seccomp: PlanStep[], ctx: ProcessC
     ...capabilityPlan(p, ctx.lastCap),
     step('UMASK', `set umask ${(umask ?? DEFAULT_UMASK).toString(8)}`, umask ?? DEFAULT_UMASK),
     step('LOOKUP', `find the program "${p.args[0]}" in $PATH`, p.args[0]!, searchPath(p.env)),
+    ...lsmExecPlan(p, ctx.lsm),
     ...(p.noNewPrivileges ? [step('NO_NEW_PRIVS', 'set no_new_privs')] : []),
   ];
 }
