@@ -16,6 +16,12 @@ export interface CoordinatorOptions {
   host: ActorHost;
   log: LogOptions;
   cgroupVersion?: 1 | 2;
+  /**
+   * Reap every container and exec'd process this process starts (true), or only those it waits
+   * for. A CLI call that exits at once must leave the others to its caller's subreaper (conmon,
+   * containerd's shim): reaping them here would take their exit status from it.
+   */
+  reapDetached: boolean;
 }
 
 export class Coordinator {
@@ -87,9 +93,9 @@ export class Coordinator {
         const { type: _, ...create } = msg;
         // Queued before anything is awaited: messages sent together keep their order.
         return this.enqueue(msg.id, async () => {
-          const reaper = await this.reaperOf(); // listening before the container process can exit
+          const reaper = this.opts.reapDetached ? await this.reaperOf() : null; // listening before the container process can exit
           const r = await this.perform({ op: 'create', id: msg.id, create: { ...create, cgroupVersion: this.opts.cgroupVersion } });
-          reaper.watch(r.id, r.pid);
+          reaper?.watch(r.id, r.pid);
           if (r.terminal !== undefined) this.emit({ type: 'terminal', id: r.id, pid: r.pid, fd: r.terminal });
           return { id: r.id, pid: r.pid, terminal: r.terminal };
         });
@@ -97,7 +103,7 @@ export class Coordinator {
       case 'start': {
         const r = await this.enqueue(msg.id, () => this.perform({ op: 'start', id: msg.id, restart: msg.restart, stdio: msg.stdio }));
         // A restarted container has a new process, a child of this one.
-        if (msg.restart) (await this.reaperOf()).watch(r.id, r.pid);
+        if (msg.restart && this.opts.reapDetached) (await this.reaperOf()).watch(r.id, r.pid);
         return { id: r.id, pid: r.pid };
       }
       case 'stop': {
@@ -193,7 +199,7 @@ export class Coordinator {
     const pid = r.execPid!;
     // Waiting starts before watching: an exec'd process's exit is not kept for later.
     const exit = msg.detach ? null : reaper.wait(pid);
-    reaper.watch(id, pid, true);
+    if (exit || this.opts.reapDetached) reaper.watch(id, pid, true);
     this.emit({ type: 'exec', id, pid });
     if (r.terminal !== undefined) this.emit({ type: 'terminal', id, pid, fd: r.terminal });
     return { id, pid, exit: exit && (await exit) };
@@ -209,6 +215,7 @@ export class Coordinator {
       throw e;
     }
     if (detach) return { id: msg.id, pid, exit: null };
+    (await this.reaperOf()).watch(msg.id, pid); // waited for: reaped here, whatever reapDetached says
     const exit = await this.wait(msg.id);
     await this.dispatch({ type: 'delete', id: msg.id, force: true });
     return { id: msg.id, pid, exit };

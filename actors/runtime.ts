@@ -16,6 +16,11 @@ export interface RuntimeOptions {
   log?: LogOptions;
   /** Manage cgroups as v1 or v2; default: v1 when v1 controllers are mounted, else v2. */
   cgroupVersion?: 1 | 2;
+  /**
+   * Reap the processes of containers (and exec'd processes) this runtime starts but nobody waits
+   * for: true (default) for a long-lived program; the CLI leaves them to its caller's subreaper.
+   */
+  reapDetached?: boolean;
 }
 
 export class Runtime {
@@ -27,6 +32,7 @@ export class Runtime {
       host: opts.host === 'inline' ? new InlineHost() : new PooledHost(opts.threads),
       log: opts.log ?? {},
       cgroupVersion: opts.cgroupVersion,
+      reapDetached: opts.reapDetached ?? true,
     });
   }
 

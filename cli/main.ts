@@ -194,6 +194,8 @@ export async function main(argv: string[]): Promise<number> {
       host: (g.actorHost as 'inline' | 'pool' | undefined) ?? 'inline',
       log: logOptions,
       cgroupVersion: g.cgroupVersion as 1 | 2 | undefined,
+      // What this call does not wait for belongs to the caller (its subreaper reaps it).
+      reapDetached: false,
     });
     return await execute(cl, rt);
   } catch (e) {

@@ -63,6 +63,24 @@ test('podman run -d, ps, logs, inspect, stop, rm', () => {
   assert.equal(cgroupsLeft(`${cgroupParent}/libpod-${run.stdout}`), [], 'the container cgroup is gone');
 });
 
+test('podman exec runs in the container: its namespaces, its exit status', () => {
+  const run = podman(['run', '-d', ...limits, '--cgroup-parent', `/${cgroupParent}`, '--hostname', 'execd', 'localhost/berth-busybox:test', 'sleep', '60']);
+  assert.is(run.status, 0, run.stderr);
+  const exec = podman(['exec', run.stdout, 'sh', '-c', 'hostname; echo $$; exit 5']);
+  assert.is(exec.status, 5, exec.stderr);
+  const [hostname, pid] = exec.stdout.split('\n');
+  assert.is(hostname, 'execd');
+  assert.ok(Number(pid) > 1 && Number(pid) < 50, `a pid of the container's namespace: ${pid}`);
+  assert.is(podman(['rm', '--force', run.stdout]).status, 0);
+});
+
+test('a detached container that exits at once: its status reaches conmon, not berth', () => {
+  const run = podman(['run', '-d', ...limits, '--cgroup-parent', `/${cgroupParent}`, 'localhost/berth-busybox:test', 'sh', '-c', 'exit 7']);
+  assert.is(run.status, 0, run.stderr);
+  assert.is(podman(['wait', run.stdout]).stdout, '7');
+  assert.is(podman(['rm', run.stdout]).status, 0);
+});
+
 test('podman kill reaches the container', () => {
   const run = podman(['run', '-d', ...limits, '--cgroup-parent', `/${cgroupParent}`, 'localhost/berth-busybox:test', 'sleep', '60']);
   assert.is(run.status, 0, run.stderr);
