@@ -237,9 +237,10 @@ test('the plan: with no_new_privs the filter is loaded right before exec, withou
     sourceKind: () => 'dir',
   };
   const ops = (c: Config) => compileInitPlan(c, ctx).map((s) => s.op);
-  assert.equal(ops(config(seccomp)).slice(-5), ['CLOSE_FDS', 'READY', 'BARRIER', 'SECCOMP', 'EXEC']);
+  assert.equal(ops(config(seccomp)).slice(-5), ['NO_NEW_PRIVS', 'READY', 'BARRIER', 'SECCOMP', 'EXEC']);
   const without = ops(config(seccomp, (c) => (c.process.noNewPrivileges = false)));
   assert.is(without.indexOf('SECCOMP') + 1, without.indexOf('SETUID'));
+  assert.is(without.indexOf('CLOSE_FDS') + 1, without.indexOf('SECCOMP'), 'fds are marked before a profile can refuse close_range');
   assert.not.ok(ops(config(undefined)).includes('SECCOMP'));
   const step = compileInitPlan(config(seccomp), ctx).find((s) => s.op === 'SECCOMP')!;
   assert.equal(step.args, [0, compileConfig(seccomp).program]);

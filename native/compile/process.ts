@@ -42,7 +42,9 @@ export interface ProcessContext {
  * no_new_privs, right before exec (lateSeccomp), leaving only execve to the profile. Without it
  * the kernel wants CAP_SYS_ADMIN, which setuid and capset are about to drop: then it comes right
  * before setuid (as runc does), and the profile must allow what follows — setresuid, capset, prctl,
- * umask, stat, access, close_range, sendto, read, close, execve.
+ * umask, stat, access, sendto, read, close, execve. Inherited fds are marked close-on-exec before
+ * it: profiles older than close_range refuse it (runtime-tools' default does), and berth-init opens
+ * everything O_CLOEXEC itself, so marking earlier leaves nothing open at exec.
  */
 export function becomeProcessPlan(p: Process, seccomp: PlanStep[], ctx: ProcessContext): PlanStep[] {
   const { uid, gid, umask, additionalGids = [] } = p.user;
@@ -54,13 +56,13 @@ export function becomeProcessPlan(p: Process, seccomp: PlanStep[], ctx: ProcessC
     step('CHDIR', `change to the working directory ${p.cwd}`, p.cwd),
     step('SETGROUPS', `set additional groups [${additionalGids.join(', ')}]`, ...additionalGids),
     step('SETGID', `set gid ${gid}`, gid),
+    step('CLOSE_FDS', 'close inherited fds', 3 + ctx.preserveFds),
     ...(p.noNewPrivileges ? [] : seccomp),
     step('SETUID', `set uid ${uid}`, uid),
     ...capabilityPlan(p, ctx.lastCap),
     step('UMASK', `set umask ${(umask ?? DEFAULT_UMASK).toString(8)}`, umask ?? DEFAULT_UMASK),
     step('LOOKUP', `find the program "${p.args[0]}" in $PATH`, p.args[0]!, searchPath(p.env)),
     ...(p.noNewPrivileges ? [step('NO_NEW_PRIVS', 'set no_new_privs')] : []),
-    step('CLOSE_FDS', 'close inherited fds', 3 + ctx.preserveFds),
   ];
 }
 
