@@ -5,7 +5,7 @@
 // thread while idle.
 import { rmSync } from 'node:fs';
 import { createActor, fromPromise, waitFor, type Actor } from 'xstate';
-import { containerMachine, isSettled, refusal, statusOf, type ContainerEvent, type ContainerSnapshot, type Status } from '../machines/container.js';
+import { containerMachine, isSettled, refusal, statusOf, type ContainerEvent, type ContainerSnapshot, type Operation, type Status } from '../machines/container.js';
 import { BerthError, isErrno } from '../native/errors.js';
 import { lockContainer } from './containerLock.js';
 import { createLogger, type LogOptions } from './log.js';
@@ -14,6 +14,8 @@ import { createContainer, prepareCreate, type CreateRequest } from './operations
 import { deleteContainer } from './operations/delete.js';
 import { execProcess, type ExecRequest, type ExecResult } from './operations/exec.js';
 import { killContainer } from './operations/kill.js';
+import { pauseContainer } from './operations/pause.js';
+import { resumeContainer } from './operations/resume.js';
 import { startContainer } from './operations/start.js';
 import { containerDir, makeContainerDir, processAlive, readState, validateId, type StateFile } from './stateStore.js';
 
@@ -28,6 +30,8 @@ export type OperationRequest = HostOptions &
     | { op: 'start'; id: string }
     | { op: 'kill'; id: string; signal: number; all: boolean }
     | { op: 'exec'; id: string; exec: ExecRequest; ignorePaused: boolean }
+    | { op: 'pause'; id: string }
+    | { op: 'resume'; id: string }
     | { op: 'delete'; id: string; force: boolean }
   );
 
@@ -45,7 +49,7 @@ export interface OperationResult {
 /** What crosses the thread boundary: errors as data, so their kind survives structured cloning. */
 export type Outcome = { ok: true; result: OperationResult } | { ok: false; error: { message: string; kind: BerthError['kind'] } };
 
-type Effects = Partial<Record<'create' | 'start' | 'kill' | 'exec' | 'delete', (input: ContainerEvent) => unknown>>;
+type Effects = Partial<Record<Operation, (input: ContainerEvent) => unknown>>;
 
 /** The machine with real effects. The first effect failure is kept as thrown (typed), for the caller. */
 function machineWith(effects: Effects, failures: unknown[]) {
@@ -73,6 +77,8 @@ function effectsFor(ctx: OperationContext, req: OperationRequest, out: { exec?: 
     exec: async () => {
       if (req.op === 'exec') out.exec = await execProcess(ctx, req.exec);
     },
+    pause: () => pauseContainer(ctx),
+    resume: () => resumeContainer(ctx),
     delete: () => deleteContainer(ctx),
   };
 }
@@ -107,6 +113,10 @@ function eventOf(req: OperationRequest): ContainerEvent {
       return { type: 'DELETE', force: req.force };
     case 'exec':
       return { type: 'EXEC', ignorePaused: req.ignorePaused };
+    case 'pause':
+      return { type: 'PAUSE' };
+    case 'resume':
+      return { type: 'RESUME' };
     case 'create':
       throw new Error('create is the machine’s initial state, not an event');
   }

@@ -112,6 +112,10 @@ export class Coordinator {
         return this.run(msg);
       case 'exec':
         return this.exec(msg);
+      case 'pause':
+      case 'resume':
+        await this.enqueue(msg.id, () => this.perform({ op: msg.type, id: msg.id }));
+        return { id: msg.id };
       case 'plan':
         return this.plan(msg);
       case 'statechart': {

@@ -59,6 +59,9 @@ export type Message =
   | ({ type: 'exec' } & ExecOptions)
   | { type: 'wait'; id: string }
   | { type: 'list' }
+  /** Freeze every process of a running container; resume thaws them. */
+  | { type: 'pause'; id: string }
+  | { type: 'resume'; id: string }
   /** Compile the create without doing it: the exact plan berth-init would execute. */
   | ({ type: 'plan' } & CreateOptions)
   /** The lifecycle statechart, as text. */
@@ -90,6 +93,8 @@ export interface Results {
   /** With `detach`, exit is null. */
   exec: { id: string; pid: number; exit: ProcessExit | null };
   list: OciState[];
+  pause: { id: string };
+  resume: { id: string };
   plan: { id: string; stateDir: string; cgroupDirs: string[]; steps: { op: string; what: string; args: string[] }[] };
   statechart: string;
   spec: Config;

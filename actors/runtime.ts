@@ -64,6 +64,12 @@ export class Runtime {
   list() {
     return this.send({ type: 'list' });
   }
+  pause(id: string) {
+    return this.send({ type: 'pause', id });
+  }
+  resume(id: string) {
+    return this.send({ type: 'resume', id });
+  }
 
   /** Call LISTENER with every event; returns the function that stops it. */
   on(listener: (e: RuntimeEvent) => void): () => void {

@@ -149,6 +149,13 @@ async function execute(cl: CommandLine, rt: Runtime): Promise<number> {
       await detachTerminal(attached);
       return exitStatus(exit);
     }
+    case 'pause':
+      await rt.pause(id);
+      return 0;
+    case 'resume':
+    case 'unpause':
+      await rt.resume(id);
+      return 0;
     case 'spec': {
       const path = join(resolve((flags.bundle as string) ?? '.'), 'config.json');
       if (existsSync(path)) throw new BerthError(`File ${path} exists. Remove it first`);

@@ -73,6 +73,9 @@ export const commands: Record<string, CommandSpec> = {
   spec: { help: 'write a default config.json', flags: { bundle: flag(['bundle', 'b'], 'string', 'the bundle folder'), rootless: flag(['rootless'], 'bool', 'a rootless config', true) }, args: [] },
   features: { help: 'print the OCI features this build supports', flags: {}, args: [] },
   statechart: { help: 'berth: print the container lifecycle statechart', flags: {}, args: [] },
+  pause: { help: 'freeze every process of a running container', flags: {}, args: ['ID'] },
+  resume: { help: 'thaw a paused container', flags: {}, args: ['ID'] },
+  unpause: { help: 'the same as resume', flags: {}, args: ['ID'] },
   exec: {
     help: 'run a new process in a running container',
     flags: {

@@ -90,6 +90,7 @@ test('refusals read as runc words them', () => {
   assert.is(refusal('running', { type: 'DELETE', force: false }, 'x'), 'cannot delete container x that is not stopped: running');
   assert.is(refusal('stopped', { type: 'KILL', signal: 9, all: false }, 'x'), 'container not running');
   assert.is(refusal('running', { type: 'RESUME' }, 'x'), 'container not paused');
+  assert.is(refusal('created', { type: 'PAUSE' }, 'x'), 'container not running');
 });
 
 test.run();

@@ -2,6 +2,7 @@
 // failed create (undo) and delete, so both leave the same nothing behind. A container without a
 // mount namespace of its own mounted into the host's, under its rootfs: those mounts go too.
 import { readFileSync, rmSync } from 'node:fs';
+import { thaw } from '../../native/cgroups/freezer.js';
 import { cgroupPids, removeCgroup } from '../../native/cgroups/manager.js';
 import { BerthError } from '../../native/errors.js';
 import { signalAll, signalProcess, waitForExit, waitUntilEmpty } from '../../native/signalling.js';
@@ -15,7 +16,11 @@ export async function teardown(dir: string, state: StateFile): Promise<void> {
   const { pid } = state;
   const { pidStartTime, cgroup } = state.berth;
   if (pid > 0) signalProcess(pid, pidStartTime, signals.SIGKILL!);
-  if (cgroup) signalAll(cgroupPids(cgroup), signals.SIGKILL!);
+  if (cgroup) {
+    signalAll(cgroupPids(cgroup), signals.SIGKILL!);
+    // A paused container's tasks die only when thawed; killed first, they run no user code after.
+    thaw(cgroup);
+  }
   if (pid > 0) {
     if (!(await waitForExit(pid, pidStartTime, GRACE_MS))) throw new BerthError(`container process ${pid} did not die after SIGKILL`);
   }
