@@ -7,6 +7,7 @@ import { rmSync } from 'node:fs';
 import { createActor, fromPromise, waitFor, type Actor } from 'xstate';
 import { containerMachine, isSettled, refusal, statusOf, type ContainerEvent, type ContainerSnapshot, type Operation, type Status } from '../machines/container.js';
 import { BerthError, isErrno } from '../native/errors.js';
+import type { Resources } from '../native/spec/config.js';
 import { lockContainer } from './containerLock.js';
 import { createLogger, type LogOptions } from './log.js';
 import { requireState, saveState, type OperationContext } from './operations/context.js';
@@ -17,6 +18,7 @@ import { killContainer } from './operations/kill.js';
 import { pauseContainer } from './operations/pause.js';
 import { resumeContainer } from './operations/resume.js';
 import { startContainer } from './operations/start.js';
+import { updateContainer } from './operations/update.js';
 import { containerDir, makeContainerDir, processAlive, readState, validateId, type StateFile } from './stateStore.js';
 
 export interface HostOptions {
@@ -32,6 +34,8 @@ export type OperationRequest = HostOptions &
     | { op: 'exec'; id: string; exec: ExecRequest; ignorePaused: boolean }
     | { op: 'pause'; id: string }
     | { op: 'resume'; id: string }
+    /** RESOURCES: a linux.resources object, not validated yet. */
+    | { op: 'update'; id: string; resources: unknown }
     | { op: 'delete'; id: string; force: boolean }
   );
 
@@ -44,6 +48,8 @@ export interface OperationResult {
   terminal?: number;
   /** The exec'd process. */
   execPid?: number;
+  /** After an update: the container's resources as now recorded. */
+  resources?: Resources;
 }
 
 /** What crosses the thread boundary: errors as data, so their kind survives structured cloning. */
@@ -69,8 +75,14 @@ function machineWith(effects: Effects, failures: unknown[]) {
   return containerMachine.provide({ actors });
 }
 
-/** The effects of the operations on an existing container; what exec makes is kept in OUT. */
-function effectsFor(ctx: OperationContext, req: OperationRequest, out: { exec?: ExecResult }): Effects {
+/** What an operation made, for its result. */
+interface Made {
+  exec?: ExecResult;
+  resources?: Resources;
+}
+
+/** The effects of the operations on an existing container; what they make is kept in OUT. */
+function effectsFor(ctx: OperationContext, req: OperationRequest, out: Made): Effects {
   return {
     start: () => startContainer(ctx),
     kill: (e) => e.type === 'KILL' && killContainer(ctx, e.signal, e.all),
@@ -79,6 +91,9 @@ function effectsFor(ctx: OperationContext, req: OperationRequest, out: { exec?: 
     },
     pause: () => pauseContainer(ctx),
     resume: () => resumeContainer(ctx),
+    update: () => {
+      if (req.op === 'update') out.resources = updateContainer(ctx, req.resources);
+    },
     delete: () => deleteContainer(ctx),
   };
 }
@@ -117,6 +132,8 @@ function eventOf(req: OperationRequest): ContainerEvent {
       return { type: 'PAUSE' };
     case 'resume':
       return { type: 'RESUME' };
+    case 'update':
+      return { type: 'UPDATE' };
     case 'create':
       throw new Error('create is the machine’s initial state, not an event');
   }
@@ -171,7 +188,7 @@ async function operate(ctx: OperationContext, req: OperationRequest): Promise<Op
     ctx.state = readOrAbandoned(ctx, req);
     if (!ctx.state) return { id: ctx.id, status: 'deleted', pid: 0 };
     const failures: unknown[] = [];
-    const out: { exec?: ExecResult } = {};
+    const out: Made = {};
     const actor = createActor(machineWith(effectsFor(ctx, req, out), failures), { snapshot: restore(ctx.state), input: { id: ctx.id } });
     actor.start();
     const recorded = statusOf(actor.getSnapshot());
@@ -183,7 +200,7 @@ async function operate(ctx: OperationContext, req: OperationRequest): Promise<Op
     const after = await settle(actor, failures);
     const status = statusOf(after);
     if (status === 'deleted') return { id: ctx.id, status, pid: ctx.state.pid };
-    return { id: ctx.id, status: unlock ? persist(ctx, actor) : (status as Status), pid: ctx.state.pid, execPid: out.exec?.pid, terminal: out.exec?.terminal };
+    return { id: ctx.id, status: unlock ? persist(ctx, actor) : (status as Status), pid: ctx.state.pid, execPid: out.exec?.pid, terminal: out.exec?.terminal, resources: out.resources };
   } finally {
     unlock?.();
   }

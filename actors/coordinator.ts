@@ -116,6 +116,10 @@ export class Coordinator {
       case 'resume':
         await this.enqueue(msg.id, () => this.perform({ op: msg.type, id: msg.id }));
         return { id: msg.id };
+      case 'update': {
+        const r = await this.enqueue(msg.id, () => this.perform({ op: 'update', id: msg.id, resources: msg.resources }));
+        return { id: msg.id, resources: r.resources! };
+      }
       case 'plan':
         return this.plan(msg);
       case 'statechart': {

@@ -1,6 +1,6 @@
 // The message API: what the CLI sends and what a Node program sends are the same objects.
 import type { Status } from '../machines/container.js';
-import type { Config } from '../native/spec/config.js';
+import type { Config, Resources } from '../native/spec/config.js';
 import type { Features } from '../native/spec/features.js';
 import type { OciState } from './stateStore.js';
 
@@ -62,6 +62,8 @@ export type Message =
   /** Freeze every process of a running container; resume thaws them. */
   | { type: 'pause'; id: string }
   | { type: 'resume'; id: string }
+  /** New limits for a live container: linux.resources fields, merged into the recorded ones. */
+  | { type: 'update'; id: string; resources: Resources }
   /** Compile the create without doing it: the exact plan berth-init would execute. */
   | ({ type: 'plan' } & CreateOptions)
   /** The lifecycle statechart, as text. */
@@ -95,6 +97,8 @@ export interface Results {
   list: OciState[];
   pause: { id: string };
   resume: { id: string };
+  /** The container's resources as now recorded. */
+  update: { id: string; resources: Resources };
   plan: { id: string; stateDir: string; cgroupDirs: string[]; steps: { op: string; what: string; args: string[] }[] };
   statechart: string;
   spec: Config;

@@ -4,6 +4,7 @@ import { Coordinator } from './coordinator.js';
 import { InlineHost, PooledHost } from './hosts.js';
 import type { LogOptions } from './log.js';
 import type { CreateOptions, ExecOptions, Message, ProcessExit, ResultOf, RuntimeEvent } from './messages.js';
+import type { Resources } from '../native/spec/config.js';
 import { DEFAULT_ROOT } from './stateStore.js';
 
 export interface RuntimeOptions {
@@ -70,6 +71,10 @@ export class Runtime {
   resume(id: string) {
     return this.send({ type: 'resume', id });
   }
+  /** New limits, merged into the container's recorded linux.resources. */
+  update(id: string, resources: Resources) {
+    return this.send({ type: 'update', id, resources });
+  }
 
   /** Call LISTENER with every event; returns the function that stops it. */
   on(listener: (e: RuntimeEvent) => void): () => void {
@@ -111,4 +116,5 @@ export class Runtime {
 
 export type { CreateOptions, ExecOptions, Message, ProcessExit, ResultOf, RuntimeEvent } from './messages.js';
 export type { OciState } from './stateStore.js';
+export type { Resources } from '../native/spec/config.js';
 export { BerthError } from '../native/errors.js';

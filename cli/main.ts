@@ -1,7 +1,7 @@
 // berth's command line: parse, send one message, print. Everything else lives behind the Runtime.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { Runtime, type ExecOptions, type ProcessExit } from '../actors/runtime.js';
+import { Runtime, type ExecOptions, type ProcessExit, type Resources } from '../actors/runtime.js';
 import { createLogger, type LogOptions } from '../actors/log.js';
 import type { OciState } from '../actors/stateStore.js';
 import { BerthError } from '../native/errors.js';
@@ -156,6 +156,11 @@ async function execute(cl: CommandLine, rt: Runtime): Promise<number> {
     case 'unpause':
       await rt.resume(id);
       return 0;
+    case 'update': {
+      const { updateResources } = await import('./update.js');
+      await rt.update(id, updateResources(flags) as Resources);
+      return 0;
+    }
     case 'spec': {
       const path = join(resolve((flags.bundle as string) ?? '.'), 'config.json');
       if (existsSync(path)) throw new BerthError(`File ${path} exists. Remove it first`);

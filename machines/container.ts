@@ -12,11 +12,13 @@ export type ContainerEvent =
   | { type: 'EXEC'; ignorePaused: boolean }
   | { type: 'PAUSE' }
   | { type: 'RESUME' }
+  /** New resource limits (the operation carries them); allowed wherever kill is. */
+  | { type: 'UPDATE' }
   | { type: 'DELETE'; force: boolean }
   /** The container's process was seen dead. */
   | { type: 'EXITED' };
 
-export type Operation = 'create' | 'start' | 'kill' | 'exec' | 'pause' | 'resume' | 'delete';
+export type Operation = 'create' | 'start' | 'kill' | 'exec' | 'pause' | 'resume' | 'update' | 'delete';
 
 export interface ContainerContext {
   id: string;
@@ -29,7 +31,7 @@ const noEffect = (op: Operation) =>
     throw new Error(`no effect provided for ${op}`);
   });
 
-/** While the container's process exists, a signal can be sent and a process added, without leaving the state. */
+/** While the container's process exists, a signal can be sent, a process added and limits changed, without leaving the state. */
 const acting = {
   initial: 'idle' as const,
   states: {
@@ -54,6 +56,11 @@ const acting = {
         onError: { target: 'idle', actions: 'recordError' as const },
       },
     },
+    updating: {
+      tags: ['busy'],
+      entry: 'clearError' as const,
+      invoke: { src: 'update' as const, onDone: 'idle', onError: { target: 'idle', actions: 'recordError' as const } },
+    },
   },
 };
 
@@ -70,6 +77,7 @@ export const containerMachine = setup({
     exec: noEffect('exec'),
     pause: noEffect('pause'),
     resume: noEffect('resume'),
+    update: noEffect('update'),
     delete: noEffect('delete'),
   },
   actions: {
@@ -100,6 +108,7 @@ export const containerMachine = setup({
         START: '.starting',
         KILL: '.signalling',
         EXEC: '.executing',
+        UPDATE: '.updating',
         EXITED: 'stopped',
         DELETE: { guard: 'forced', target: 'deleting' },
       },
@@ -118,6 +127,7 @@ export const containerMachine = setup({
         PAUSE: '.pausing',
         KILL: '.signalling',
         EXEC: '.executing',
+        UPDATE: '.updating',
         EXITED: 'stopped',
         DELETE: { guard: 'forced', target: 'deleting' },
       },
@@ -136,6 +146,7 @@ export const containerMachine = setup({
         RESUME: '.resuming',
         KILL: '.signalling',
         EXEC: { guard: 'ignoresPause', target: '.executing' },
+        UPDATE: '.updating',
         EXITED: 'stopped',
         DELETE: { guard: 'forced', target: 'deleting' },
       },
@@ -198,6 +209,8 @@ export function refusal(status: Status | 'deleted' | 'failed', event: ContainerE
       return status === 'paused' ? 'container already paused' : 'container not running';
     case 'RESUME':
       return 'container not paused';
+    case 'UPDATE':
+      return 'container not running';
     case 'DELETE':
       return `cannot delete container ${id} that is not stopped: ${status}`;
     case 'EXITED':

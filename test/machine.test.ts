@@ -11,7 +11,7 @@ function machine(calls: string[], fail: string[] = []) {
       if (fail.includes(name)) throw new Error(`${name} failed`);
     });
   return containerMachine.provide({
-    actors: { create: effect('create'), start: effect('start'), kill: effect('kill'), exec: effect('exec'), pause: effect('pause'), resume: effect('resume'), delete: effect('delete') },
+    actors: { create: effect('create'), start: effect('start'), kill: effect('kill'), exec: effect('exec'), pause: effect('pause'), resume: effect('resume'), update: effect('update'), delete: effect('delete') },
   });
 }
 
@@ -55,10 +55,17 @@ test('exec adds a process in created and running; in paused only when told to ig
   assert.is(refusal('stopped', { type: 'EXEC', ignorePaused: false }, 'x'), 'cannot exec in a stopped container');
 });
 
+test('update changes limits in created, running and paused, and keeps the state', async () => {
+  const { calls, snap } = await run([{ type: 'UPDATE' }, { type: 'START' }, { type: 'UPDATE' }, { type: 'PAUSE' }, { type: 'UPDATE' }]);
+  assert.equal(calls, ['create', 'update', 'start', 'update', 'pause', 'update']);
+  assert.is(statusOf(snap), 'paused');
+  assert.is(refusal('stopped', { type: 'UPDATE' }, 'x'), 'container not running');
+});
+
 test('a stopped container can only be deleted', async () => {
   const { snap } = await run([{ type: 'EXITED' }]);
   assert.is(statusOf(snap), 'stopped');
-  for (const e of [{ type: 'START' }, { type: 'KILL', signal: 15, all: false }, { type: 'PAUSE' }] as ContainerEvent[]) assert.not.ok(snap.can(e), e.type);
+  for (const e of [{ type: 'START' }, { type: 'KILL', signal: 15, all: false }, { type: 'PAUSE' }, { type: 'UPDATE' }] as ContainerEvent[]) assert.not.ok(snap.can(e), e.type);
   assert.ok(snap.can({ type: 'DELETE', force: false }));
 });
 
