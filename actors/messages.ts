@@ -1,5 +1,6 @@
 // The message API: what the CLI sends and what a Node program sends are the same objects.
 import type { Status } from '../machines/container.js';
+import type { Stats } from '../native/cgroups/stats.js';
 import type { Config, Resources } from '../native/spec/config.js';
 import type { Features } from '../native/spec/features.js';
 import type { OciState } from './stateStore.js';
@@ -64,6 +65,15 @@ export type Message =
   | { type: 'resume'; id: string }
   /** New limits for a live container: linux.resources fields, merged into the recorded ones. */
   | { type: 'update'; id: string; resources: Resources }
+  /** The host pids of the container's processes. */
+  | { type: 'ps'; id: string }
+  /** The container's resource use now. */
+  | { type: 'stats'; id: string }
+  /**
+   * Watch a live container: `stats` events every interval (ms, default 5000) and `oom` events,
+   * until its process is gone or SIGNAL aborts.
+   */
+  | { type: 'events'; id: string; interval?: number; signal?: AbortSignal }
   /** Compile the create without doing it: the exact plan berth-init would execute. */
   | ({ type: 'plan' } & CreateOptions)
   /** The lifecycle statechart, as text. */
@@ -99,6 +109,10 @@ export interface Results {
   resume: { id: string };
   /** The container's resources as now recorded. */
   update: { id: string; resources: Resources };
+  ps: { id: string; pids: number[] };
+  stats: Stats;
+  /** When the watch ended: how many OOM kills it saw. */
+  events: { id: string; oomKills: number };
   plan: { id: string; stateDir: string; cgroupDirs: string[]; steps: { op: string; what: string; args: string[] }[] };
   statechart: string;
   spec: Config;
@@ -113,4 +127,8 @@ export type RuntimeEvent =
   | { type: 'exec'; id: string; pid: number }
   /** A terminal's master handed back (returnTerminal): the receiver owns the fd. */
   | { type: 'terminal'; id: string; pid: number; fd: number }
-  | ({ type: 'exit' } & ProcessExit);
+  | ({ type: 'exit' } & ProcessExit)
+  /** A watched container's resource use (an `events` message watches). */
+  | { type: 'stats'; id: string; data: Stats }
+  /** The kernel's OOM killer killed a process in a watched container. */
+  | { type: 'oom'; id: string };

@@ -75,6 +75,12 @@ export class Runtime {
   update(id: string, resources: Resources) {
     return this.send({ type: 'update', id, resources });
   }
+  ps(id: string) {
+    return this.send({ type: 'ps', id });
+  }
+  stats(id: string) {
+    return this.send({ type: 'stats', id });
+  }
 
   /** Call LISTENER with every event; returns the function that stops it. */
   on(listener: (e: RuntimeEvent) => void): () => void {
@@ -116,5 +122,6 @@ export class Runtime {
 
 export type { CreateOptions, ExecOptions, Message, ProcessExit, ResultOf, RuntimeEvent } from './messages.js';
 export type { OciState } from './stateStore.js';
+export type { Stats } from '../native/cgroups/stats.js';
 export type { Resources } from '../native/spec/config.js';
 export { BerthError } from '../native/errors.js';

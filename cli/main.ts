@@ -156,6 +156,25 @@ async function execute(cl: CommandLine, rt: Runtime): Promise<number> {
     case 'unpause':
       await rt.resume(id);
       return 0;
+    case 'ps': {
+      if (flags.format !== undefined && flags.format !== 'table' && flags.format !== 'json') throw new UsageError(`invalid format option "${flags.format}": table or json`);
+      const { pids } = await rt.ps(id);
+      if (flags.format === 'json') print(JSON.stringify(pids));
+      else print((await import('./ps.js')).psTable(pids, cl.rest[0] === '--' ? cl.rest.slice(1) : cl.rest));
+      return 0;
+    }
+    case 'events': {
+      const { parseDuration } = await import('./units.js');
+      const interval = flags.interval === undefined ? undefined : parseDuration(flags.interval as string, 'interval');
+      if (interval !== undefined && interval <= 0) throw new UsageError('duration interval must be greater than 0');
+      if (flags.stats) {
+        print(JSON.stringify({ type: 'stats', id, data: await rt.stats(id) }));
+        return 0;
+      }
+      rt.on((e) => (e.type === 'stats' || e.type === 'oom') && e.id === id && print(JSON.stringify(e)));
+      await rt.send({ type: 'events', id, interval });
+      return 0;
+    }
     case 'update': {
       const { updateResources } = await import('./update.js');
       await rt.update(id, updateResources(flags) as Resources);

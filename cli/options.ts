@@ -76,6 +76,17 @@ export const commands: Record<string, CommandSpec> = {
   pause: { help: 'freeze every process of a running container', flags: {}, args: ['ID'] },
   resume: { help: 'thaw a paused container', flags: {}, args: ['ID'] },
   unpause: { help: 'the same as resume', flags: {}, args: ['ID'] },
+  ps: {
+    help: "the container's processes: host ps lines (default args -ef), or their pids as JSON",
+    flags: { format: flag(['format', 'f'], 'string', 'table or json') },
+    args: ['ID', 'PS_ARGS...'],
+    flagsFirst: true,
+  },
+  events: {
+    help: "a live container's resource use (JSON lines, every interval) and OOM kills, until it stops",
+    flags: { interval: flag(['interval'], 'string', 'time between stats, e.g. 5s, 500ms (default 5s)'), stats: flag(['stats'], 'bool', 'print the stats once and exit') },
+    args: ['ID'],
+  },
   update: {
     help: "change a live container's resource limits",
     flags: {
