@@ -49,6 +49,10 @@ test('update: new limits in the cgroup files and in the recorded config; in a pa
   // lowering the memory below memory+swap works in either order
   ok(berth(root, ['update', '--memory', '32m', '--memory-swap', '32m', id]), 'update down');
   assert.is(file('memory', id, 'memory.memsw.limit_in_bytes'), String(32 << 20));
+  // a swap limit alone keeps the memory limit in force
+  ok(berth(root, ['update', '--memory-swap', '48m', id]), 'update swap');
+  assert.is(file('memory', id, 'memory.limit_in_bytes'), String(32 << 20));
+  assert.is(file('memory', id, 'memory.memsw.limit_in_bytes'), String(48 << 20));
 
   const resources = join(dir, `${id}-resources.json`);
   writeFileSync(resources, JSON.stringify({ pids: { limit: 7 }, cpu: { shares: 300 } }));
@@ -78,6 +82,10 @@ test('update: errors name the field; a failed update changes nothing; a stopped 
   assert.is(file('pids', id, 'pids.max'), '20');
   assert.equal(JSON.parse(readFileSync(join(root, id, 'config.json'), 'utf8')).linux.resources.pids, { limit: 20 });
   assert.is(berth(root, ['update', '--memory', '12x', id]).stderr, 'invalid value "12x" for flag -memory: a size like 512m, 1g or 1048576\n');
+  const usage = Number(file('memory', id, 'memory.usage_in_bytes'));
+  const below = berth(root, ['update', '-r', '-', id], { input: JSON.stringify({ memory: { limit: 4096, checkBeforeUpdate: true } }) });
+  assert.match(below.stderr, /^linux\.resources\.memory\.limit: 4096 is below the container's current memory usage \d+ \(memory\.checkBeforeUpdate\)\n$/);
+  assert.ok(usage > 4096, 'the limit asked was below the usage');
 
   ok(berth(root, ['kill', id, 'KILL']), 'kill');
   assert.ok(waitUntil(() => JSON.parse(ok(berth(root, ['state', id]), 'state')).status === 'stopped'));
