@@ -9,6 +9,8 @@ import { controllerDirs } from './apply.js';
 import { hostLayout, type CgroupLayout } from './layout.js';
 import type { CgroupRecord } from './manager.js';
 
+const read = (dir: string, file: string) => readFileSync(join(dir, file), 'utf8').trim();
+
 /** Each version's file to write, its values, and how to tell the freeze is complete. */
 const freezers = {
   1: { file: 'freezer.state', frozen: 'FROZEN', thawed: 'THAWED', isFrozen: (dir: string) => read(dir, 'freezer.state') === 'FROZEN' },
@@ -17,8 +19,6 @@ const freezers = {
 
 /** runc gives up after 10 s too: a cgroup whose tasks keep forking may never settle. */
 const FREEZE_TIMEOUT_MS = 10_000;
-
-const read = (dir: string, file: string) => readFileSync(join(dir, file), 'utf8').trim();
 
 /** The directory whose freezer holds the container: v1's freezer hierarchy, or the one cgroup2 directory. */
 function freezerDir(record: CgroupRecord, layout: CgroupLayout): string | undefined {
