@@ -5,8 +5,9 @@
 // thread while idle.
 import { rmSync } from 'node:fs';
 import { createActor, fromPromise, waitFor, type Actor } from 'xstate';
-import { containerMachine, isSettled, refusal, statusOf, type ContainerEvent, type ContainerSnapshot, type Status } from '../machines/container.js';
+import { containerMachine, isSettled, refusal, statusOf, type ContainerEvent, type ContainerSnapshot, type Operation, type Status } from '../machines/container.js';
 import { BerthError, isErrno } from '../native/errors.js';
+import type { Resources } from '../native/spec/config.js';
 import { lockFolder } from './folderLock.js';
 import type { HookClient } from './hookRunner.js';
 import { createLogger, type LogOptions } from './log.js';
@@ -16,9 +17,12 @@ import { createContainer, prepareCreate, type CreateRequest } from './operations
 import { deleteContainer } from './operations/delete.js';
 import { execProcess, type ExecRequest, type ExecResult } from './operations/exec.js';
 import { killContainer } from './operations/kill.js';
+import { pauseContainer } from './operations/pause.js';
 import { restartContainer } from './operations/restart.js';
+import { resumeContainer } from './operations/resume.js';
 import { startContainer } from './operations/start.js';
 import { stopContainer } from './operations/stop.js';
+import { updateContainer } from './operations/update.js';
 import { containerDir, makeContainerDir, processAlive, readState, validateId, type StateFile } from './stateStore.js';
 
 export interface HostOptions {
@@ -33,6 +37,10 @@ export type OperationRequest = HostOptions &
     | { op: 'stop'; id: string; timeoutSeconds: number }
     | { op: 'kill'; id: string; signal: number; all: boolean }
     | { op: 'exec'; id: string; exec: ExecRequest; ignorePaused: boolean }
+    | { op: 'pause'; id: string }
+    | { op: 'resume'; id: string }
+    /** RESOURCES: a linux.resources object, not validated yet. */
+    | { op: 'update'; id: string; resources: unknown }
     | { op: 'delete'; id: string; force: boolean }
   );
 
@@ -45,12 +53,14 @@ export interface OperationResult {
   terminal?: number;
   /** The exec'd process. */
   execPid?: number;
+  /** After an update: the container's resources as now recorded. */
+  resources?: Resources;
 }
 
 /** What crosses the thread boundary: errors as data, so their kind survives structured cloning. */
 export type Outcome = { ok: true; result: OperationResult } | { ok: false; error: { message: string; kind: BerthError['kind'] } };
 
-type Effects = Partial<Record<'create' | 'start' | 'kill' | 'exec' | 'stop' | 'restart' | 'delete', (input: ContainerEvent) => unknown>>;
+type Effects = Partial<Record<Operation, (input: ContainerEvent) => unknown>>;
 
 /** The machine with real effects. The first effect failure is kept as thrown (typed), for the caller. */
 function machineWith(effects: Effects, failures: unknown[]) {
@@ -70,13 +80,24 @@ function machineWith(effects: Effects, failures: unknown[]) {
   return containerMachine.provide({ actors });
 }
 
-/** The effects of the operations on an existing container; what exec makes is kept in OUT. */
-function effectsFor(ctx: OperationContext, req: OperationRequest, out: { exec?: ExecResult }): Effects {
+/** What an operation made, for its result. */
+interface Made {
+  exec?: ExecResult;
+  resources?: Resources;
+}
+
+/** The effects of the operations on an existing container; what they make is kept in OUT. */
+function effectsFor(ctx: OperationContext, req: OperationRequest, out: Made): Effects {
   return {
     start: () => startContainer(ctx),
     kill: (e) => e.type === 'KILL' && killContainer(ctx, e.signal, e.all),
     exec: async () => {
       if (req.op === 'exec') out.exec = await execProcess(ctx, req.exec);
+    },
+    pause: () => pauseContainer(ctx),
+    resume: () => resumeContainer(ctx),
+    update: () => {
+      if (req.op === 'update') out.resources = updateContainer(ctx, req.resources);
     },
     stop: (e) => e.type === 'STOP' && stopContainer(ctx, e.timeoutSeconds),
     restart: () => req.op === 'start' && restartContainer(ctx, req.stdio),
@@ -116,6 +137,12 @@ function eventOf(req: OperationRequest): ContainerEvent {
       return { type: 'DELETE', force: req.force };
     case 'exec':
       return { type: 'EXEC', ignorePaused: req.ignorePaused };
+    case 'pause':
+      return { type: 'PAUSE' };
+    case 'resume':
+      return { type: 'RESUME' };
+    case 'update':
+      return { type: 'UPDATE' };
     case 'create':
       throw new Error('create is the machine’s initial state, not an event');
   }
@@ -170,7 +197,7 @@ async function operate(ctx: OperationContext, req: OperationRequest): Promise<Op
     ctx.state = readOrAbandoned(ctx, req);
     if (!ctx.state) return { id: ctx.id, status: 'deleted', pid: 0 };
     const failures: unknown[] = [];
-    const out: { exec?: ExecResult } = {};
+    const out: Made = {};
     const actor = createActor(machineWith(effectsFor(ctx, req, out), failures), { snapshot: restore(ctx.state), input: { id: ctx.id } });
     actor.start();
     const recorded = statusOf(actor.getSnapshot());
@@ -182,7 +209,7 @@ async function operate(ctx: OperationContext, req: OperationRequest): Promise<Op
     const after = await settle(actor, failures);
     const status = statusOf(after);
     if (status === 'deleted') return { id: ctx.id, status, pid: ctx.state.pid };
-    return { id: ctx.id, status: unlock ? persist(ctx, actor) : (status as Status), pid: ctx.state.pid, execPid: out.exec?.pid, terminal: out.exec?.terminal };
+    return { id: ctx.id, status: unlock ? persist(ctx, actor) : (status as Status), pid: ctx.state.pid, execPid: out.exec?.pid, terminal: out.exec?.terminal, resources: out.resources };
   } finally {
     unlock?.();
   }

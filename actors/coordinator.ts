@@ -1,6 +1,7 @@
 // The coordinator: routes each message to the container it names. Operations that change a
 // container's state go through that container's mailbox, one at a time (and, across processes, its
-// lock); different containers proceed in parallel. Reads (state, list, wait) and kill do not queue.
+// lock); different containers proceed in parallel. Reads (state, list, wait, ps, stats, events),
+// kill and exec do not queue.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BerthError } from '../native/errors.js';
 import type { OperationRequest, OperationResult } from './containerActor.js';
@@ -27,6 +28,8 @@ export interface CoordinatorOptions {
 export class Coordinator {
   private readonly mailboxes = new Map<string, Promise<unknown>>();
   private readonly listeners = new Set<(e: RuntimeEvent) => void>();
+  /** Running `events` watches, ended by close(). */
+  private readonly watches = new Set<AbortController>();
   private reaper: Reaper | null = null;
   private reaperLoad: Promise<Reaper> | null = null;
 
@@ -136,6 +139,24 @@ export class Coordinator {
         return this.run(msg);
       case 'exec':
         return this.exec(msg);
+      case 'pause':
+      case 'resume':
+        await this.enqueue(msg.id, () => this.perform({ op: msg.type, id: msg.id }));
+        return { id: msg.id };
+      case 'update': {
+        const r = await this.enqueue(msg.id, () => this.perform({ op: 'update', id: msg.id, resources: msg.resources }));
+        return { id: msg.id, resources: r.resources! };
+      }
+      case 'ps': {
+        const { containerPids } = await import('./operations/ps.js');
+        return { id: msg.id, pids: containerPids(readState(this.opts.root, msg.id)) };
+      }
+      case 'stats': {
+        const { containerStats } = await import('./operations/events.js');
+        return containerStats(readState(this.opts.root, msg.id));
+      }
+      case 'events':
+        return this.watch(msg);
       case 'plan':
         return this.plan(msg);
       case 'statechart': {
@@ -205,6 +226,21 @@ export class Coordinator {
     return { id, pid, exit: exit && (await exit) };
   }
 
+  /** Not queued, no lock: watching reads the cgroup beside whatever the container's operations do. */
+  private async watch(msg: Extract<Message, { type: 'events' }>): Promise<Results['events']> {
+    const { watchContainer } = await import('./operations/events.js');
+    const { createLogger } = await import('./log.js');
+    const state = readState(this.opts.root, msg.id);
+    const stop = new AbortController();
+    msg.signal?.addEventListener('abort', () => stop.abort(), { once: true });
+    this.watches.add(stop);
+    try {
+      return await watchContainer(state, { intervalMs: msg.interval ?? 5000, signal: stop.signal, log: createLogger(this.opts.log) }, (e) => this.emit(e));
+    } finally {
+      this.watches.delete(stop);
+    }
+  }
+
   private async run(msg: Extract<Message, { type: 'run' }>): Promise<Results['run']> {
     const { type: _, detach, ...create } = msg;
     const { pid } = (await this.dispatch({ type: 'create', ...create })) as Results['create'];
@@ -222,6 +258,7 @@ export class Coordinator {
   }
 
   async close(): Promise<void> {
+    for (const w of this.watches) w.abort();
     await Promise.allSettled(this.mailboxes.values());
     this.reaper?.close();
     await this.opts.host.close();

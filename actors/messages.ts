@@ -1,6 +1,7 @@
 // The message API: what the CLI sends and what a Node program sends are the same objects.
 import type { Status } from '../machines/container.js';
-import type { Config } from '../native/spec/config.js';
+import type { Stats } from '../native/cgroups/stats.js';
+import type { Config, Resources } from '../native/spec/config.js';
 import type { Features } from '../native/spec/features.js';
 import type { HookOutcome } from './hookRunner.js';
 import type { OciState } from './stateStore.js';
@@ -63,6 +64,20 @@ export type Message =
   | ({ type: 'exec' } & ExecOptions)
   | { type: 'wait'; id: string }
   | { type: 'list' }
+  /** Freeze every process of a running container; resume thaws them. */
+  | { type: 'pause'; id: string }
+  | { type: 'resume'; id: string }
+  /** New limits for a live container: linux.resources fields, merged into the recorded ones. */
+  | { type: 'update'; id: string; resources: Resources }
+  /** The host pids of the container's processes. */
+  | { type: 'ps'; id: string }
+  /** The container's resource use now. */
+  | { type: 'stats'; id: string }
+  /**
+   * Watch a live container: `stats` events every interval (ms, default 5000) and `oom` events,
+   * until its process is gone or SIGNAL aborts.
+   */
+  | { type: 'events'; id: string; interval?: number; signal?: AbortSignal }
   /** Compile the create without doing it: the exact plan berth-init would execute. */
   | ({ type: 'plan' } & CreateOptions)
   /** The lifecycle statechart, as text. */
@@ -95,6 +110,14 @@ export interface Results {
   /** With `detach`, exit is null. */
   exec: { id: string; pid: number; exit: ProcessExit | null };
   list: OciState[];
+  pause: { id: string };
+  resume: { id: string };
+  /** The container's resources as now recorded. */
+  update: { id: string; resources: Resources };
+  ps: { id: string; pids: number[] };
+  stats: Stats;
+  /** When the watch ended: how many OOM kills it saw. */
+  events: { id: string; oomKills: number };
   plan: { id: string; stateDir: string; cgroupDirs: string[]; steps: { op: string; what: string; args: string[] }[] };
   statechart: string;
   spec: Config;
@@ -111,4 +134,9 @@ export type RuntimeEvent =
   | { type: 'terminal'; id: string; pid: number; fd: number }
   | ({ type: 'exit' } & ProcessExit)
   /** A hook ran: which, how long, how it ended. */
-  | ({ type: 'hook' } & HookOutcome);
+  | ({ type: 'hook' } & HookOutcome)
+
+  /** A watched container's resource use (an `events` message watches). */
+  | { type: 'stats'; id: string; data: Stats }
+  /** The kernel's OOM killer killed a process in a watched container. */
+  | { type: 'oom'; id: string };

@@ -4,6 +4,7 @@ import { Coordinator } from './coordinator.js';
 import { InlineHost, PooledHost } from './hosts.js';
 import type { LogOptions } from './log.js';
 import type { CreateOptions, ExecOptions, Message, ProcessExit, ResultOf, RuntimeEvent } from './messages.js';
+import type { Resources } from '../native/spec/config.js';
 import { DEFAULT_ROOT } from './stateStore.js';
 
 export interface RuntimeOptions {
@@ -73,6 +74,22 @@ export class Runtime {
   list() {
     return this.send({ type: 'list' });
   }
+  pause(id: string) {
+    return this.send({ type: 'pause', id });
+  }
+  resume(id: string) {
+    return this.send({ type: 'resume', id });
+  }
+  /** New limits, merged into the container's recorded linux.resources. */
+  update(id: string, resources: Resources) {
+    return this.send({ type: 'update', id, resources });
+  }
+  ps(id: string) {
+    return this.send({ type: 'ps', id });
+  }
+  stats(id: string) {
+    return this.send({ type: 'stats', id });
+  }
 
   /** Call LISTENER with every event; returns the function that stops it. */
   on(listener: (e: RuntimeEvent) => void): () => void {
@@ -114,4 +131,6 @@ export class Runtime {
 
 export type { CreateOptions, ExecOptions, Message, ProcessExit, ResultOf, RuntimeEvent } from './messages.js';
 export type { OciState } from './stateStore.js';
+export type { Stats } from '../native/cgroups/stats.js';
+export type { Resources } from '../native/spec/config.js';
 export { BerthError } from '../native/errors.js';

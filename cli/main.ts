@@ -1,7 +1,7 @@
 // berth's command line: parse, send one message, print. Everything else lives behind the Runtime.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { Runtime, type ExecOptions, type ProcessExit } from '../actors/runtime.js';
+import { Runtime, type ExecOptions, type ProcessExit, type Resources } from '../actors/runtime.js';
 import { createLogger, type LogOptions } from '../actors/log.js';
 import type { OciState } from '../actors/stateStore.js';
 import { BerthError } from '../native/errors.js';
@@ -152,6 +152,37 @@ async function execute(cl: CommandLine, rt: Runtime): Promise<number> {
       });
       await detachTerminal(attached);
       return exitStatus(exit);
+    }
+    case 'pause':
+      await rt.pause(id);
+      return 0;
+    case 'resume':
+    case 'unpause':
+      await rt.resume(id);
+      return 0;
+    case 'ps': {
+      if (flags.format !== undefined && flags.format !== 'table' && flags.format !== 'json') throw new UsageError(`invalid format option "${flags.format}": table or json`);
+      const { pids } = await rt.ps(id);
+      if (flags.format === 'json') print(JSON.stringify(pids));
+      else print((await import('./ps.js')).psTable(pids, cl.rest[0] === '--' ? cl.rest.slice(1) : cl.rest));
+      return 0;
+    }
+    case 'events': {
+      const { parseDuration } = await import('./units.js');
+      const interval = flags.interval === undefined ? undefined : parseDuration(flags.interval as string, 'interval');
+      if (interval !== undefined && interval <= 0) throw new UsageError('duration interval must be greater than 0');
+      if (flags.stats) {
+        print(JSON.stringify({ type: 'stats', id, data: await rt.stats(id) }));
+        return 0;
+      }
+      rt.on((e) => (e.type === 'stats' || e.type === 'oom') && e.id === id && print(JSON.stringify(e)));
+      await rt.send({ type: 'events', id, interval });
+      return 0;
+    }
+    case 'update': {
+      const { updateResources } = await import('./update.js');
+      await rt.update(id, updateResources(flags) as Resources);
+      return 0;
     }
     case 'spec': {
       const path = join(resolve((flags.bundle as string) ?? '.'), 'config.json');

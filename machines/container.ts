@@ -16,11 +16,13 @@ export type ContainerEvent =
   /** The seed's start of a stopped container: a new process in its kept namespaces and cgroup. */
   | { type: 'RESTART' }
   | { type: 'RESUME' }
+  /** New resource limits (the operation carries them); allowed wherever kill is. */
+  | { type: 'UPDATE' }
   | { type: 'DELETE'; force: boolean }
   /** The container's process was seen dead. */
   | { type: 'EXITED' };
 
-export type Operation = 'create' | 'start' | 'kill' | 'exec' | 'pause' | 'resume' | 'stop' | 'restart' | 'delete';
+export type Operation = 'create' | 'start' | 'kill' | 'exec' | 'pause' | 'resume' | 'update' | 'stop' | 'restart' | 'delete';
 
 export interface ContainerContext {
   id: string;
@@ -33,7 +35,7 @@ const noEffect = (op: Operation) =>
     throw new Error(`no effect provided for ${op}`);
   });
 
-/** While the container's process exists, a signal can be sent and a process added, without leaving the state. */
+/** While the container's process exists, a signal can be sent, a process added and limits changed, without leaving the state. */
 const acting = {
   initial: 'idle' as const,
   states: {
@@ -58,6 +60,11 @@ const acting = {
         onError: { target: 'idle', actions: 'recordError' as const },
       },
     },
+    updating: {
+      tags: ['busy'],
+      entry: 'clearError' as const,
+      invoke: { src: 'update' as const, onDone: 'idle', onError: { target: 'idle', actions: 'recordError' as const } },
+    },
   },
 };
 
@@ -76,6 +83,7 @@ export const containerMachine = setup({
     stop: noEffect('stop'),
     restart: noEffect('restart'),
     resume: noEffect('resume'),
+    update: noEffect('update'),
     delete: noEffect('delete'),
   },
   actions: {
@@ -106,6 +114,7 @@ export const containerMachine = setup({
         START: '.starting',
         KILL: '.signalling',
         EXEC: '.executing',
+        UPDATE: '.updating',
         EXITED: 'stopped',
         DELETE: { guard: 'forced', target: 'deleting' },
       },
@@ -125,6 +134,7 @@ export const containerMachine = setup({
         STOP: '.stopping',
         KILL: '.signalling',
         EXEC: '.executing',
+        UPDATE: '.updating',
         EXITED: 'stopped',
         DELETE: { guard: 'forced', target: 'deleting' },
       },
@@ -153,6 +163,7 @@ export const containerMachine = setup({
         RESUME: '.resuming',
         KILL: '.signalling',
         EXEC: { guard: 'ignoresPause', target: '.executing' },
+        UPDATE: '.updating',
         EXITED: 'stopped',
         DELETE: { guard: 'forced', target: 'deleting' },
       },
@@ -228,6 +239,8 @@ export function refusal(status: Status | 'deleted' | 'failed', event: ContainerE
       return 'container not running';
     case 'RESTART':
       return `cannot restart a container that is not stopped: ${status}`;
+    case 'UPDATE':
+      return 'container not running';
     case 'DELETE':
       return `cannot delete container ${id} that is not stopped: ${status}`;
     case 'EXITED':

@@ -19,6 +19,8 @@ const c = {
   getpagesize: libc.func('int getpagesize(void)'),
   socketpair: libc.func('int socketpair(int domain, int type, int protocol, _Out_ int *fds)'),
   pipe2: libc.func('int pipe2(_Out_ int *fds, int flags)'),
+  eventfd: libc.func('int eventfd(unsigned int initval, int flags)'),
+  read: libc.func('long read(int fd, _Out_ uint8_t *buf, size_t count)'),
 };
 
 function check(call: string, r: number | bigint, path?: string): number {
@@ -77,6 +79,26 @@ export function pipePair(): [number, number] {
   const fds = new Int32Array(2);
   check('pipe2', c.pipe2(fds, 0o2000000 /* O_CLOEXEC */));
   return [fds[0]!, fds[1]!];
+}
+
+const EFD_NONBLOCK = 0o4000;
+const EFD_CLOEXEC = 0o2000000;
+const EAGAIN = 11;
+
+/** A non-blocking eventfd: read it when convenient (readEventFd) rather than waiting on it. */
+export function eventFd(): number {
+  return check('eventfd', c.eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
+}
+
+/** The eventfd's count since the last read (reading resets it); 0 when nothing happened. */
+export function readEventFd(fd: number): number {
+  const buf = Buffer.alloc(8);
+  if (c.read(fd, buf, 8) < 0) {
+    const errno = koffi.errno();
+    if (errno === EAGAIN) return 0;
+    throw new SyscallError('read', errno, `eventfd ${fd}`);
+  }
+  return Number(buf.readBigUInt64LE(0));
 }
 
 export function pidfdOpen(pid: number): number {

@@ -20,6 +20,7 @@ function machine(calls: string[], fail: string[] = []) {
       resume: effect('resume'),
       stop: effect('stop'),
       restart: effect('restart'),
+      update: effect('update'),
       delete: effect('delete'),
     },
   });
@@ -74,10 +75,17 @@ test('stop from running; restart from stopped only', async () => {
   assert.is(refusal('created', { type: 'STOP', timeoutSeconds: 1 }, 'x'), 'container not running');
 });
 
+test('update changes limits in created, running and paused, and keeps the state', async () => {
+  const { calls, snap } = await run([{ type: 'UPDATE' }, { type: 'START' }, { type: 'UPDATE' }, { type: 'PAUSE' }, { type: 'UPDATE' }]);
+  assert.equal(calls, ['create', 'update', 'start', 'update', 'pause', 'update']);
+  assert.is(statusOf(snap), 'paused');
+  assert.is(refusal('stopped', { type: 'UPDATE' }, 'x'), 'container not running');
+});
+
 test('a stopped container can only be deleted or restarted', async () => {
   const { snap } = await run([{ type: 'EXITED' }]);
   assert.is(statusOf(snap), 'stopped');
-  for (const e of [{ type: 'START' }, { type: 'KILL', signal: 15, all: false }, { type: 'PAUSE' }, { type: 'STOP', timeoutSeconds: 1 }] as ContainerEvent[]) assert.not.ok(snap.can(e), e.type);
+  for (const e of [{ type: 'START' }, { type: 'KILL', signal: 15, all: false }, { type: 'PAUSE' }, { type: 'STOP', timeoutSeconds: 1 }, { type: 'UPDATE' }] as ContainerEvent[]) assert.not.ok(snap.can(e), e.type);
   assert.ok(snap.can({ type: 'DELETE', force: false }));
   assert.ok(snap.can({ type: 'RESTART' }));
 });
@@ -110,6 +118,7 @@ test('refusals read as runc words them', () => {
   assert.is(refusal('running', { type: 'DELETE', force: false }, 'x'), 'cannot delete container x that is not stopped: running');
   assert.is(refusal('stopped', { type: 'KILL', signal: 9, all: false }, 'x'), 'container not running');
   assert.is(refusal('running', { type: 'RESUME' }, 'x'), 'container not paused');
+  assert.is(refusal('created', { type: 'PAUSE' }, 'x'), 'container not running');
 });
 
 test.run();

@@ -1,12 +1,17 @@
 // kill: a signal to the container's process, or with --all to every process in its cgroup.
+// In a paused container a signal waits for resume, as in runc — except SIGKILL: frozen v1 tasks do
+// not die until thawed, so the cgroup is thawed after it (the killed processes run no user code).
+import { thaw } from '../../native/cgroups/freezer.js';
 import { cgroupPids } from '../../native/cgroups/manager.js';
 import { BerthError } from '../../native/errors.js';
 import { signalAll, signalProcess } from '../../native/signalling.js';
+import { signals } from '../../native/signals.js';
 import { requireState, type OperationContext } from './context.js';
 
 export function killContainer(ctx: OperationContext, signal: number, all: boolean): void {
   const state = requireState(ctx);
   const { cgroup, pidStartTime } = state.berth;
-  if (all && cgroup) return signalAll(cgroupPids(cgroup), signal);
-  if (!signalProcess(state.pid, pidStartTime, signal)) throw new BerthError('container not running', 'state');
+  if (all && cgroup) signalAll(cgroupPids(cgroup), signal);
+  else if (!signalProcess(state.pid, pidStartTime, signal)) throw new BerthError('container not running', 'state');
+  if (signal === signals.SIGKILL && state.status === 'paused' && cgroup) thaw(cgroup);
 }

@@ -4,6 +4,7 @@
 // A container without a mount namespace of its own mounted into the host's, under its rootfs:
 // those mounts go with its processes.
 import { readFileSync, rmSync } from 'node:fs';
+import { thaw } from '../../native/cgroups/freezer.js';
 import { cgroupPids, removeCgroup } from '../../native/cgroups/manager.js';
 import { BerthError } from '../../native/errors.js';
 import { releaseNamespaces } from '../../native/keptNamespaces.js';
@@ -16,8 +17,13 @@ const KILL_GRACE_MS = 10_000;
 
 /** Signal every process of the container: its own (through a pidfd, pid reuse cannot fool it) and its cgroup's. */
 function signalContainer(state: StateFile, signal: number): void {
+  const { cgroup } = state.berth;
   if (state.pid > 0) signalProcess(state.pid, state.berth.pidStartTime, signal);
-  if (state.berth.cgroup) signalAll(cgroupPids(state.berth.cgroup), signal);
+  if (!cgroup) return;
+  signalAll(cgroupPids(cgroup), signal);
+  // A paused container's tasks see a signal only once thawed; signalled first, a SIGKILLed one
+  // runs no user code after.
+  thaw(cgroup);
 }
 
 /** True once every process of the container is gone, false after MS. */

@@ -1,0 +1,50 @@
+// `berth update`'s flags → the linux.resources fields they set (runc's flags and units). With
+// --resources the file is the object itself, and the flags do not apply, as in runc.
+import { readFileSync } from 'node:fs';
+import { BerthError } from '../native/errors.js';
+import type { Values } from './options.js';
+import { UsageError } from './options.js';
+import { parseBytes } from './units.js';
+
+const integer = (text: string, flag: string) => {
+  if (!/^-?\d+$/.test(text)) throw new UsageError(`invalid value "${text}" for flag -${flag}: not an integer`);
+  return Number(text);
+};
+const list = (text: string) => text;
+
+/** Flag (its key in options.ts) → section and field of linux.resources, the flag's name, and how its value reads. */
+const fields: Record<string, [section: string, field: string, flag: string, parse: (text: string, flag: string) => number | string]> = {
+  memory: ['memory', 'limit', 'memory', parseBytes],
+  memorySwap: ['memory', 'swap', 'memory-swap', parseBytes],
+  memoryReservation: ['memory', 'reservation', 'memory-reservation', parseBytes],
+  kernelMemory: ['memory', 'kernel', 'kernel-memory', parseBytes],
+  kernelMemoryTcp: ['memory', 'kernelTCP', 'kernel-memory-tcp', parseBytes],
+  cpuShares: ['cpu', 'shares', 'cpu-share', integer],
+  cpuQuota: ['cpu', 'quota', 'cpu-quota', integer],
+  cpuPeriod: ['cpu', 'period', 'cpu-period', integer],
+  cpuBurst: ['cpu', 'burst', 'cpu-burst', integer],
+  cpuRtPeriod: ['cpu', 'realtimePeriod', 'cpu-rt-period', integer],
+  cpuRtRuntime: ['cpu', 'realtimeRuntime', 'cpu-rt-runtime', integer],
+  cpuIdle: ['cpu', 'idle', 'cpu-idle', integer],
+  cpusetCpus: ['cpu', 'cpus', 'cpuset-cpus', list],
+  cpusetMems: ['cpu', 'mems', 'cpuset-mems', list],
+  pidsLimit: ['pids', 'limit', 'pids-limit', integer],
+  blkioWeight: ['blockIO', 'weight', 'blkio-weight', integer],
+};
+
+/** The resources an update asks for: the --resources file (- for stdin), or the flags. Validated by the update itself. */
+export function updateResources(flags: Values): unknown {
+  if (flags.resources !== undefined) {
+    const path = flags.resources as string;
+    try {
+      return JSON.parse(readFileSync(path === '-' ? 0 : path, 'utf8'));
+    } catch (e) {
+      throw new BerthError(`${path === '-' ? 'stdin' : path}: ${e instanceof SyntaxError ? `invalid JSON: ${e.message}` : (e as Error).message}`, 'invalid');
+    }
+  }
+  const resources: Record<string, Record<string, number | string>> = {};
+  for (const [key, [section, field, flag, parse]] of Object.entries(fields)) {
+    if (flags[key] !== undefined) (resources[section] ??= {})[field] = parse(flags[key] as string, flag);
+  }
+  return resources;
+}

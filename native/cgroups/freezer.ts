@@ -1,0 +1,55 @@
+// Freezing every process of a container through its cgroup: v1's freezer controller, or cgroup2's
+// cgroup.freeze. Freezing is not instant — the kernel stops each task on its way back to user
+// space — so freeze() asks, then polls (with backoff, bounded) until the kernel reports it done.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { BerthError, isErrno } from '../errors.js';
+import { controllerDirs } from './apply.js';
+import { hostLayout, type CgroupLayout } from './layout.js';
+import type { CgroupRecord } from './manager.js';
+
+const read = (dir: string, file: string) => readFileSync(join(dir, file), 'utf8').trim();
+
+/** Each version's file to write, its values, and how to tell the freeze is complete. */
+const freezers = {
+  1: { file: 'freezer.state', frozen: 'FROZEN', thawed: 'THAWED', isFrozen: (dir: string) => read(dir, 'freezer.state') === 'FROZEN' },
+  2: { file: 'cgroup.freeze', frozen: '1', thawed: '0', isFrozen: (dir: string) => /^frozen 1$/m.test(read(dir, 'cgroup.events')) },
+} as const;
+
+/** runc gives up after 10 s too: a cgroup whose tasks keep forking may never settle. */
+const FREEZE_TIMEOUT_MS = 10_000;
+
+/** The directory whose freezer holds the container: v1's freezer hierarchy, or the one cgroup2 directory. */
+function freezerDir(record: CgroupRecord, layout: CgroupLayout): string | undefined {
+  return record.version === 1 ? controllerDirs(layout, record.paths).get('freezer') : record.paths[0];
+}
+
+/** Freeze every process in the cgroup; resolves once all of them are frozen. */
+export async function freeze(record: CgroupRecord, layout: CgroupLayout = hostLayout(record.version)): Promise<void> {
+  const dir = freezerDir(record, layout);
+  if (!dir) throw new BerthError('the container has no cgroup in a freezer hierarchy: it cannot be paused');
+  const f = freezers[record.version];
+  const deadline = Date.now() + FREEZE_TIMEOUT_MS;
+  // Asked again each round: a v1 freeze can stall in FREEZING while new tasks join the cgroup.
+  for (let delay = 1; ; delay = Math.min(delay * 2, 50)) {
+    writeFileSync(join(dir, f.file), f.frozen);
+    if (f.isFrozen(dir)) return;
+    if (Date.now() > deadline) break;
+    await sleep(delay);
+  }
+  thaw(record, layout); // half frozen is the worst state to leave it in
+  throw new BerthError(`unable to freeze the container: ${join(dir, f.file)} did not settle in ${FREEZE_TIMEOUT_MS / 1000} s`);
+}
+
+/** Let the cgroup's processes run again. Nothing to do where there is no cgroup (not made yet, or gone). */
+export function thaw(record: CgroupRecord, layout: CgroupLayout = hostLayout(record.version)): void {
+  const dir = freezerDir(record, layout);
+  if (!dir) return;
+  const f = freezers[record.version];
+  try {
+    writeFileSync(join(dir, f.file), f.thawed);
+  } catch (e) {
+    if (!isErrno(e, 'ENOENT')) throw e;
+  }
+}
