@@ -35,36 +35,29 @@ const noEffect = (op: Operation) =>
     throw new Error(`no effect provided for ${op}`);
   });
 
+/**
+ * A busy substate that runs the effect SRC — given the event when it needs the operation's
+ * parameters — and goes to DONE; a failure goes back to idle with its message kept.
+ */
+const effectState = <S extends Operation>(src: S, done: string, withEvent = false) => ({
+  tags: ['busy'],
+  entry: 'clearError' as const,
+  invoke: {
+    src,
+    ...(withEvent ? { input: ({ event }: { event: ContainerEvent }) => event } : {}),
+    onDone: done,
+    onError: { target: 'idle', actions: 'recordError' as const },
+  },
+});
+
 /** While the container's process exists, a signal can be sent, a process added and limits changed, without leaving the state. */
 const acting = {
   initial: 'idle' as const,
   states: {
     idle: {},
-    signalling: {
-      tags: ['busy'],
-      entry: 'clearError' as const,
-      invoke: {
-        src: 'kill' as const,
-        input: ({ event }: { event: ContainerEvent }) => event,
-        onDone: 'idle',
-        onError: { target: 'idle', actions: 'recordError' as const },
-      },
-    },
-    executing: {
-      tags: ['busy'],
-      entry: 'clearError' as const,
-      invoke: {
-        src: 'exec' as const,
-        input: ({ event }: { event: ContainerEvent }) => event,
-        onDone: 'idle',
-        onError: { target: 'idle', actions: 'recordError' as const },
-      },
-    },
-    updating: {
-      tags: ['busy'],
-      entry: 'clearError' as const,
-      invoke: { src: 'update' as const, onDone: 'idle', onError: { target: 'idle', actions: 'recordError' as const } },
-    },
+    signalling: effectState('kill', 'idle', true),
+    executing: effectState('exec', 'idle', true),
+    updating: effectState('update', 'idle'),
   },
 };
 
@@ -120,11 +113,7 @@ export const containerMachine = setup({
       },
       states: {
         ...acting.states,
-        starting: {
-          tags: ['busy'],
-          entry: 'clearError' as const,
-          invoke: { src: 'start', onDone: '#container.running', onError: { target: 'idle', actions: 'recordError' as const } },
-        },
+        starting: effectState('start', '#container.running'),
       },
     },
     running: {
@@ -140,21 +129,8 @@ export const containerMachine = setup({
       },
       states: {
         ...acting.states,
-        pausing: {
-          tags: ['busy'],
-          entry: 'clearError' as const,
-          invoke: { src: 'pause', onDone: '#container.paused', onError: { target: 'idle', actions: 'recordError' as const } },
-        },
-        stopping: {
-          tags: ['busy'],
-          entry: 'clearError' as const,
-          invoke: {
-            src: 'stop',
-            input: ({ event }: { event: ContainerEvent }) => event,
-            onDone: '#container.stopped',
-            onError: { target: 'idle', actions: 'recordError' as const },
-          },
-        },
+        pausing: effectState('pause', '#container.paused'),
+        stopping: effectState('stop', '#container.stopped', true),
       },
     },
     paused: {
@@ -169,11 +145,7 @@ export const containerMachine = setup({
       },
       states: {
         ...acting.states,
-        resuming: {
-          tags: ['busy'],
-          entry: 'clearError' as const,
-          invoke: { src: 'resume', onDone: '#container.running', onError: { target: 'idle', actions: 'recordError' as const } },
-        },
+        resuming: effectState('resume', '#container.running'),
       },
     },
     stopped: {
@@ -181,11 +153,7 @@ export const containerMachine = setup({
       on: { DELETE: 'deleting', RESTART: '.restarting' },
       states: {
         idle: {},
-        restarting: {
-          tags: ['busy'],
-          entry: 'clearError' as const,
-          invoke: { src: 'restart', onDone: '#container.running', onError: { target: 'idle', actions: 'recordError' as const } },
-        },
+        restarting: effectState('restart', '#container.running'),
       },
     },
     deleting: {
@@ -228,6 +196,8 @@ export function refusal(status: Status | 'deleted' | 'failed', event: ContainerE
       if (status === 'running') return 'cannot start an already running container';
       return `cannot start a container in the ${status} state`;
     case 'KILL':
+    case 'STOP':
+    case 'UPDATE':
       return 'container not running';
     case 'EXEC':
       return status === 'paused' ? 'cannot exec in a paused container (use --ignore-paused to override)' : `cannot exec in a ${status} container`;
@@ -235,12 +205,8 @@ export function refusal(status: Status | 'deleted' | 'failed', event: ContainerE
       return status === 'paused' ? 'container already paused' : 'container not running';
     case 'RESUME':
       return 'container not paused';
-    case 'STOP':
-      return 'container not running';
     case 'RESTART':
       return `cannot restart a container that is not stopped: ${status}`;
-    case 'UPDATE':
-      return 'container not running';
     case 'DELETE':
       return `cannot delete container ${id} that is not stopped: ${status}`;
     case 'EXITED':

@@ -1,27 +1,18 @@
 // pause, resume, update, ps, stats and events through the API (on the worker pool): typed results,
 // state events, stats and oom events on the runtime's event stream, and errors with their kind.
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { BerthError, Runtime, type RuntimeEvent } from '../actors/runtime.js';
 import type { Config } from '../native/spec/config.js';
-import { cleanupRoot, isRoot, makeBundle, makeRootfs, tempDir, uniqueId } from './helpers/fixtures.js';
+import { isRoot, makeBundle, uniqueId, workspace } from './helpers/fixtures.js';
 
 const test = suite('api: operations on running containers');
-const dir = isRoot ? tempDir() : '';
-const root = join(dir, 'state');
-const rootfs = isRoot ? makeRootfs(join(dir, 'rootfs')) : '';
+const { dir, root, rootfs } = workspace(test, () => rt.close());
 const rt = new Runtime({ root });
 const events: RuntimeEvent[] = [];
 rt.on((e) => events.push(e));
-
-test.after(async () => {
-  await rt.close();
-  if (!isRoot) return;
-  cleanupRoot(root);
-  rmSync(dir, { recursive: true, force: true });
-});
 
 async function running(args: string[], patch?: (c: Config) => void): Promise<string> {
   const id = uniqueId('ops-api');

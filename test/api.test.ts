@@ -1,26 +1,17 @@
 // The programmatic API: the same lifecycle through Runtime's messages, on the worker pool, with
 // typed results, errors and events.
-import { readdirSync, rmSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { BerthError, Runtime, type RuntimeEvent } from '../actors/runtime.js';
-import { assertNothingLeft, cleanupRoot, isRoot, makeBundle, makeRootfs, tempDir, uniqueId } from './helpers/fixtures.js';
+import { assertNothingLeft, isRoot, makeBundle, uniqueId, workspace } from './helpers/fixtures.js';
 
 const test = suite('api');
-const dir = isRoot ? tempDir() : '';
-const root = join(dir, 'state');
-const rootfs = isRoot ? makeRootfs(join(dir, 'rootfs')) : '';
+const { dir, root, rootfs } = workspace(test, () => rt.close());
 const rt = new Runtime({ root });
 const events: RuntimeEvent[] = [];
 rt.on((e) => events.push(e));
-
-test.after(async () => {
-  await rt.close();
-  if (!isRoot) return;
-  cleanupRoot(root);
-  rmSync(dir, { recursive: true, force: true });
-});
 
 const bundle = (id: string, args: string[]) => makeBundle(join(dir, id), rootfs, args);
 

@@ -1,22 +1,14 @@
 // Bad input: one line naming what is wrong, a non-zero exit, and nothing left behind — no state
 // folder, no cgroup, no mount, no process.
-import { readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Config } from '../native/spec/config.js';
-import { assertNothingLeft, berth, cleanupRoot, isRoot, makeBundle, makeRootfs, tempDir, uniqueId } from './helpers/fixtures.js';
+import { assertNothingLeft, berth, isRoot, makeBundle, uniqueId, workspace } from './helpers/fixtures.js';
 
 const test = suite('bad input');
-const dir = isRoot ? tempDir() : '';
-const root = join(dir, 'state');
-const rootfs = isRoot ? makeRootfs(join(dir, 'rootfs')) : '';
-
-test.after(() => {
-  if (!isRoot) return;
-  cleanupRoot(root);
-  rmSync(dir, { recursive: true, force: true });
-});
+const { dir, root, rootfs } = workspace(test);
 
 /** create with a config changed by PATCH must fail with MESSAGE (a regexp) and leave nothing. */
 function refused(patch: (c: Config) => void, message: RegExp) {

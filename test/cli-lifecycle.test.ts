@@ -1,31 +1,17 @@
 // The lifecycle through cli/berth, as podman, containerd and the validation suite drive it.
-import { existsSync, mkdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { sleepSync, waitUntil } from './helpers/wait.js';
 import { spawn } from 'node:child_process';
-import { berth, berthBin, cgroupsLeft, cleanupRoot, isRoot, makeBundle, makeRootfs, mountsUnder, tempDir, uniqueId } from './helpers/fixtures.js';
+import { berth, berthBin, cgroupsLeft, isRoot, makeBundle, ok, uniqueId, workspace } from './helpers/fixtures.js';
 
 const test = suite('cli lifecycle');
-const dir = isRoot ? tempDir() : '';
-const root = join(dir, 'state');
-const rootfs = isRoot ? makeRootfs(join(dir, 'rootfs')) : '';
-
-test.after(() => {
-  if (!isRoot) return;
-  cleanupRoot(root);
-  assert.equal(mountsUnder(dir), [], 'no mounts left under the test folder');
-  rmSync(dir, { recursive: true, force: true });
-});
+const { dir, root, rootfs } = workspace(test);
 
 function bundle(name: string, args: string[], patch?: Parameters<typeof makeBundle>[3]) {
   return makeBundle(join(dir, name), rootfs, args, patch);
-}
-
-function ok(r: ReturnType<typeof berth>, what: string) {
-  assert.is(r.status, 0, `${what}: ${r.stderr}`);
-  return r.stdout;
 }
 
 function state(id: string) {

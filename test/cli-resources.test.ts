@@ -1,21 +1,13 @@
 // linux.resources through cli/berth: a created container's cgroup holds the limits before its
 // program runs, they hold inside it, and a limit the host refuses leaves nothing behind.
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { berth, cgroupsLeft, cleanupRoot, isRoot, makeBundle, makeRootfs, tempDir, uniqueId, type ConfigPatch } from './helpers/fixtures.js';
+import { berth, cgroupsLeft, type ConfigPatch, isRoot, makeBundle, uniqueId, workspace } from './helpers/fixtures.js';
 
 const test = suite('cli resources');
-const dir = isRoot ? tempDir() : '';
-const root = join(dir, 'state');
-const rootfs = isRoot ? makeRootfs(join(dir, 'rootfs')) : '';
-
-test.after(() => {
-  if (!isRoot) return;
-  cleanupRoot(root);
-  rmSync(dir, { recursive: true, force: true });
-});
+const { dir, root, rootfs } = workspace(test);
 
 const bundle = (id: string, args: string[], patch: ConfigPatch) => makeBundle(join(dir, id), rootfs, args, patch);
 const cgroupFile = (id: string, hierarchy: string, file: string) => readFileSync(`/sys/fs/cgroup/${hierarchy}/berth-${id}/${file}`, 'utf8').trim();

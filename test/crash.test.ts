@@ -1,22 +1,13 @@
 // A berth killed with SIGKILL at any point of create leaves a container that delete -f removes
 // completely.
 import { spawn } from 'node:child_process';
-import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { assertNothingLeft, berth, berthBin, cleanupRoot, isRoot, makeBundle, makeRootfs, tempDir, uniqueId } from './helpers/fixtures.js';
+import { assertNothingLeft, berth, berthBin, isRoot, makeBundle, uniqueId, workspace } from './helpers/fixtures.js';
 
 const test = suite('crash');
-const dir = isRoot ? tempDir() : '';
-const root = join(dir, 'state');
-const rootfs = isRoot ? makeRootfs(join(dir, 'rootfs')) : '';
-
-test.after(() => {
-  if (!isRoot) return;
-  cleanupRoot(root);
-  rmSync(dir, { recursive: true, force: true });
-});
+const { dir, root, rootfs } = workspace(test);
 
 test('SIGKILL during create, at many points: delete --force leaves nothing', async () => {
   const b = makeBundle(join(dir, 'bundle'), rootfs, ['sleep', '30']);

@@ -1,32 +1,18 @@
 // exec and terminals: new processes in running containers, through the CLI and the API, and
 // ptys handed to a console socket or proxied to berth's own terminal.
 import { spawn, spawnSync } from 'node:child_process';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { BerthError, Runtime } from '../actors/runtime.js';
 import type { Config } from '../native/spec/config.js';
-import { berth, berthBin, cleanupRoot, isRoot, makeBundle, makeRootfs, projectRoot, tempDir, uniqueId } from './helpers/fixtures.js';
+import { berth, berthBin, isRoot, makeBundle, ok, projectRoot, uniqueId, workspace } from './helpers/fixtures.js';
 import { waitUntil } from './helpers/wait.js';
 
 const test = suite('exec and terminals');
-const dir = isRoot ? tempDir() : '';
-const root = join(dir, 'state');
-const rootfs = isRoot ? makeRootfs(join(dir, 'rootfs')) : '';
+const { dir, root, rootfs } = workspace(test, () => rt.close());
 const rt = new Runtime({ root });
-
-test.after(async () => {
-  await rt.close();
-  if (!isRoot) return;
-  cleanupRoot(root);
-  rmSync(dir, { recursive: true, force: true });
-});
-
-function ok(r: ReturnType<typeof berth>, what: string) {
-  assert.is(r.status, 0, `${what}: ${r.stderr}`);
-  return r.stdout;
-}
 
 /** A running container (sleep), for the tests to exec into. */
 function running(patch?: (c: Config) => void): string {

@@ -1,29 +1,16 @@
 // Hooks: each kind at its point of the lifecycle, in its namespaces, with the state on stdin and
 // exactly its env; timeouts, failure rules, bounded output, and one hook at a time.
-import { mkdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Runtime, type RuntimeEvent } from '../actors/runtime.js';
 import type { Config, Hook, Hooks } from '../native/spec/config.js';
-import { assertNothingLeft, berth, cleanupRoot, isRoot, makeBundle, makeRootfs, tempDir, uniqueId } from './helpers/fixtures.js';
+import { assertNothingLeft, berth, isRoot, makeBundle, ok, uniqueId, workspace } from './helpers/fixtures.js';
 import { waitUntil } from './helpers/wait.js';
 
 const test = suite('hooks');
-const dir = isRoot ? tempDir() : '';
-const root = join(dir, 'state');
-const rootfs = isRoot ? makeRootfs(join(dir, 'rootfs')) : '';
-
-test.after(() => {
-  if (!isRoot) return;
-  cleanupRoot(root);
-  rmSync(dir, { recursive: true, force: true });
-});
-
-function ok(r: ReturnType<typeof berth>, what: string) {
-  assert.is(r.status, 0, `${what}: ${r.stderr}`);
-  return r.stdout;
-}
+const { dir, root, rootfs } = workspace(test);
 
 /** A hook that appends one line: its tag, its stdin, its uts namespace and hostname, its env. */
 const recorder = (log: string, tag: string, extra: Partial<Hook> = {}): Hook => ({

@@ -1,23 +1,14 @@
 // What a container sees from inside: checked by running busybox in real containers.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, openSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Config } from '../native/spec/config.js';
-import { berth, berthBin, cleanupRoot, isRoot, makeBundle, makeRootfs, mountsUnder, tempDir, uniqueId } from './helpers/fixtures.js';
+import { berth, berthBin, isRoot, makeBundle, makeRootfs, mountsUnder, uniqueId, workspace } from './helpers/fixtures.js';
 
 const test = suite('isolation');
-const dir = isRoot ? tempDir() : '';
-const root = join(dir, 'state');
-const rootfs = isRoot ? makeRootfs(join(dir, 'rootfs')) : '';
-
-test.after(() => {
-  if (!isRoot) return;
-  cleanupRoot(root);
-  assert.equal(mountsUnder(dir), [], 'no mounts left under the test folder');
-  rmSync(dir, { recursive: true, force: true });
-});
+const { dir, root, rootfs } = workspace(test);
 
 /** Run SCRIPT with sh in a fresh container (config changed by PATCH); its stdout and stderr. */
 function run(script: string, patch?: (c: Config) => void, rootPath = rootfs): { stdout: string; stderr: string } {

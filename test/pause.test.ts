@@ -2,29 +2,16 @@
 // advance while it is frozen and does after; kill, delete --force and exec in a paused container;
 // the same on cgroup v2 (this hybrid host's cgroup2 mount, with --cgroup-version 2).
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Config } from '../native/spec/config.js';
-import { assertNothingLeft, berth, berthBin, cleanupRoot, isRoot, makeBundle, makeRootfs, tempDir, uniqueId } from './helpers/fixtures.js';
+import { assertNothingLeft, berth, berthBin, isRoot, makeBundle, ok, uniqueId, workspace } from './helpers/fixtures.js';
 import { sleepSync, waitUntil } from './helpers/wait.js';
 
 const test = suite('pause and resume');
-const dir = isRoot ? tempDir() : '';
-const root = join(dir, 'state');
-const rootfs = isRoot ? makeRootfs(join(dir, 'rootfs')) : '';
-
-test.after(() => {
-  if (!isRoot) return;
-  cleanupRoot(root);
-  rmSync(dir, { recursive: true, force: true });
-});
-
-function ok(r: ReturnType<typeof berth>, what: string) {
-  assert.is(r.status, 0, `${what}: ${r.stderr}`);
-  return r.stdout;
-}
+const { dir, root, rootfs } = workspace(test);
 
 const refused = (r: ReturnType<typeof berth>, message: string) => {
   assert.is(r.status, 1);

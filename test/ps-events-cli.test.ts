@@ -1,29 +1,16 @@
 // ps and events through cli/berth on real containers: ps's pids and table, stats equal to the
 // cgroup files (v1 and v2), and an OOM event from a container over its memory limit.
 import { spawn } from 'node:child_process';
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Config } from '../native/spec/config.js';
-import { berth, berthBin, cleanupRoot, isRoot, makeBundle, makeRootfs, tempDir, uniqueId } from './helpers/fixtures.js';
+import { berth, berthBin, isRoot, makeBundle, ok, uniqueId, workspace } from './helpers/fixtures.js';
 import { waitUntil } from './helpers/wait.js';
 
 const test = suite('ps and events');
-const dir = isRoot ? tempDir() : '';
-const root = join(dir, 'state');
-const rootfs = isRoot ? makeRootfs(join(dir, 'rootfs')) : '';
-
-test.after(() => {
-  if (!isRoot) return;
-  cleanupRoot(root);
-  rmSync(dir, { recursive: true, force: true });
-});
-
-function ok(r: ReturnType<typeof berth>, what: string) {
-  assert.is(r.status, 0, `${what}: ${r.stderr}`);
-  return r.stdout;
-}
+const { dir, root, rootfs } = workspace(test);
 
 function running(args: string[], patch?: (c: Config) => void, version: 1 | 2 = 1): string {
   const id = uniqueId('ps-events');

@@ -1,6 +1,5 @@
 // linux.seccomp in a real container: the filter is loaded, denies what the profile denies, and
 // leaves berth-init nothing to do after it but execve.
-import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -8,19 +7,10 @@ import { compileSeccomp } from '../native/compile/seccomp.js';
 import { architectures } from '../native/compile/seccomp/architectures.js';
 import { BPF } from '../native/compile/seccomp/bpf.js';
 import type { Seccomp } from '../native/spec/config.js';
-import { berth, cleanupRoot, isRoot, makeBundle, makeRootfs, mountsUnder, tempDir, uniqueId, type ConfigPatch } from './helpers/fixtures.js';
+import { berth, type ConfigPatch, isRoot, makeBundle, uniqueId, workspace } from './helpers/fixtures.js';
 
 const test = suite('seccomp container');
-const dir = isRoot ? tempDir() : '';
-const root = join(dir, 'state');
-const rootfs = isRoot ? makeRootfs(join(dir, 'rootfs')) : '';
-
-test.after(() => {
-  if (!isRoot) return;
-  cleanupRoot(root);
-  assert.equal(mountsUnder(dir), [], 'no mounts left under the test folder');
-  rmSync(dir, { recursive: true, force: true });
-});
+const { dir, root, rootfs } = workspace(test);
 
 const denyMkdir = (errnoRet: number): Seccomp => ({
   defaultAction: 'SCMP_ACT_ALLOW',

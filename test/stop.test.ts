@@ -1,27 +1,14 @@
 // stop (the seed's) and start --restart: processes end, the container and the namespaces that can
 // outlive them stay, and a restart runs a new process in them.
-import { existsSync, readlinkSync, rmSync } from 'node:fs';
+import { existsSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Config } from '../native/spec/config.js';
-import { assertNothingLeft, berth, cleanupRoot, isRoot, makeBundle, makeRootfs, mountsUnder, tempDir, uniqueId } from './helpers/fixtures.js';
+import { assertNothingLeft, berth, isRoot, makeBundle, mountsUnder, ok, uniqueId, workspace } from './helpers/fixtures.js';
 
 const test = suite('stop and restart');
-const dir = isRoot ? tempDir() : '';
-const root = join(dir, 'state');
-const rootfs = isRoot ? makeRootfs(join(dir, 'rootfs')) : '';
-
-test.after(() => {
-  if (!isRoot) return;
-  cleanupRoot(root);
-  rmSync(dir, { recursive: true, force: true });
-});
-
-function ok(r: ReturnType<typeof berth>, what: string) {
-  assert.is(r.status, 0, `${what}: ${r.stderr}`);
-  return r.stdout;
-}
+const { dir, root, rootfs } = workspace(test);
 
 const state = (id: string) => JSON.parse(ok(berth(root, ['state', id]), 'state'));
 const ns = (pid: number, type: string) => readlinkSync(`/proc/${pid}/ns/${type}`);

@@ -1,28 +1,15 @@
 // update through cli/berth on live containers: new limits in the cgroup files and in the recorded
 // config, errors that name the field, and nothing changed by a failed or refused update.
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Config } from '../native/spec/config.js';
-import { berth, cleanupRoot, isRoot, makeBundle, makeRootfs, tempDir, uniqueId } from './helpers/fixtures.js';
+import { berth, isRoot, makeBundle, ok, uniqueId, workspace } from './helpers/fixtures.js';
 import { waitUntil } from './helpers/wait.js';
 
 const test = suite('update');
-const dir = isRoot ? tempDir() : '';
-const root = join(dir, 'state');
-const rootfs = isRoot ? makeRootfs(join(dir, 'rootfs')) : '';
-
-test.after(() => {
-  if (!isRoot) return;
-  cleanupRoot(root);
-  rmSync(dir, { recursive: true, force: true });
-});
-
-function ok(r: ReturnType<typeof berth>, what: string) {
-  assert.is(r.status, 0, `${what}: ${r.stderr}`);
-  return r.stdout;
-}
+const { dir, root, rootfs } = workspace(test);
 
 function running(args: string[], patch: (c: Config) => void): string {
   const id = uniqueId('update');

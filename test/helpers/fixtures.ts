@@ -1,6 +1,7 @@
 // Fixtures for tests that run real containers: a busybox-static rootfs, bundles, a state root of
 // their own under a temp folder, and a cleanup that removes what a test left even when it failed.
 import { execFileSync, spawnSync } from 'node:child_process';
+import type { Test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { closeSync, cpSync, existsSync, openSync, readlinkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -116,4 +117,37 @@ export function cleanupRoot(root: string): void {
   if (!existsSync(root)) return;
   for (const id of readdirSync(root)) berth(root, ['delete', '--force', id]);
   rmSync(root, { recursive: true, force: true });
+}
+
+/** What a suite of container tests works in: a temp folder, a state root and a busybox rootfs below it. */
+export interface Workspace {
+  dir: string;
+  root: string;
+  rootfs: string;
+}
+
+/**
+ * A suite's workspace, removed after the suite even when a test failed: BEFORE (closing a Runtime,
+ * say), every container, any mount left below it (detached before the folder is removed, so the
+ * removal cannot reach through it), then the folder. Mounts left fail the suite.
+ */
+export function workspace(test: Test, before?: () => unknown): Workspace {
+  const dir = isRoot ? tempDir() : '';
+  const ws = { dir, root: join(dir, 'state'), rootfs: isRoot ? makeRootfs(join(dir, 'rootfs')) : '' };
+  test.after(async () => {
+    await before?.();
+    if (!isRoot) return;
+    cleanupRoot(ws.root);
+    const left = mountsUnder(dir);
+    for (const m of [...left].reverse()) spawnSync('umount', ['-l', m]);
+    rmSync(dir, { recursive: true, force: true });
+    assert.equal(left, [], 'no mounts left under the test folder');
+  });
+  return ws;
+}
+
+/** R's stdout, after asserting the command WHAT succeeded. */
+export function ok(r: ReturnType<typeof berth>, what: string): string {
+  assert.is(r.status, 0, `${what}: ${r.stderr}`);
+  return r.stdout;
 }
