@@ -13,7 +13,9 @@ import { requireState, saveState, type OperationContext } from './operations/con
 import { createContainer, prepareCreate, type CreateRequest } from './operations/create.js';
 import { deleteContainer } from './operations/delete.js';
 import { execProcess, type ExecRequest, type ExecResult } from './operations/exec.js';
+import { checkpointContainer, type CheckpointRequest } from './operations/checkpoint.js';
 import { killContainer } from './operations/kill.js';
+import { prepareRestore, restoreContainer, type RestoreRequest } from './operations/restore.js';
 import { startContainer } from './operations/start.js';
 import { containerDir, makeContainerDir, processAlive, readState, validateId, type StateFile } from './stateStore.js';
 
@@ -29,6 +31,8 @@ export type OperationRequest = HostOptions &
     | { op: 'kill'; id: string; signal: number; all: boolean }
     | { op: 'exec'; id: string; exec: ExecRequest; ignorePaused: boolean }
     | { op: 'delete'; id: string; force: boolean }
+    | { op: 'checkpoint'; id: string; checkpoint: CheckpointRequest }
+    | { op: 'restore'; id: string; restore: RestoreRequest }
   );
 
 export interface OperationResult {
@@ -45,16 +49,16 @@ export interface OperationResult {
 /** What crosses the thread boundary: errors as data, so their kind survives structured cloning. */
 export type Outcome = { ok: true; result: OperationResult } | { ok: false; error: { message: string; kind: BerthError['kind'] } };
 
-type Effects = Partial<Record<'create' | 'start' | 'kill' | 'exec' | 'delete', (input: ContainerEvent) => unknown>>;
+type Effects = Partial<Record<'create' | 'start' | 'kill' | 'exec' | 'delete' | 'checkpoint' | 'restore', (input: ContainerEvent) => unknown>>;
 
 /** The machine with real effects. The first effect failure is kept as thrown (typed), for the caller. */
 function machineWith(effects: Effects, failures: unknown[]) {
   const actors = Object.fromEntries(
     Object.entries(effects).map(([name, fn]) => [
       name,
-      fromPromise<void, unknown>(async ({ input }) => {
+      fromPromise<unknown, unknown>(async ({ input }) => {
         try {
-          await fn(input as ContainerEvent);
+          return await fn(input as ContainerEvent);
         } catch (e) {
           failures.push(e);
           throw e;
@@ -74,6 +78,7 @@ function effectsFor(ctx: OperationContext, req: OperationRequest, out: { exec?: 
       if (req.op === 'exec') out.exec = await execProcess(ctx, req.exec);
     },
     delete: () => deleteContainer(ctx),
+    checkpoint: () => req.op === 'checkpoint' && checkpointContainer(ctx, req.checkpoint),
   };
 }
 
@@ -107,20 +112,28 @@ function eventOf(req: OperationRequest): ContainerEvent {
       return { type: 'DELETE', force: req.force };
     case 'exec':
       return { type: 'EXEC', ignorePaused: req.ignorePaused };
+    case 'checkpoint':
+      return { type: 'CHECKPOINT', leaveRunning: req.checkpoint.leaveRunning ?? false };
     case 'create':
-      throw new Error('create is the machine’s initial state, not an event');
+    case 'restore':
+      throw new Error(`${req.op} makes a container: it is not an event of an existing one`);
   }
 }
 
-async function create(ctx: OperationContext, req: CreateRequest): Promise<OperationResult> {
-  const prepared = prepareCreate(ctx, req);
+/**
+ * A new container (create, restore): everything checked before its folder exists, then the
+ * machine's EVENT runs EFFECT, which resolves with a terminal's master when one was asked back.
+ */
+async function newContainer(ctx: OperationContext, event: 'CREATE' | 'RESTORE', effect: () => Promise<number | undefined>): Promise<OperationResult> {
   makeContainerDir(ctx.root, ctx.id);
   const unlock = await lockContainer(ctx.dir);
   try {
     const failures: unknown[] = [];
     let terminal: number | undefined;
-    const actor = createActor(machineWith({ create: async () => (terminal = await createContainer(ctx, req, prepared)) }, failures), { input: { id: ctx.id } });
+    const actors = { [event === 'CREATE' ? 'create' : 'restore']: async () => (terminal = await effect()) };
+    const actor = createActor(machineWith(actors, failures), { input: { id: ctx.id } });
     actor.start();
+    actor.send({ type: event });
     await settle(actor, failures);
     const status = persist(ctx, actor);
     return { id: ctx.id, status, pid: requireState(ctx).pid, terminal };
@@ -179,12 +192,24 @@ async function operate(ctx: OperationContext, req: OperationRequest): Promise<Op
   }
 }
 
+async function perform(ctx: OperationContext, req: OperationRequest): Promise<OperationResult> {
+  if (req.op === 'create') {
+    const prepared = prepareCreate(ctx, req.create);
+    return newContainer(ctx, 'CREATE', () => createContainer(ctx, req.create, prepared));
+  }
+  if (req.op === 'restore') {
+    const prepared = prepareRestore(ctx, req.restore);
+    return newContainer(ctx, 'RESTORE', () => restoreContainer(ctx, req.restore, prepared));
+  }
+  return operate(ctx, req);
+}
+
 /** Run one operation. Never throws: the outcome carries the error. */
 export async function performOperation(req: OperationRequest): Promise<Outcome> {
   try {
     validateId(req.id);
     const ctx: OperationContext = { root: req.root, id: req.id, dir: containerDir(req.root, req.id), log: createLogger(req.log), state: null };
-    const result = req.op === 'create' ? await create(ctx, req.create) : await operate(ctx, req);
+    const result = await perform(ctx, req);
     return { ok: true, result };
   } catch (e) {
     const kind = e instanceof BerthError ? e.kind : 'failed';

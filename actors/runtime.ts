@@ -3,7 +3,7 @@
 import { Coordinator } from './coordinator.js';
 import { InlineHost, PooledHost } from './hosts.js';
 import type { LogOptions } from './log.js';
-import type { CreateOptions, ExecOptions, Message, ProcessExit, ResultOf, RuntimeEvent } from './messages.js';
+import type { CheckpointOptions, CreateOptions, ExecOptions, Message, ProcessExit, RestoreOptions, ResultOf, RuntimeEvent } from './messages.js';
 import { DEFAULT_ROOT } from './stateStore.js';
 
 export interface RuntimeOptions {
@@ -16,6 +16,8 @@ export interface RuntimeOptions {
   log?: LogOptions;
   /** Manage cgroups as v1 or v2; default: v1 when v1 controllers are mounted, else v2. */
   cgroupVersion?: 1 | 2;
+  /** The CRIU binary for checkpoint and restore: a path, or a name on PATH. Default `criu`. */
+  criu?: string;
 }
 
 export class Runtime {
@@ -27,6 +29,7 @@ export class Runtime {
       host: opts.host === 'inline' ? new InlineHost() : new PooledHost(opts.threads),
       log: opts.log ?? {},
       cgroupVersion: opts.cgroupVersion,
+      criu: opts.criu,
     });
   }
 
@@ -60,6 +63,14 @@ export class Runtime {
   /** Resolves when the container's process exits. */
   wait(id: string): Promise<ProcessExit> {
     return this.send({ type: 'wait', id });
+  }
+  /** Dump the container with CRIU into opts.imagePath. */
+  checkpoint(opts: CheckpointOptions) {
+    return this.send({ type: 'checkpoint', ...opts });
+  }
+  /** A new, running container from a checkpoint. */
+  restore(opts: RestoreOptions) {
+    return this.send({ type: 'restore', ...opts });
   }
   list() {
     return this.send({ type: 'list' });
@@ -103,6 +114,6 @@ export class Runtime {
   }
 }
 
-export type { CreateOptions, ExecOptions, Message, ProcessExit, ResultOf, RuntimeEvent } from './messages.js';
+export type { CheckpointOptions, CreateOptions, ExecOptions, Message, ProcessExit, RestoreOptions, ResultOf, RuntimeEvent } from './messages.js';
 export type { OciState } from './stateStore.js';
 export { BerthError } from '../native/errors.js';

@@ -6,6 +6,9 @@ import { assign, fromPromise, setup, type SnapshotFrom } from 'xstate';
 export type Status = 'creating' | 'created' | 'running' | 'paused' | 'stopped';
 
 export type ContainerEvent =
+  /** A new container: made from a bundle, or from a checkpoint's images. */
+  | { type: 'CREATE' }
+  | { type: 'RESTORE' }
   | { type: 'START' }
   | { type: 'KILL'; signal: number; all: boolean }
   /** A new process in the container (exec); in a paused one only when asked to ignore the pause. */
@@ -14,9 +17,11 @@ export type ContainerEvent =
   | { type: 'RESUME' }
   | { type: 'DELETE'; force: boolean }
   /** The container's process was seen dead. */
-  | { type: 'EXITED' };
+  | { type: 'EXITED' }
+  /** CRIU dumps the processes; they end unless asked to keep running. */
+  | { type: 'CHECKPOINT'; leaveRunning: boolean };
 
-export type Operation = 'create' | 'start' | 'kill' | 'exec' | 'pause' | 'resume' | 'delete';
+export type Operation = 'create' | 'start' | 'kill' | 'exec' | 'pause' | 'resume' | 'delete' | 'checkpoint' | 'restore';
 
 export interface ContainerContext {
   id: string;
@@ -57,6 +62,18 @@ const acting = {
   },
 };
 
+/** A checkpoint's effect resolves with whether the processes still run (--leave-running, --pre-dump). */
+const checkpointing = {
+  tags: ['busy'],
+  entry: 'clearError' as const,
+  invoke: {
+    src: 'checkpoint' as const,
+    input: ({ event }: { event: ContainerEvent }) => event,
+    onDone: [{ guard: 'stillRunning' as const, target: 'idle' }, { target: '#container.stopped' }],
+    onError: { target: 'idle', actions: 'recordError' as const },
+  },
+};
+
 export const containerMachine = setup({
   types: {
     context: {} as ContainerContext,
@@ -71,6 +88,8 @@ export const containerMachine = setup({
     pause: noEffect('pause'),
     resume: noEffect('resume'),
     delete: noEffect('delete'),
+    checkpoint: noEffect('checkpoint'),
+    restore: noEffect('restore'),
   },
   actions: {
     recordError: assign({
@@ -84,15 +103,23 @@ export const containerMachine = setup({
   guards: {
     forced: ({ event }) => event.type === 'DELETE' && event.force,
     ignoresPause: ({ event }) => event.type === 'EXEC' && event.ignorePaused,
+    stillRunning: ({ event }) => (event as { output?: unknown }).output === true,
   },
 }).createMachine({
   id: 'container',
   context: ({ input }) => ({ id: input.id, error: null }),
-  initial: 'creating',
+  initial: 'new',
   states: {
+    new: {
+      on: { CREATE: 'creating', RESTORE: 'restoring' },
+    },
     creating: {
       tags: ['busy'],
       invoke: { src: 'create', onDone: 'created', onError: { target: 'failed', actions: 'recordError' as const } },
+    },
+    restoring: {
+      tags: ['busy'],
+      invoke: { src: 'restore', onDone: 'running', onError: { target: 'failed', actions: 'recordError' as const } },
     },
     created: {
       ...acting,
@@ -120,9 +147,11 @@ export const containerMachine = setup({
         EXEC: '.executing',
         EXITED: 'stopped',
         DELETE: { guard: 'forced', target: 'deleting' },
+        CHECKPOINT: '.checkpointing',
       },
       states: {
         ...acting.states,
+        checkpointing,
         pausing: {
           tags: ['busy'],
           entry: 'clearError' as const,
@@ -138,9 +167,11 @@ export const containerMachine = setup({
         EXEC: { guard: 'ignoresPause', target: '.executing' },
         EXITED: 'stopped',
         DELETE: { guard: 'forced', target: 'deleting' },
+        CHECKPOINT: '.checkpointing',
       },
       states: {
         ...acting.states,
+        checkpointing,
         resuming: {
           tags: ['busy'],
           entry: 'clearError' as const,
@@ -202,5 +233,10 @@ export function refusal(status: Status | 'deleted' | 'failed', event: ContainerE
       return `cannot delete container ${id} that is not stopped: ${status}`;
     case 'EXITED':
       return `container ${id} has no process to lose in the ${status} state`;
+    case 'CHECKPOINT':
+      return `Container cannot be checkpointed in ${status} state`;
+    case 'CREATE':
+    case 'RESTORE':
+      return `container with id exists: ${id}`;
   }
 }

@@ -1,7 +1,7 @@
 // Spawning berth-init with posix_spawn (glibc: clone(CLONE_VM|CLONE_VFORK), no copy of Node's page
 // tables — child_process.spawn costs about 15 ms per call here). The child gets its stdio, a
 // socket to berth at a given fd number, a session of its own, default signal dispositions
-// (Node ignores SIGPIPE; a container must not inherit that) and an empty environment.
+// (Node ignores SIGPIPE; a container must not inherit that) and an empty environment (unless given one).
 import { readFileSync, writeFileSync } from 'node:fs';
 import { SyscallError } from './errors.js';
 import { koffi, libc } from './libc.js';
@@ -66,13 +66,20 @@ export interface Spawned {
   socket: number;
 }
 
+export interface SpawnOptions {
+  /** The socket's type (syscalls.ts): stream unless given. */
+  socketType?: number;
+  /** KEY=VALUE strings; empty unless given. */
+  env?: string[];
+}
+
 /**
  * Spawn PATH with ARGS. STDIO[i] becomes the child's fd i (a number of ours, or 'ignore' for
  * /dev/null); a new socket becomes its fd SYNC_FD (which must be STDIO.length or more), and
  * EXTRA[i] its fd SYNC_FD+1+i.
  */
-export function spawnWithSocket(path: string, args: string[], stdio: (number | 'ignore')[], syncFd: number, extra: number[] = []): Spawned {
-  const fds = socketPair();
+export function spawnWithSocket(path: string, args: string[], stdio: (number | 'ignore')[], syncFd: number, extra: number[] = [], opts: SpawnOptions = {}): Spawned {
+  const fds = socketPair(opts.socketType);
   const fa = Buffer.alloc(256);
   const attr = Buffer.alloc(512);
   const sigset = Buffer.alloc(128);
@@ -101,7 +108,7 @@ export function spawnWithSocket(path: string, args: string[], stdio: (number | '
     c.sigfillset(sigset);
     ok('posix_spawnattr_setsigdefault', c.attrSigdefault(attr, sigset));
     const pid = new Int32Array(1);
-    ok('posix_spawn', c.spawn(pid, path, fa, attr, [path, ...args, null], [null]), path);
+    ok('posix_spawn', c.spawn(pid, path, fa, attr, [path, ...args, null], [...(opts.env ?? []), null]), path);
     return { pid: pid[0]!, socket: fds[0]! };
   } catch (e) {
     closeFd(fds[0]!);

@@ -69,14 +69,21 @@ function sourceKind(path: string): 'dir' | 'file' | null {
   }
 }
 
-/** Everything that needs no change on the host: a bad config fails here and leaves nothing. */
-export function prepareCreate(ctx: OperationContext, req: CreateRequest) {
+/** The bundle's config, its rootfs, and the cgroup a container of it gets, with its limits (restore shares this). */
+export function prepareBundle(ctx: OperationContext, req: { bundle?: string; cgroupVersion?: 1 | 2 }) {
   const bundle = resolve(req.bundle ?? process.cwd());
   if (sourceKind(bundle) !== 'dir') throw new BerthError(`bundle ${bundle}: no such directory`, 'invalid');
   const config = loadBundleConfig(bundle);
   const rootfs = rootfsOf(bundle, config);
   const layout = hostLayout(req.cgroupVersion);
   const cgroupDirs = containerCgroupDirs(layout, config.linux.cgroupsPath ?? defaultCgroupsPath(ctx.id));
+  const cgroupWrites = resourceWrites(config.linux.resources ?? {}, layout.version, cgroupFacts(layout), berthDeviceRules(config.linux.devices));
+  return { bundle, config, rootfs, layout, cgroupDirs, cgroupWrites };
+}
+
+/** Everything that needs no change on the host: a bad config fails here and leaves nothing. */
+export function prepareCreate(ctx: OperationContext, req: CreateRequest) {
+  const { bundle, config, rootfs, layout, cgroupDirs, cgroupWrites } = prepareBundle(ctx, req);
   const compileContext: CompileContext = {
     bundle,
     rootfs,
@@ -90,7 +97,6 @@ export function prepareCreate(ctx: OperationContext, req: CreateRequest) {
     sourceKind,
   };
   const plan = compileInitPlan(config, compileContext);
-  const cgroupWrites = resourceWrites(config.linux.resources ?? {}, layout.version, cgroupFacts(layout), berthDeviceRules(config.linux.devices));
   if (config.process.capabilities) {
     const { skipped, unraisable } = capabilityMasks(config.process.capabilities, compileContext.lastCap);
     if (skipped.length) ctx.log.debug(`capabilities this kernel does not know are skipped: ${skipped.join(', ')}`);
@@ -103,11 +109,10 @@ export function prepareCreate(ctx: OperationContext, req: CreateRequest) {
   return { bundle, config, rootfs, layout, cgroupDirs, plan, cgroupWrites };
 }
 
-/** Create the container; resolves with its terminal's master when it was asked back. */
-export async function createContainer(ctx: OperationContext, req: CreateRequest, prepared: ReturnType<typeof prepareCreate>): Promise<number | undefined> {
-  const { bundle, config, rootfs, layout, cgroupDirs, plan, cgroupWrites } = prepared;
-  // The cgroup is recorded before it is made, so a berth killed midway leaves what delete -f needs.
-  const state: StateFile = {
+/** The state a new container is recorded with before anything is made (restore shares this). */
+export function initialState(ctx: OperationContext, prepared: ReturnType<typeof prepareBundle>): StateFile {
+  const { bundle, config, rootfs, layout, cgroupDirs } = prepared;
+  return {
     ociVersion: OCI_VERSION,
     id: ctx.id,
     status: 'creating',
@@ -117,15 +122,37 @@ export async function createContainer(ctx: OperationContext, req: CreateRequest,
     created: new Date().toISOString(),
     owner: '',
     annotations: config.annotations,
+    // The cgroup is recorded before it is made, so a berth killed midway leaves what delete -f needs.
     berth: { pidStartTime: 0, cgroup: planCgroup(layout.version, cgroupDirs), hostMounts: !ownMountNamespace(config), machine: null },
   };
+}
+
+/** Record the new container, then make its cgroup with the limits in. */
+export function recordAndMakeCgroup(ctx: OperationContext, prepared: ReturnType<typeof prepareBundle>, state: StateFile): void {
+  writeConfig(ctx.dir, prepared.config);
+  saveState(ctx, state);
+  createCgroup(state.berth.cgroup!);
+  applyResources(state.berth.cgroup!, prepared.cgroupWrites, prepared.layout);
+}
+
+/** After a failed create or restore: nothing of it stays. */
+export async function undoNewContainer(ctx: OperationContext, state: StateFile, op: string): Promise<void> {
+  try {
+    await teardown(ctx.dir, state);
+    if (state.pid) waitChild(state.pid); // killed by teardown; a child of this process no reaper knows of
+  } catch (undo) {
+    ctx.log.warn(`${op} ${ctx.id} failed and could not be fully undone: ${(undo as Error).message}`);
+  }
+}
+
+/** Create the container; resolves with its terminal's master when it was asked back. */
+export async function createContainer(ctx: OperationContext, req: CreateRequest, prepared: ReturnType<typeof prepareCreate>): Promise<number | undefined> {
+  const { config, plan } = prepared;
+  const state = initialState(ctx, prepared);
   let route: ConsoleRoute | undefined;
   try {
-    writeConfig(ctx.dir, config);
     mkfifo(fifoPath(ctx.dir), 0o600);
-    saveState(ctx, state);
-    createCgroup(state.berth.cgroup!);
-    applyResources(state.berth.cgroup!, cgroupWrites, layout);
+    recordAndMakeCgroup(ctx, prepared, state);
     route = openConsole(config.process.terminal, req);
     const pid = await runInit({
       plan,
@@ -147,12 +174,7 @@ export async function createContainer(ctx: OperationContext, req: CreateRequest,
     ctx.state = state;
     return route.receive();
   } catch (e) {
-    try {
-      await teardown(ctx.dir, state);
-      if (state.pid) waitChild(state.pid); // killed by teardown; a child of this process no reaper knows of
-    } catch (undo) {
-      ctx.log.warn(`create ${ctx.id} failed and could not be fully undone: ${(undo as Error).message}`);
-    }
+    await undoNewContainer(ctx, state, 'create');
     throw e;
   } finally {
     route?.close();

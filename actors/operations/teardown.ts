@@ -24,6 +24,8 @@ export async function teardown(dir: string, state: StateFile): Promise<void> {
     await removeCgroup(cgroup);
   }
   if (state.berth.hostMounts) for (const m of mountsBelow(state.rootfs)) detachMount(m);
+  // A restore killed midway leaves its bind of the rootfs in the folder: never remove through it.
+  for (const m of mountsBelow(dir)) detachMount(m);
   rmSync(dir, { recursive: true, force: true });
 }
 
