@@ -29,8 +29,8 @@ export interface ContainerContext {
   error: string | null;
 }
 
-const noEffect = (op: Operation) =>
-  fromPromise<void, unknown>(async () => {
+const noEffect = <Output = void>(op: Operation) =>
+  fromPromise<Output, unknown>(async () => {
     throw new Error(`no effect provided for ${op}`);
   });
 
@@ -88,7 +88,7 @@ export const containerMachine = setup({
     pause: noEffect('pause'),
     resume: noEffect('resume'),
     delete: noEffect('delete'),
-    checkpoint: noEffect('checkpoint'),
+    checkpoint: noEffect<boolean>('checkpoint'),
     restore: noEffect('restore'),
   },
   actions: {
