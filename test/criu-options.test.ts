@@ -4,6 +4,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { CgroupLayout } from '../native/cgroups/layout.js';
 import { checkFailure, checkFailureReason, locateBinary } from '../native/criu/check.js';
+import { firstError } from '../native/criu/log.js';
 import { dumpOptions, restoreOptions, type DumpInput, type RestoreInput } from '../native/criu/options.js';
 import { decode, encode, type Schema } from '../native/criu/protobuf.js';
 import { decodeResponse, encodeRequest } from '../native/criu/rpc.js';
@@ -211,6 +212,18 @@ test('criu check: one line with CRIU\'s first error, and advice where the cause 
   assert.is(checkFailureReason('Looks bad.\nSomething is missing\n'), 'Something is missing');
   assert.is(locateBinary('sh', '/nonexistent:/bin'), '/bin/sh');
   assert.is(locateBinary('no-such-criu', '/bin'), null);
+});
+
+test('a failure\'s reason: the first error in CRIU\'s log that is not a kernel probe', () => {
+  const log = [
+    '(00.025057) Error (criu/tun.c:85): tun: Unable to create tun: Operation not permitted',
+    '(00.084280) Error (criu/util.c:1534): rlimit: Can\'t setup RLIMIT_NOFILE for self: Operation not permitted',
+    '(00.084823) Reading image tree',
+    '(00.614288) Error (criu/cr-restore.c:1274): 14296 stopped by signal 11: Segmentation fault',
+    '(00.621189) Error (criu/cr-restore.c:2324): Restoring FAILED.',
+  ].join('\n');
+  assert.is(firstError(log), '14296 stopped by signal 11: Segmentation fault');
+  assert.is(firstError(log.split('\n').slice(0, 3).join('\n')), null);
 });
 
 test.run();

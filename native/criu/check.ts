@@ -6,6 +6,7 @@ import { delimiter, join, resolve } from 'node:path';
 import { release } from 'node:os';
 import { promisify } from 'node:util';
 import { BerthError } from '../errors.js';
+import { firstError } from './log.js';
 
 export interface CriuBinary {
   /** Absolute: berth spawns it without a PATH search. */
@@ -52,10 +53,10 @@ const knownCauses: { applies: (reason: string, version: string, kernel: string) 
   },
 ];
 
-/** The reason in CRIU's output: its first `Error (file:line): ...` message, else its last line. Pure. */
+/** The reason in CRIU's output: its first error, else its last line. Pure. */
 export function checkFailureReason(output: string): string {
-  const error = /^(?:\([\d.\s]+\)\s*)?Error \([^)]*\):\s*(.+)$/m.exec(output);
-  if (error) return error[1]!.trim();
+  const error = firstError(output);
+  if (error) return error;
   const lines = output.split('\n').map((l) => l.trim()).filter(Boolean);
   return lines.at(-1) ?? 'no reason given';
 }

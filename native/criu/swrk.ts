@@ -2,13 +2,14 @@
 // pair at fd 3; berth sends the request, answers each notification CRIU sends on the way (and
 // takes the fd some of them carry), and gets the final response. The images and work folders are
 // passed as fds of this process: CRIU opens them through /proc/<peer>/fd.
-import { writeSync } from 'node:fs';
+import { readFileSync, writeSync } from 'node:fs';
 import { BerthError } from '../errors.js';
 import { MSG_DONTWAIT, receiveMessage, type Received } from '../console.js';
 import { signalAll } from '../signalling.js';
 import { spawnWithSocket } from '../spawn.js';
 import { closeFd, pollReadable, SOCK_SEQPACKET, waitChild } from '../syscalls.js';
 import { CRIU_PATH_ENV } from './check.js';
+import { firstError } from './log.js';
 import { decodeResponse, encodeNotifyAck, encodeRequest, RequestType, type CriuOpts, type CriuResponse, type RequestTypeName } from './rpc.js';
 
 /** Where CRIU's RPC socket is in its process; fds handed to it follow. */
@@ -33,11 +34,21 @@ export interface SwrkRequest {
   onNotify?(script: string, pid: number, fd: number | undefined): void;
 }
 
-/** A failed request, with CRIU's first error and where its log is. */
+/** A failed request, with CRIU's first real error (from its log, else its answer) and where its log is. */
 export class CriuError extends BerthError {
-  constructor(verb: string, reason: string, logPath: string) {
-    super(`criu ${verb} failed: ${reason} (log: ${logPath})`, 'failed');
+  constructor(verb: string, answer: string, logPath: string) {
+    super(`criu ${verb} failed: ${CriuError.reason(answer, logPath)} (log: ${logPath})`, 'failed');
     this.name = 'CriuError';
+  }
+
+  private static reason(answer: string, logPath: string): string {
+    let log = '';
+    try {
+      log = readFileSync(logPath, 'utf8');
+    } catch {
+      // no log: CRIU's answer is all there is
+    }
+    return firstError(log) ?? firstError(answer) ?? answer.trim();
   }
 }
 
@@ -56,6 +67,8 @@ export async function runCriu(req: SwrkRequest): Promise<CriuResponse> {
   const verb = verbs[req.type];
   const criu = spawnWithSocket(req.criu, ['swrk', String(SWRK_FD)], req.stdio, SWRK_FD, req.passFds ?? [], { socketType: SOCK_SEQPACKET, env: [`PATH=${CRIU_PATH_ENV}`] });
   let exited = false;
+  // After a failure CRIU answers, it undoes what it did (its cgroup yard's mounts) and exits: let it.
+  let answered = false;
   try {
     req.onSpawned?.(criu.pid);
     writeSync(criu.socket, encodeRequest(req.type, req.opts));
@@ -67,13 +80,14 @@ export async function runCriu(req: SwrkRequest): Promise<CriuResponse> {
         throw new CriuError(verb, `CRIU ended without an answer (${status.signal ? `signal ${status.signal}` : `exit status ${status.exitCode}`})`, req.logPath);
       }
       const resp = decodeResponse(data);
+      answered = !resp.success;
       if (!resp.success) throw new CriuError(verb, resp.crErrmsg ?? `errno ${resp.crErrno ?? 'unknown'}`, req.logPath);
       if (resp.type !== RequestType.NOTIFY) return resp;
       req.onNotify?.(resp.notify?.script ?? '', resp.notify?.pid ?? 0, fd);
       writeSync(criu.socket, encodeNotifyAck());
     }
   } catch (e) {
-    if (!exited) signalAll([criu.pid], 9);
+    if (!exited && !answered) signalAll([criu.pid], 9);
     throw e;
   } finally {
     closeFd(criu.socket);
