@@ -171,7 +171,7 @@ test('create --dry-run prints the plan and creates nothing; statechart prints th
   assert.match(out, /^\s+\d+\s+EXEC\s+exec "true"/m);
   assert.not.ok(existsSync(join(root, id)));
   assert.equal(cgroupsLeft(`berth-${id}`), []);
-  assert.match(ok(berth(root, ['statechart']), 'statechart'), /^running: PAUSE → running\.pausing; KILL → running\.signalling; EXEC → running\.executing; EXITED → stopped; DELETE \[forced\] → deleting$/m);
+  assert.match(ok(berth(root, ['statechart']), 'statechart'), /^running: PAUSE → running\.pausing; KILL → running\.signalling; EXEC → running\.executing; EXITED → stopped; DELETE \[forced\] → deleting; CHECKPOINT → running\.checkpointing$/m);
 });
 
 test('--log with --log-format json records errors as containerd reads them', () => {
