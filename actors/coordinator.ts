@@ -163,7 +163,7 @@ export class Coordinator {
   /** The CRIU binary, checked once per process before a checkpoint or restore does anything. */
   private async criu(): Promise<string> {
     const { checkCriu } = await import('../native/criu/check.js');
-    return (await checkCriu(this.opts.criu)).path;
+    return checkCriu(this.opts.criu, this.opts.root);
   }
 
   private list(): OciState[] {

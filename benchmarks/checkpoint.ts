@@ -26,12 +26,16 @@ const bundle = makeBundle(join(dir, 'bundle'), rootfs, ['sh', '-c', 'i=0; while 
   c.mounts.push({ destination: '/tmp', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev'] });
 });
 
-function exec(cmd: string, args: string[]): Promise<void> {
+/**
+ * Run CMD; its error output is kept for the message. A command that starts a container gives it
+ * /dev/null instead (DETACHED): Node's pipes are unix sockets of the host's network namespace,
+ * which CRIU cannot find from inside the container's.
+ */
+function exec(cmd: string, args: string[], detached = false): Promise<void> {
   return new Promise((resolve, reject) => {
-    // stdio /dev/null: a detached container inherits it, and CRIU dumps it as an external file.
-    const p = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, NODE_EXTRA_CA_CERTS: '' } });
+    const p = spawn(cmd, args, { stdio: ['ignore', 'ignore', detached ? 'ignore' : 'pipe'], env: { ...process.env, NODE_EXTRA_CA_CERTS: '' } });
     let err = '';
-    p.stderr.on('data', (d) => (err += d));
+    p.stderr?.on('data', (d) => (err += d));
     p.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${cmd} ${args.join(' ')}: exit ${code}: ${err.trim()}`))));
   });
 }
@@ -55,11 +59,11 @@ const pidIn = (root: string, id: string) => JSON.parse(readFileSync(join(root, i
 
 const tools: Record<string, Tool> = {
   cli: {
-    run: (id) => exec(berthBin, ['--root', roots.cli, 'run', '-d', '--bundle', bundle, id]),
+    run: (id) => exec(berthBin, ['--root', roots.cli, 'run', '-d', '--bundle', bundle, id], true),
     pid: (id) => pidIn(roots.cli, id),
     checkpoint: (id, images) => exec(berthBin, ['--root', roots.cli, '--criu', criu, 'checkpoint', '--image-path', images, id]),
     release: (id) => exec(berthBin, ['--root', roots.cli, 'delete', id]),
-    restore: (id, images) => exec(berthBin, ['--root', roots.cli, '--criu', criu, 'restore', '-d', '--image-path', images, '--bundle', bundle, id]),
+    restore: (id, images) => exec(berthBin, ['--root', roots.cli, '--criu', criu, 'restore', '-d', '--image-path', images, '--bundle', bundle, id], true),
     remove: (id) => exec(berthBin, ['--root', roots.cli, 'delete', '-f', id]),
   },
   api: {
@@ -71,12 +75,12 @@ const tools: Record<string, Tool> = {
     remove: async (id) => void (await rt.delete(id, { force: true })),
   },
   runc: {
-    run: (id) => exec('runc', ['--root', roots.runc, 'run', '-d', '--bundle', bundle, id]),
+    run: (id) => exec('runc', ['--root', roots.runc, 'run', '-d', '--bundle', bundle, id], true),
     // runc's state.json keeps the pid in init_process_pid
     pid: (id) => JSON.parse(readFileSync(join(roots.runc, id, 'state.json'), 'utf8')).init_process_pid as number,
     checkpoint: (id, images) => exec('runc', ['--root', roots.runc, '--criu', criu, 'checkpoint', '--image-path', images, id]),
     release: async () => {},
-    restore: (id, images) => exec('runc', ['--root', roots.runc, '--criu', criu, 'restore', '-d', '--image-path', images, '--bundle', bundle, id]),
+    restore: (id, images) => exec('runc', ['--root', roots.runc, '--criu', criu, 'restore', '-d', '--image-path', images, '--bundle', bundle, id], true),
     remove: (id) => exec('runc', ['--root', roots.runc, 'delete', '-f', id]),
   },
 };

@@ -3,7 +3,10 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { CgroupLayout } from '../native/cgroups/layout.js';
-import { checkFailure, checkFailureReason, locateBinary } from '../native/criu/check.js';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { checkCriu, checkFailure, checkFailureReason, locateBinary } from '../native/criu/check.js';
 import { firstError } from '../native/criu/log.js';
 import { dumpOptions, restoreOptions, type DumpInput, type RestoreInput } from '../native/criu/options.js';
 import { decode, encode, type Schema } from '../native/criu/protobuf.js';
@@ -212,6 +215,31 @@ test('criu check: one line with CRIU\'s first error, and advice where the cause 
   assert.is(checkFailureReason('Looks bad.\nSomething is missing\n'), 'Something is missing');
   assert.is(locateBinary('sh', '/nonexistent:/bin'), '/bin/sh');
   assert.is(locateBinary('no-such-criu', '/bin'), null);
+});
+
+test('criu check: a pass is remembered for the same binary on this boot, a failure is not', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'berth-criu-check-'));
+  try {
+    const script = (name: string, status: number) => {
+      const path = join(dir, name);
+      writeFileSync(path, `#!/bin/sh\necho "$1" >> ${path}.calls\n[ "$1" = --version ] && { echo "Version: 9.9"; exit 0; }\necho "Error (x.c:1): nope" >&2\nexit ${status}\n`);
+      chmodSync(path, 0o755);
+      return path;
+    };
+    const calls = (path: string) => readFileSync(`${path}.calls`, 'utf8').trim().split('\n');
+    const good = script('good-criu', 0);
+    const root = join(dir, 'root');
+    assert.is(await checkCriu(good, root), good);
+    assert.is(await checkCriu(`${dir}/./good-criu`, root), good, 'another name, the same binary: not run again');
+    assert.equal(calls(good), ['check']);
+    const bad = script('bad-criu', 1);
+    const failure = (p: Promise<unknown>) => p.then(() => 'passed', (e: Error) => e.message);
+    assert.is(await failure(checkCriu(bad, root)), `criu check failed: nope (${bad}, CRIU 9.9)`);
+    assert.is(await failure(checkCriu(`${dir}/./bad-criu`, root)), `criu check failed: nope (${bad}, CRIU 9.9)`);
+    assert.equal(calls(bad), ['check', '--version', 'check', '--version']);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('a failure\'s reason: the first error in CRIU\'s log that is not a kernel probe', () => {

@@ -3,6 +3,7 @@
 // the container is stopped, ready to be deleted or restored elsewhere.
 import { closeSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { freezeCgroup, thawCgroup } from '../../native/cgroups/freezer.js';
 import { hostLayout } from '../../native/cgroups/layout.js';
 import { mountIds, namespaceInodes, stdioFacts } from '../../native/criu/facts.js';
 import { openFolder, writeStdioRecord } from '../../native/criu/images.js';
@@ -36,13 +37,20 @@ export async function checkpointContainer(ctx: OperationContext, req: Checkpoint
   });
   const images = openFolder(req.imagePath, 'image path', true);
   const work = req.workPath === undefined ? undefined : openFolder(req.workPath, 'work path', true);
+  const stillRunning = type === 'PRE_DUMP' || req.leaveRunning === true;
+  // Frozen here, the dump starts sooner (freezer.ts); the processes that go on are thawed after it.
+  const frozenByUs = opts.freezeCgroup !== undefined && (await freezeCgroup(opts.freezeCgroup, record!.version));
   try {
     writeStdioRecord(req.imagePath, stdio);
     const logPath = join(resolve(req.workPath ?? req.imagePath), opts.logFile!);
     await runCriu({ criu: req.criu, type, opts: { ...opts, imagesDirFd: images, workDirFd: work }, stdio: ['ignore', 'ignore', 'ignore'], logPath });
+    if (frozenByUs && stillRunning) thawCgroup(opts.freezeCgroup!, record!.version);
+  } catch (e) {
+    if (frozenByUs) thawCgroup(opts.freezeCgroup!, record!.version);
+    throw e;
   } finally {
     closeSync(images);
     if (work !== undefined) closeSync(work);
   }
-  return type === 'PRE_DUMP' || req.leaveRunning === true;
+  return stillRunning;
 }

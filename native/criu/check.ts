@@ -1,19 +1,16 @@
 // Is the chosen CRIU usable on this machine? `criu check` answers, once per binary per process,
 // before a checkpoint or restore changes anything. A failure is one line with CRIU's own reason.
+// A pass is also remembered in berth's state root for the same binary on the same boot (as CRIU
+// keeps its own kernel facts per boot): the CLI is a new process every call, and the check costs
+// about as much as Node's start.
 import { execFile } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
+import { accessSync, constants, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { delimiter, join, resolve } from 'node:path';
 import { release } from 'node:os';
 import { promisify } from 'node:util';
 import { BerthError } from '../errors.js';
 import { firstError } from './log.js';
 
-export interface CriuBinary {
-  /** Absolute: berth spawns it without a PATH search. */
-  path: string;
-  /** `4.2`, as `criu --version` says it. */
-  version: string;
-}
 
 /** The PATH CRIU runs with: it runs iptables for its network lock. */
 export const CRIU_PATH_ENV = process.env.PATH || '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -68,25 +65,55 @@ export function checkFailure(binary: string, version: string, output: string, ke
   return `criu check failed: ${reason} (${binary}, CRIU ${version})${advice ? `: ${advice}` : ''}`;
 }
 
-async function check(name: string): Promise<CriuBinary> {
+/** What a passed check holds for: this binary, unchanged, on this boot. */
+function identity(path: string): string {
+  const st = statSync(path);
+  return [path, st.ino, st.size, st.mtimeMs, readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim()].join(' ');
+}
+
+const passedFile = (dir: string) => join(dir, 'criu-check-passed');
+
+function passedBefore(dir: string, id: string): boolean {
+  try {
+    return readFileSync(passedFile(dir), 'utf8').split('\n').includes(id);
+  } catch {
+    return false;
+  }
+}
+
+function rememberPass(dir: string, id: string): void {
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o711 });
+    const tmp = `${passedFile(dir)}.${process.pid}.tmp`;
+    writeFileSync(tmp, `${id}\n`);
+    renameSync(tmp, passedFile(dir));
+  } catch {
+    // an unwritable root: the next process checks again
+  }
+}
+
+async function check(name: string, rememberIn: string | undefined): Promise<string> {
   const path = locateBinary(name);
   if (!path) throw new BerthError(`criu check failed: ${name}: no such executable${name.includes('/') ? '' : ' on PATH'}`, 'failed');
+  const id = identity(path);
+  if (rememberIn && passedBefore(rememberIn, id)) return path;
   const env = { PATH: CRIU_PATH_ENV };
-  const version = versionOf((await run(path, ['--version'], { env }).catch((e: { stdout?: string }) => ({ stdout: e.stdout ?? '' }))).stdout);
   try {
     await run(path, ['check'], { env });
   } catch (e) {
     const { stdout = '', stderr = '', message } = e as { stdout?: string; stderr?: string; message: string };
+    const version = versionOf((await run(path, ['--version'], { env }).catch((v: { stdout?: string }) => ({ stdout: v.stdout ?? '' }))).stdout);
     throw new BerthError(checkFailure(path, version, [stderr, stdout].join('\n').trim() || message, release()), 'failed');
   }
-  return { path, version };
+  if (rememberIn) rememberPass(rememberIn, id);
+  return path;
 }
 
-const checked = new Map<string, Promise<CriuBinary>>();
+const checked = new Map<string, Promise<string>>();
 
-/** The binary NAME (default `criu` on PATH), checked once per process. */
-export function checkCriu(name = 'criu'): Promise<CriuBinary> {
+/** The binary NAME (default `criu` on PATH) as an absolute path, checked once per process (and per boot, remembered in REMEMBER_IN). */
+export function checkCriu(name = 'criu', rememberIn?: string): Promise<string> {
   let found = checked.get(name);
-  if (!found) checked.set(name, (found = check(name)));
+  if (!found) checked.set(name, (found = check(name, rememberIn)));
   return found;
 }
