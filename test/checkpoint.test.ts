@@ -107,13 +107,26 @@ test('--leave-running keeps it counting; its images restore under a new id besid
   assert.is(state(id).pid, pid);
   assert.ok(waitUntil(() => count(pid) > dumped + 3), 'still counting');
   const copy = uniqueId('copy');
-  assert.is(quiet(['restore', '-d', '--image-path', images, '--bundle', join(dir, id), copy]), 0, 'restore as a new id');
+  const pidFile = join(dir, `${copy}.pid`);
+  assert.is(quiet(['restore', '-d', '--pid-file', pidFile, '--image-path', images, '--bundle', join(dir, id), copy]), 0, 'restore as a new id');
   const s = state(copy);
   assert.is(s.status, 'running');
+  assert.is(Number(readFileSync(pidFile, 'utf8')), s.pid, '--pid-file has the restored pid');
   assert.ok(count(s.pid) < count(pid), 'the copy resumed from the dump, behind the original');
   assert.ok(readFileSync(`/sys/fs/cgroup/pids/berth-${copy}/cgroup.procs`, 'utf8').includes(String(s.pid)), 'the copy has a cgroup of its own');
   assert.is(state(id).status, 'running', 'the original runs on');
   ok(berth(root, ['delete', '-f', copy]), 'delete copy');
+  ok(berth(root, ['delete', '-f', id]), 'delete');
+});
+
+test('--pre-dump keeps the container running, or fails in one line where the kernel cannot track memory', () => {
+  const id = uniqueId('pre');
+  const pid = counting(id);
+  const r = withCriu(['checkpoint', '--pre-dump', '--image-path', join(dir, `${id}-pre`), id]);
+  if (r.status !== 0) assert.match(r.stderr, /^criu pre-dump failed: Tracking memory is not available\. .* \(log: .+\/dump\.log\)\n$/);
+  assert.is(state(id).status, 'running');
+  const before = count(pid);
+  assert.ok(waitUntil(() => count(pid) > before + 3), 'it counts on: the cgroup berth froze for the dump is thawed');
   ok(berth(root, ['delete', '-f', id]), 'delete');
 });
 
