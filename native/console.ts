@@ -1,6 +1,7 @@
 // Terminals on berth's side: the console socket a container's pty master is sent over (the
 // protocol of runc's --console-socket, which conmon and containerd's shim speak), receiving that
-// master when berth proxies its own terminal, and window sizes.
+// master when berth proxies its own terminal, and window sizes. Messages that carry an fd (CRIU's
+// RPC sends a restored terminal's master that way) are received and sent here too.
 import { SyscallError } from './errors.js';
 import { koffi, libc } from './libc.js';
 import { closeFd } from './syscalls.js';
