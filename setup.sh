@@ -9,6 +9,7 @@ dpkg -s busybox-static >/dev/null 2>&1 || missing="$missing busybox-static"   # 
 dpkg -s podman >/dev/null 2>&1 || missing="$missing podman"                   # a real client, in the tests
 dpkg -s libc6-dev >/dev/null 2>&1 || missing="$missing libc6-dev"             # static libc for berth-init
 dpkg -s libseccomp-dev >/dev/null 2>&1 || missing="$missing libseccomp-dev"   # tests compare berth's seccomp filters with libseccomp's
+dpkg -s iptables >/dev/null 2>&1 || missing="$missing iptables"             # CRIU's network lock (checkpoint, restore)
 command -v cc >/dev/null 2>&1 || missing="$missing gcc"
 if [ -n "$missing" ]; then
   apt-get update -qq

@@ -16,10 +16,12 @@ import { requireState, saveState, type OperationContext } from './operations/con
 import { createContainer, prepareCreate, type CreateRequest } from './operations/create.js';
 import { deleteContainer } from './operations/delete.js';
 import { execProcess, type ExecRequest, type ExecResult } from './operations/exec.js';
+import { checkpointContainer, type CheckpointRequest } from './operations/checkpoint.js';
 import { killContainer } from './operations/kill.js';
 import { pauseContainer } from './operations/pause.js';
 import { restartContainer } from './operations/restart.js';
 import { resumeContainer } from './operations/resume.js';
+import { prepareRestore, restoreContainer, type RestoreRequest } from './operations/restore.js';
 import { startContainer } from './operations/start.js';
 import { stopContainer } from './operations/stop.js';
 import { updateContainer } from './operations/update.js';
@@ -42,6 +44,8 @@ export type OperationRequest = HostOptions &
     /** RESOURCES: a linux.resources object, not validated yet. */
     | { op: 'update'; id: string; resources: unknown }
     | { op: 'delete'; id: string; force: boolean }
+    | { op: 'checkpoint'; id: string; checkpoint: CheckpointRequest }
+    | { op: 'restore'; id: string; restore: RestoreRequest }
   );
 
 export interface OperationResult {
@@ -67,9 +71,9 @@ function machineWith(effects: Effects, failures: unknown[]) {
   const actors = Object.fromEntries(
     Object.entries(effects).map(([name, fn]) => [
       name,
-      fromPromise<void, unknown>(async ({ input }) => {
+      fromPromise<unknown, unknown>(async ({ input }) => {
         try {
-          await fn(input as ContainerEvent);
+          return await fn(input as ContainerEvent);
         } catch (e) {
           failures.push(e);
           throw e;
@@ -102,11 +106,12 @@ function effectsFor(ctx: OperationContext, req: OperationRequest, out: Made): Ef
     stop: (e) => e.type === 'STOP' && stopContainer(ctx, e.timeoutSeconds),
     restart: () => req.op === 'start' && restartContainer(ctx, req.stdio),
     delete: () => deleteContainer(ctx),
+    checkpoint: () => req.op === 'checkpoint' && checkpointContainer(ctx, req.checkpoint),
   };
 }
 
 /** The recorded machine, or for a container whose creator died mid-way, the state it is in now. */
-function restore(state: StateFile): ContainerSnapshot {
+function recordedMachine(state: StateFile): ContainerSnapshot {
   if (state.berth.machine) return state.berth.machine as ContainerSnapshot;
   const value = state.status === 'creating' ? (processAlive(state) ? 'created' : 'stopped') : state.status;
   return containerMachine.resolveState({ value, context: { id: state.id, error: null } });
@@ -143,20 +148,28 @@ function eventOf(req: OperationRequest): ContainerEvent {
       return { type: 'RESUME' };
     case 'update':
       return { type: 'UPDATE' };
+    case 'checkpoint':
+      return { type: 'CHECKPOINT', leaveRunning: req.checkpoint.leaveRunning ?? false };
     case 'create':
-      throw new Error('create is the machine’s initial state, not an event');
+    case 'restore':
+      throw new Error(`${req.op} makes a container: it is not an event of an existing one`);
   }
 }
 
-async function create(ctx: OperationContext, req: CreateRequest): Promise<OperationResult> {
-  const prepared = prepareCreate(ctx, req);
+/**
+ * A new container (create, restore): everything checked before its folder exists, then the
+ * machine's EVENT runs EFFECT, which resolves with a terminal's master when one was asked back.
+ */
+async function newContainer(ctx: OperationContext, event: 'CREATE' | 'RESTORE', effect: () => Promise<number | undefined>): Promise<OperationResult> {
   makeContainerDir(ctx.root, ctx.id);
   const unlock = await lockFolder(ctx.dir);
   try {
     const failures: unknown[] = [];
     let terminal: number | undefined;
-    const actor = createActor(machineWith({ create: async () => (terminal = await createContainer(ctx, req, prepared)) }, failures), { input: { id: ctx.id } });
+    const actors = { [event === 'CREATE' ? 'create' : 'restore']: async () => (terminal = await effect()) };
+    const actor = createActor(machineWith(actors, failures), { input: { id: ctx.id } });
     actor.start();
+    actor.send({ type: event });
     await settle(actor, failures);
     const status = persist(ctx, actor);
     return { id: ctx.id, status, pid: requireState(ctx).pid, terminal };
@@ -198,7 +211,7 @@ async function operate(ctx: OperationContext, req: OperationRequest): Promise<Op
     if (!ctx.state) return { id: ctx.id, status: 'deleted', pid: 0 };
     const failures: unknown[] = [];
     const out: Made = {};
-    const actor = createActor(machineWith(effectsFor(ctx, req, out), failures), { snapshot: restore(ctx.state), input: { id: ctx.id } });
+    const actor = createActor(machineWith(effectsFor(ctx, req, out), failures), { snapshot: recordedMachine(ctx.state), input: { id: ctx.id } });
     actor.start();
     const recorded = statusOf(actor.getSnapshot());
     if ((recorded === 'created' || recorded === 'running' || recorded === 'paused') && !processAlive(ctx.state)) actor.send({ type: 'EXITED' });
@@ -215,12 +228,24 @@ async function operate(ctx: OperationContext, req: OperationRequest): Promise<Op
   }
 }
 
+async function perform(ctx: OperationContext, req: OperationRequest): Promise<OperationResult> {
+  if (req.op === 'create') {
+    const prepared = prepareCreate(ctx, req.create);
+    return newContainer(ctx, 'CREATE', () => createContainer(ctx, req.create, prepared));
+  }
+  if (req.op === 'restore') {
+    const prepared = prepareRestore(ctx, req.restore);
+    return newContainer(ctx, 'RESTORE', () => restoreContainer(ctx, req.restore, prepared));
+  }
+  return operate(ctx, req);
+}
+
 /** Run one operation; HOOKS runs config.json's hooks. Never throws: the outcome carries the error. */
 export async function performOperation(req: OperationRequest, hooks: HookClient): Promise<Outcome> {
   try {
     validateId(req.id);
     const ctx: OperationContext = { root: req.root, id: req.id, dir: containerDir(req.root, req.id), log: createLogger(req.log), state: null, hooks };
-    const result = req.op === 'create' ? await create(ctx, req.create) : await operate(ctx, req);
+    const result = await perform(ctx, req);
     return { ok: true, result };
   } catch (e) {
     const kind = e instanceof BerthError ? e.kind : 'failed';

@@ -6,6 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { BerthError } from '../native/errors.js';
 import type { OperationRequest, OperationResult } from './containerActor.js';
 import type { ActorHost } from './hosts.js';
+import type { Status } from '../machines/container.js';
 import type { HookClient, HookRunner } from './hookRunner.js';
 import { createLogger, type LogOptions } from './log.js';
 import type { Message, ProcessExit, ResultOf, Results, RuntimeEvent } from './messages.js';
@@ -23,6 +24,8 @@ export interface CoordinatorOptions {
    * containerd's shim): reaping them here would take their exit status from it.
    */
   reapDetached: boolean;
+  /** The CRIU binary for checkpoint and restore: a path, or a name found on PATH (default `criu`). */
+  criu?: string;
 }
 
 export class Coordinator {
@@ -129,6 +132,24 @@ export class Coordinator {
         this.reaper?.forget(r.pid);
         return { id: msg.id };
       }
+      case 'checkpoint': {
+        const { type: _, id, ...checkpoint } = msg;
+        const criu = await this.criu();
+        const r = await this.enqueue(id, () => this.perform({ op: 'checkpoint', id, checkpoint: { ...checkpoint, criu } }));
+        return { id, status: r.status as Status };
+      }
+      case 'restore': {
+        const { type: _, id, detach, ...restore } = msg;
+        const criu = await this.criu();
+        return this.enqueue(id, async () => {
+          // The restored process is this process's child, reaped here unless it is the caller's to reap.
+          const reaper = this.opts.reapDetached || !detach ? await this.reaperOf() : null;
+          const r = await this.perform({ op: 'restore', id, restore: { ...restore, criu, cgroupVersion: this.opts.cgroupVersion } });
+          reaper?.watch(r.id, r.pid);
+          if (r.terminal !== undefined) this.emit({ type: 'terminal', id: r.id, pid: r.pid, fd: r.terminal });
+          return { id: r.id, pid: r.pid, terminal: r.terminal };
+        });
+      }
       case 'state':
         return ociState(readState(this.opts.root, msg.id));
       case 'list':
@@ -182,6 +203,12 @@ export class Coordinator {
     const { plan, cgroupDirs } = prepareCreate({ root: this.opts.root, id: msg.id, dir, log: createLogger(this.opts.log), state: null, hooks: this.hooks }, { ...create, cgroupVersion: this.opts.cgroupVersion });
     const show = (a: unknown) => (typeof a === 'string' ? JSON.stringify(a) : typeof a === 'bigint' ? `0x${a.toString(16)}` : Buffer.isBuffer(a) ? `<${a.length} bytes>` : String(a));
     return { id: msg.id, stateDir: dir, cgroupDirs, steps: plan.map((s) => ({ op: s.op, what: s.what, args: s.args.map(show) })) };
+  }
+
+  /** The CRIU binary, checked once per process before a checkpoint or restore does anything. */
+  private async criu(): Promise<string> {
+    const { checkCriu } = await import('../native/criu/check.js');
+    return checkCriu(this.opts.criu, this.opts.root);
   }
 
   private list(): OciState[] {

@@ -51,6 +51,46 @@ export interface ExecOptions {
   stdio?: Stdio;
 }
 
+/** runc's flags that CRIU acts on in both directions. */
+export interface CriuOptions {
+  /** The checkpoint's image folder. */
+  imagePath: string;
+  /** CRIU's log and work files; the image folder when absent. */
+  workPath?: string;
+  tcpEstablished?: boolean;
+  /** Allow unix sockets connected outside the container. */
+  extUnixSk?: boolean;
+  shellJob?: boolean;
+  fileLocks?: boolean;
+  manageCgroupsMode?: 'soft' | 'full' | 'strict' | 'ignore';
+}
+
+/** Dump a running container with CRIU (runc's checkpoint). */
+export interface CheckpointOptions extends CriuOptions {
+  id: string;
+  /** Keep the container running after the dump. */
+  leaveRunning?: boolean;
+  /** Dump memory only; the container keeps running (a later dump names these images with parentPath). */
+  preDump?: boolean;
+  /** A pre-dump's images, relative to imagePath. */
+  parentPath?: string;
+  /** Namespaces (config.json's names) restored empty. */
+  emptyNs?: string[];
+}
+
+/** A new container from a checkpoint (runc's restore): the bundle's config, the images' processes. */
+export interface RestoreOptions extends CriuOptions {
+  id: string;
+  bundle?: string;
+  pidFile?: string;
+  /** Where stdio that led outside the checkpointed container now leads. */
+  stdio?: Stdio;
+  consoleSocket?: string;
+  returnTerminal?: boolean;
+  /** No one will wait for the restored process here: a runtime that leaves such processes to its caller's subreaper (reapDetached false) does not reap it. */
+  detach?: boolean;
+}
+
 export type Message =
   | ({ type: 'create' } & CreateOptions)
   /** restart: start a stopped container again (the seed's), in the namespaces its stop kept. */
@@ -63,6 +103,8 @@ export type Message =
   | ({ type: 'run'; detach?: boolean } & CreateOptions)
   | ({ type: 'exec' } & ExecOptions)
   | { type: 'wait'; id: string }
+  | ({ type: 'checkpoint' } & CheckpointOptions)
+  | ({ type: 'restore' } & RestoreOptions)
   | { type: 'list' }
   /** Freeze every process of a running container; resume thaws them. */
   | { type: 'pause'; id: string }
@@ -118,6 +160,10 @@ export interface Results {
   stats: Stats;
   /** When the watch ended: how many OOM kills it saw. */
   events: { id: string; oomKills: number };
+  /** status: stopped after a dump, running after --leave-running or a pre-dump (paused stays paused). */
+  checkpoint: { id: string; status: Status };
+  /** terminal: the pty master, when returnTerminal asked for it (the caller owns the fd). */
+  restore: { id: string; pid: number; terminal?: number };
   plan: { id: string; stateDir: string; cgroupDirs: string[]; steps: { op: string; what: string; args: string[] }[] };
   statechart: string;
   spec: Config;

@@ -3,7 +3,7 @@
 import { Coordinator } from './coordinator.js';
 import { InlineHost, PooledHost } from './hosts.js';
 import type { LogOptions } from './log.js';
-import type { CreateOptions, ExecOptions, Message, ProcessExit, ResultOf, RuntimeEvent } from './messages.js';
+import type { CheckpointOptions, CreateOptions, ExecOptions, Message, ProcessExit, RestoreOptions, ResultOf, RuntimeEvent } from './messages.js';
 import type { Resources } from '../native/spec/config.js';
 import { DEFAULT_ROOT } from './stateStore.js';
 
@@ -22,6 +22,8 @@ export interface RuntimeOptions {
    * for: true (default) for a long-lived program; the CLI leaves them to its caller's subreaper.
    */
   reapDetached?: boolean;
+  /** The CRIU binary for checkpoint and restore: a path, or a name on PATH. Default `criu`. */
+  criu?: string;
 }
 
 export class Runtime {
@@ -34,6 +36,7 @@ export class Runtime {
       log: opts.log ?? {},
       cgroupVersion: opts.cgroupVersion,
       reapDetached: opts.reapDetached ?? true,
+      criu: opts.criu,
     });
   }
 
@@ -70,6 +73,14 @@ export class Runtime {
   /** Resolves when the container's process exits. */
   wait(id: string): Promise<ProcessExit> {
     return this.send({ type: 'wait', id });
+  }
+  /** Dump the container with CRIU into opts.imagePath. */
+  checkpoint(opts: CheckpointOptions) {
+    return this.send({ type: 'checkpoint', ...opts });
+  }
+  /** A new, running container from a checkpoint. */
+  restore(opts: RestoreOptions) {
+    return this.send({ type: 'restore', ...opts });
   }
   list() {
     return this.send({ type: 'list' });
@@ -129,7 +140,7 @@ export class Runtime {
   }
 }
 
-export type { CreateOptions, ExecOptions, Message, ProcessExit, ResultOf, RuntimeEvent } from './messages.js';
+export type { CheckpointOptions, CreateOptions, ExecOptions, Message, ProcessExit, RestoreOptions, ResultOf, RuntimeEvent } from './messages.js';
 export type { OciState } from './stateStore.js';
 export type { Stats } from '../native/cgroups/stats.js';
 export type { Resources } from '../native/spec/config.js';

@@ -3,6 +3,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Runtime, type ExecOptions, type ProcessExit, type Resources } from '../actors/runtime.js';
 import { createLogger, type LogOptions } from '../actors/log.js';
+import type { CriuOptions } from '../actors/messages.js';
 import type { OciState } from '../actors/stateStore.js';
 import { BerthError } from '../native/errors.js';
 import { VERSION } from '../native/version.js';
@@ -70,6 +71,19 @@ function readProcessFile(path: string): unknown {
   } catch (e) {
     throw new BerthError(`${path}: ${e instanceof SyntaxError ? `invalid JSON: ${e.message}` : (e as Error).message}`, 'invalid');
   }
+}
+
+/** The flags checkpoint and restore share (the mapping to CRIU's options checks them). */
+function criuOptions(flags: CommandLine['flags']) {
+  return {
+    imagePath: (flags.imagePath as string | undefined) ?? resolve('checkpoint'),
+    workPath: flags.workPath as string | undefined,
+    tcpEstablished: flags.tcpEstablished as boolean | undefined,
+    extUnixSk: flags.extUnixSk as boolean | undefined,
+    shellJob: flags.shellJob as boolean | undefined,
+    fileLocks: flags.fileLocks as boolean | undefined,
+    manageCgroupsMode: flags.manageCgroupsMode as CriuOptions['manageCgroupsMode'],
+  };
 }
 
 async function execute(cl: CommandLine, rt: Runtime): Promise<number> {
@@ -184,6 +198,21 @@ async function execute(cl: CommandLine, rt: Runtime): Promise<number> {
       await rt.update(id, updateResources(flags) as Resources);
       return 0;
     }
+    case 'checkpoint':
+      await rt.checkpoint({ id, ...criuOptions(flags), leaveRunning: flags.leaveRunning as boolean | undefined, preDump: flags.preDump as boolean | undefined, parentPath: flags.parentPath as string | undefined, emptyNs: flags.emptyNs as string[] | undefined });
+      return 0;
+    case 'restore': {
+      const detach = flags.detach as boolean | undefined;
+      const consoleSocket = flags.consoleSocket as string | undefined;
+      if (!detach) forwardSignals(rt, id);
+      const attached = attachTerminal(rt, id);
+      await rt.restore({ id, ...criuOptions(flags), bundle: flags.bundle as string | undefined, pidFile: flags.pidFile as string | undefined, consoleSocket, returnTerminal: !detach && !consoleSocket, stdio: 'inherit', detach });
+      if (detach) return 0;
+      const exit = await rt.wait(id);
+      await detachTerminal(attached);
+      await rt.delete(id, { force: true });
+      return exitStatus(exit);
+    }
     case 'spec': {
       const path = join(resolve((flags.bundle as string) ?? '.'), 'config.json');
       if (existsSync(path)) throw new BerthError(`File ${path} exists. Remove it first`);
@@ -227,6 +256,7 @@ export async function main(argv: string[]): Promise<number> {
       cgroupVersion: g.cgroupVersion as 1 | 2 | undefined,
       // What this call does not wait for belongs to the caller (its subreaper reaps it).
       reapDetached: false,
+      criu: g.criu as string | undefined,
     });
     return await execute(cl, rt);
   } catch (e) {

@@ -30,7 +30,7 @@ export const globalFlags: Record<string, FlagSpec> = {
   logFormat: flag(['log-format'], 'string', 'log format: text or json'),
   debug: flag(['debug'], 'bool', 'log debug messages'),
   systemdCgroup: flag(['systemd-cgroup'], 'bool', 'manage cgroups through systemd', true),
-  criu: flag(['criu'], 'string', 'the CRIU binary', true),
+  criu: flag(['criu'], 'string', 'the CRIU binary for checkpoint and restore (default: criu on PATH)'),
   rootless: flag(['rootless'], 'string', 'rootless mode', true),
   cgroupVersion: flag(['cgroup-version'], 'int', 'berth: manage cgroups as v1 or v2 (default: v1 where v1 is mounted)'),
   actorHost: flag(['actor-host'], 'string', 'berth: run container actors inline (default) or on a worker pool'),
@@ -47,6 +47,17 @@ const createFlags = {
   preserveFds: flag(['preserve-fds'], 'int', 'hand fds 3..3+N-1 to the container'),
   pidfdSocket: flag(['pidfd-socket'], 'string', 'unix socket that receives a pidfd of the container process', true),
   dryRun: flag(['dry-run'], 'bool', 'berth: print the plan the container process would execute, and change nothing'),
+};
+
+/** runc's flags that CRIU acts on, in checkpoint and restore alike. */
+const criuFlags = {
+  imagePath: flag(['image-path'], 'string', 'the checkpoint\'s image folder (default: ./checkpoint)'),
+  workPath: flag(['work-path'], 'string', 'where CRIU writes its log and work files (default: the image folder)'),
+  tcpEstablished: flag(['tcp-established'], 'bool', 'allow open TCP connections'),
+  extUnixSk: flag(['ext-unix-sk'], 'bool', 'allow unix sockets connected outside the container'),
+  shellJob: flag(['shell-job'], 'bool', 'allow a process that belongs to a shell job'),
+  fileLocks: flag(['file-locks'], 'bool', 'handle file locks'),
+  manageCgroupsMode: flag(['manage-cgroups-mode'], 'string', 'soft, full, strict or ignore (default: CRIU\'s, soft)'),
 };
 
 export const commands: Record<string, CommandSpec> = {
@@ -116,6 +127,30 @@ export const commands: Record<string, CommandSpec> = {
       cpusetMems: flag(['cpuset-mems'], 'string', 'memory nodes to use, e.g. 0'),
       pidsLimit: flag(['pids-limit'], 'string', 'most processes at once (-1 for none)'),
       blkioWeight: flag(['blkio-weight'], 'string', 'block I/O weight, 10..1000'),
+    },
+    args: ['ID'],
+  },
+  checkpoint: {
+    help: 'dump a running container with CRIU (it stops, unless --leave-running)',
+    flags: {
+      ...criuFlags,
+      leaveRunning: flag(['leave-running'], 'bool', 'keep the container running after the dump'),
+      preDump: flag(['pre-dump'], 'bool', 'dump memory only; the container keeps running'),
+      parentPath: flag(['parent-path'], 'string', 'a pre-dump\'s images, relative to the image path'),
+      emptyNs: flag(['empty-ns'], 'strings', 'a namespace (network, ...) restored empty'),
+    },
+    args: ['ID'],
+  },
+  restore: {
+    help: 'a new container from a checkpoint, running; in the foreground, wait for it and delete it',
+    flags: {
+      ...criuFlags,
+      bundle: createFlags.bundle,
+      detach: flag(['detach', 'd'], 'bool', 'do not wait for the container'),
+      pidFile: createFlags.pidFile,
+      consoleSocket: createFlags.consoleSocket,
+      noPivot: flag(['no-pivot'], 'bool', 'CRIU restores the root itself: accepted for runc compatibility', true),
+      noSubreaper: flag(['no-subreaper'], 'bool', 'do not become a subreaper', true),
     },
     args: ['ID'],
   },

@@ -6,6 +6,9 @@ import { assign, fromPromise, setup, type SnapshotFrom } from 'xstate';
 export type Status = 'creating' | 'created' | 'running' | 'paused' | 'stopped';
 
 export type ContainerEvent =
+  /** A new container: made from a bundle, or from a checkpoint's images. */
+  | { type: 'CREATE' }
+  | { type: 'RESTORE' }
   | { type: 'START' }
   | { type: 'KILL'; signal: number; all: boolean }
   /** A new process in the container (exec); in a paused one only when asked to ignore the pause. */
@@ -20,9 +23,11 @@ export type ContainerEvent =
   | { type: 'UPDATE' }
   | { type: 'DELETE'; force: boolean }
   /** The container's process was seen dead. */
-  | { type: 'EXITED' };
+  | { type: 'EXITED' }
+  /** CRIU dumps the processes; they end unless asked to keep running. */
+  | { type: 'CHECKPOINT'; leaveRunning: boolean };
 
-export type Operation = 'create' | 'start' | 'kill' | 'exec' | 'pause' | 'resume' | 'update' | 'stop' | 'restart' | 'delete';
+export type Operation = 'create' | 'restore' | 'start' | 'kill' | 'exec' | 'pause' | 'resume' | 'update' | 'stop' | 'restart' | 'checkpoint' | 'delete';
 
 export interface ContainerContext {
   id: string;
@@ -30,8 +35,8 @@ export interface ContainerContext {
   error: string | null;
 }
 
-const noEffect = (op: Operation) =>
-  fromPromise<void, unknown>(async () => {
+const noEffect = <Output = void>(op: Operation) =>
+  fromPromise<Output, unknown>(async () => {
     throw new Error(`no effect provided for ${op}`);
   });
 
@@ -61,6 +66,18 @@ const acting = {
   },
 };
 
+/** A checkpoint's effect resolves with whether the processes still run (--leave-running, --pre-dump). */
+const checkpointing = {
+  tags: ['busy'],
+  entry: 'clearError' as const,
+  invoke: {
+    src: 'checkpoint' as const,
+    input: ({ event }: { event: ContainerEvent }) => event,
+    onDone: [{ guard: 'stillRunning' as const, target: 'idle' }, { target: '#container.stopped' }],
+    onError: { target: 'idle', actions: 'recordError' as const },
+  },
+};
+
 export const containerMachine = setup({
   types: {
     context: {} as ContainerContext,
@@ -78,6 +95,8 @@ export const containerMachine = setup({
     resume: noEffect('resume'),
     update: noEffect('update'),
     delete: noEffect('delete'),
+    checkpoint: noEffect<boolean>('checkpoint'),
+    restore: noEffect('restore'),
   },
   actions: {
     recordError: assign({
@@ -91,15 +110,23 @@ export const containerMachine = setup({
   guards: {
     forced: ({ event }) => event.type === 'DELETE' && event.force,
     ignoresPause: ({ event }) => event.type === 'EXEC' && event.ignorePaused,
+    stillRunning: ({ event }) => (event as { output?: unknown }).output === true,
   },
 }).createMachine({
   id: 'container',
   context: ({ input }) => ({ id: input.id, error: null }),
-  initial: 'creating',
+  initial: 'new',
   states: {
+    new: {
+      on: { CREATE: 'creating', RESTORE: 'restoring' },
+    },
     creating: {
       tags: ['busy'],
       invoke: { src: 'create', onDone: 'created', onError: { target: 'failed', actions: 'recordError' as const } },
+    },
+    restoring: {
+      tags: ['busy'],
+      invoke: { src: 'restore', onDone: 'running', onError: { target: 'failed', actions: 'recordError' as const } },
     },
     created: {
       ...acting,
@@ -126,9 +153,11 @@ export const containerMachine = setup({
         UPDATE: '.updating',
         EXITED: 'stopped',
         DELETE: { guard: 'forced', target: 'deleting' },
+        CHECKPOINT: '.checkpointing',
       },
       states: {
         ...acting.states,
+        checkpointing,
         pausing: effectState('pause', '#container.paused'),
         stopping: effectState('stop', '#container.stopped', true),
       },
@@ -142,9 +171,11 @@ export const containerMachine = setup({
         UPDATE: '.updating',
         EXITED: 'stopped',
         DELETE: { guard: 'forced', target: 'deleting' },
+        CHECKPOINT: '.checkpointing',
       },
       states: {
         ...acting.states,
+        checkpointing,
         resuming: effectState('resume', '#container.running'),
       },
     },
@@ -211,5 +242,10 @@ export function refusal(status: Status | 'deleted' | 'failed', event: ContainerE
       return `cannot delete container ${id} that is not stopped: ${status}`;
     case 'EXITED':
       return `container ${id} has no process to lose in the ${status} state`;
+    case 'CHECKPOINT':
+      return `Container cannot be checkpointed in ${status} state`;
+    case 'CREATE':
+    case 'RESTORE':
+      return `container with id exists: ${id}`;
   }
 }

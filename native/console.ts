@@ -1,6 +1,7 @@
 // Terminals on berth's side: the console socket a container's pty master is sent over (the
 // protocol of runc's --console-socket, which conmon and containerd's shim speak), receiving that
-// master when berth proxies its own terminal, and window sizes.
+// master when berth proxies its own terminal, and window sizes. Messages that carry an fd (CRIU's
+// RPC sends a restored terminal's master that way) are received and sent here too.
 import { SyscallError } from './errors.js';
 import { koffi, libc } from './libc.js';
 import { closeFd } from './syscalls.js';
@@ -12,6 +13,7 @@ const c = {
   socket: libc.func('int socket(int domain, int type, int protocol)'),
   connect: libc.func('int connect(int fd, const void *addr, uint32_t len)'),
   recvmsg: libc.func('long recvmsg(int fd, _Inout_ msghdr *msg, int flags)'),
+  sendmsg: libc.func('long sendmsg(int fd, const msghdr *msg, int flags)'),
   ioctl: libc.func('int ioctl(int fd, unsigned long request, ...)'),
 };
 
@@ -22,6 +24,8 @@ const MSG_CMSG_CLOEXEC = 0x40000000;
 const SOL_SOCKET = 1;
 const SCM_RIGHTS = 1;
 const TIOCSWINSZ = 0x5414;
+const TIOCGPTN = 0x80045430;
+const MSG_NOSIGNAL = 0x4000;
 
 /** Connect to the unix socket at PATH; the fd. */
 export function connectUnixSocket(path: string): number {
@@ -39,15 +43,54 @@ export function connectUnixSocket(path: string): number {
   return fd;
 }
 
+export const MSG_DONTWAIT = 0x40;
+
+export interface Received {
+  data: Buffer;
+  /** An fd that came with it (SCM_RIGHTS), close-on-exec. */
+  fd?: number;
+}
+
+/** Receive one message of up to SIZE bytes on SOCK, and an fd sent with it; null when FLAGS has MSG_DONTWAIT and none is there. */
+export function receiveMessage(sock: number, size: number, flags: number, what: string): Received | null {
+  const control = Buffer.alloc(64);
+  const data = Buffer.alloc(size);
+  const msg = { name: null, namelen: 0, iov: [{ base: data, len: size }], iovlen: 1, control, controllen: control.length, flags: 0 };
+  const n = Number(c.recvmsg(sock, msg, flags | MSG_CMSG_CLOEXEC));
+  if (n < 0) {
+    const errno = koffi.errno();
+    if (errno === 11 /* EAGAIN */ && flags & MSG_DONTWAIT) return null;
+    throw new SyscallError('recvmsg', errno, what);
+  }
+  // struct cmsghdr: len (8 bytes), level, type, then the fd
+  const hasFd = msg.controllen >= 20 && control.readInt32LE(8) === SOL_SOCKET && control.readInt32LE(12) === SCM_RIGHTS;
+  return { data: data.subarray(0, n), fd: hasFd ? control.readInt32LE(16) : undefined };
+}
+
 /** Receive one fd sent with SCM_RIGHTS on SOCK (blocking). */
 export function receiveFd(sock: number): number {
-  const control = Buffer.alloc(64);
-  const msg = { name: null, namelen: 0, iov: [{ base: Buffer.alloc(256), len: 256 }], iovlen: 1, control, controllen: control.length, flags: 0 };
-  if (Number(c.recvmsg(sock, msg, MSG_CMSG_CLOEXEC)) < 0) throw new SyscallError('recvmsg', koffi.errno(), 'console socket');
-  // struct cmsghdr: len (8 bytes), level, type, then the fd
-  if (msg.controllen < 20 || control.readInt32LE(8) !== SOL_SOCKET || control.readInt32LE(12) !== SCM_RIGHTS)
-    throw new SyscallError('recvmsg', 71 /* EPROTO */, 'console socket: no fd came');
-  return control.readInt32LE(16);
+  const { fd } = receiveMessage(sock, 256, 0, 'console socket')!;
+  if (fd === undefined) throw new SyscallError('recvmsg', 71 /* EPROTO */, 'console socket: no fd came');
+  return fd;
+}
+
+/** Send FD over SOCK with SCM_RIGHTS and NAME as the message (runc's console-socket protocol). */
+export function sendFd(sock: number, fd: number, name: string, what: string): void {
+  const control = Buffer.alloc(24);
+  control.writeBigUInt64LE(20n, 0); // cmsg_len: the header (16 bytes) and one int
+  control.writeInt32LE(SOL_SOCKET, 8);
+  control.writeInt32LE(SCM_RIGHTS, 12);
+  control.writeInt32LE(fd, 16);
+  const data = Buffer.from(name);
+  const msg = { name: null, namelen: 0, iov: [{ base: data, len: data.length }], iovlen: 1, control, controllen: control.length, flags: 0 };
+  if (Number(c.sendmsg(sock, msg, MSG_NOSIGNAL)) < 0) throw new SyscallError('sendmsg', koffi.errno(), what);
+}
+
+/** A pty's name, /dev/pts/N, from its master. */
+export function ptyName(master: number): string {
+  const n = new Int32Array(1);
+  if (c.ioctl(master, TIOCGPTN, 'int *', n) < 0) throw new SyscallError('ioctl(TIOCGPTN)', koffi.errno());
+  return `/dev/pts/${n[0]}`;
 }
 
 export function setWindowSize(fd: number, rows: number, cols: number): void {

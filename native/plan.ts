@@ -8,7 +8,7 @@ export const Op = {
   OPEN: 2, // (slot, path, flags) keep an fd in a slot
   SETNS: 3, // (path, nstype) join a namespace
   UNSHARE: 4, // (flags) create namespaces
-  FORK: 5, // () clone(CLONE_PARENT): the child goes on, the caller reports the pid and exits
+  FORK: 5, // () clone(CLONE_PARENT): the child goes on in a session of its own, the caller reports the pid and exits
   MOUNT: 6, // (source, target, fstype, flags, data, resolve)
   MKNOD: 7, // (path, mode, major, minor, uid, gid) in the root slot
   SYMLINK: 8, // (target, path) in the root slot

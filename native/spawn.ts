@@ -1,7 +1,7 @@
 // Spawning berth-init with posix_spawn (glibc: clone(CLONE_VM|CLONE_VFORK), no copy of Node's page
 // tables — child_process.spawn costs about 15 ms per call here). The child gets its stdio, a
 // socket to berth at a given fd number, a session of its own, default signal dispositions
-// (Node ignores SIGPIPE; a container must not inherit that) and an empty environment.
+// (Node ignores SIGPIPE; a container must not inherit that) and an empty environment (unless given one).
 import { readFileSync, writeFileSync } from 'node:fs';
 import { SyscallError } from './errors.js';
 import { koffi, libc } from './libc.js';
@@ -105,17 +105,24 @@ export interface Spawned {
   socket: number;
 }
 
+export interface SpawnOptions {
+  /** The socket's type (syscalls.ts): stream unless given. */
+  socketType?: number;
+  /** KEY=VALUE strings; empty unless given. */
+  env?: string[];
+}
+
 /**
- * Spawn PATH with ARGS and no environment. STDIO[i] becomes the child's fd i; a new socket becomes
- * its fd SYNC_FD (STDIO.length), and EXTRA[i] its fd SYNC_FD+1+i.
+ * Spawn PATH with ARGS. STDIO[i] becomes the child's fd i; a new socket becomes its fd SYNC_FD
+ * (STDIO.length), and EXTRA[i] its fd SYNC_FD+1+i.
  */
-export function spawnWithSocket(path: string, args: string[], stdio: (number | 'ignore')[], syncFd: number, extra: number[] = []): Spawned {
-  const [ours, theirs] = socketPair();
+export function spawnWithSocket(path: string, args: string[], stdio: (number | 'ignore')[], syncFd: number, extra: number[] = [], opts: SpawnOptions = {}): Spawned {
+  const [ours, theirs] = socketPair(opts.socketType);
   const fds = [...stdio];
   fds[syncFd] = theirs;
   extra.forEach((fd, i) => (fds[syncFd + 1 + i] = fd));
   try {
-    return { pid: spawnProcess(path, [path, ...args], [], fds), socket: ours };
+    return { pid: spawnProcess(path, [path, ...args], opts.env ?? [], fds), socket: ours };
   } catch (e) {
     closeFd(ours);
     throw e;

@@ -14,8 +14,8 @@ const c = {
   poll: libc.func('int poll(_Inout_ uint8_t *fds, uint64_t nfds, int timeout)'),
   syscall: libc.func('long syscall(long number, ...)'),
   umount2: libc.func('int umount2(const char *target, int flags)'),
+  mount: libc.func('int mount(const char *source, const char *target, const char *type, unsigned long flags, const void *data)'),
   close: libc.func('int close(int fd)'),
-  mount: libc.func('int mount(const char *source, const char *target, const char *fstype, unsigned long flags, const void *data)'),
   getpagesize: libc.func('int getpagesize(void)'),
   socketpair: libc.func('int socketpair(int domain, int type, int protocol, _Out_ int *fds)'),
   pipe2: libc.func('int pipe2(_Out_ int *fds, int flags)'),
@@ -43,16 +43,17 @@ export function flock(fd: number, op: number, path?: string): boolean {
 }
 
 const MNT_DETACH = 2;
-const MS_BIND = 0x1000;
-
-/** Bind SOURCE onto TARGET in berth's own mount namespace. */
-export function bindMount(source: string, target: string): void {
-  check('mount', c.mount(source, target, null, MS_BIND, null), `${source} on ${target}`);
-}
-
 /** Detach the mount at PATH (lazy unmount). */
 export function detachMount(path: string): void {
   check('umount2', c.umount2(path, MNT_DETACH), path);
+}
+
+const MS_BIND = 0x1000;
+const MS_REC = 0x4000;
+
+/** Bind SOURCE, and the mounts below it, on TARGET, in berth's own mount namespace. */
+export function bindMount(source: string, target: string): void {
+  check('mount', c.mount(source, target, null, MS_BIND | MS_REC, null), `${source} on ${target}`);
 }
 
 export function mkfifo(path: string, mode: number): void {
@@ -67,10 +68,14 @@ export function closeFd(fd: number): void {
   c.close(fd);
 }
 
-/** A connected pair of unix stream sockets, close-on-exec. */
-export function socketPair(): [number, number] {
+export const SOCK_STREAM = 1;
+/** Message boundaries kept, as CRIU's RPC wants. */
+export const SOCK_SEQPACKET = 5;
+
+/** A connected pair of unix sockets (stream by default), close-on-exec. */
+export function socketPair(type = SOCK_STREAM): [number, number] {
   const fds = new Int32Array(2);
-  check('socketpair', c.socketpair(1 /* AF_UNIX */, 1 /* SOCK_STREAM */ | 0o2000000 /* SOCK_CLOEXEC */, 0, fds));
+  check('socketpair', c.socketpair(1 /* AF_UNIX */, type | 0o2000000 /* SOCK_CLOEXEC */, 0, fds));
   return [fds[0]!, fds[1]!];
 }
 
@@ -152,18 +157,23 @@ export function waitChild(pid: number): ChildExit {
   return decodeExit(pid, info);
 }
 
-/** Wait until the pidfd is readable (the process exited), on the thread pool. False on timeout. */
-export function pollPidfd(pidfd: number, timeoutMs: number): Promise<boolean> {
+/** Wait until FD is readable, on the thread pool (-1: no timeout). False on timeout. */
+export function pollReadable(fd: number, timeoutMs: number, what: string): Promise<boolean> {
   const fds = Buffer.alloc(8);
-  fds.writeInt32LE(pidfd, 0);
+  fds.writeInt32LE(fd, 0);
   fds.writeInt16LE(1 /* POLLIN */, 4);
   return new Promise((resolve, reject) => {
     c.poll.async(fds, 1, timeoutMs, (err: unknown, r: number) => {
       if (err) reject(err);
-      else if (r < 0) reject(new SyscallError('poll', koffi.errno(), `pidfd ${pidfd}`));
+      else if (r < 0) reject(new SyscallError('poll', koffi.errno(), what));
       else resolve(r > 0);
     });
   });
+}
+
+/** Wait until the pidfd is readable (the process exited). False on timeout. */
+export function pollPidfd(pidfd: number, timeoutMs: number): Promise<boolean> {
+  return pollReadable(pidfd, timeoutMs, `pidfd ${pidfd}`);
 }
 
 export const pageSize = (): number => c.getpagesize();

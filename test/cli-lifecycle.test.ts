@@ -158,7 +158,7 @@ test('create --dry-run prints the plan and creates nothing; statechart prints th
   assert.not.ok(existsSync(join(root, id)));
   assert.equal(cgroupsLeft(`berth-${id}`), []);
   const running = ok(berth(root, ['statechart']), 'statechart').split('\n').find((l) => l.startsWith('running:'))!;
-  for (const t of ['PAUSE → running.pausing', 'KILL → running.signalling', 'EXEC → running.executing', 'UPDATE → running.updating', 'EXITED → stopped', 'DELETE [forced] → deleting']) assert.ok(running.includes(t), `${t} in: ${running}`);
+  for (const t of ['PAUSE → running.pausing', 'KILL → running.signalling', 'EXEC → running.executing', 'UPDATE → running.updating', 'EXITED → stopped', 'DELETE [forced] → deleting', 'CHECKPOINT → running.checkpointing']) assert.ok(running.includes(t), `${t} in: ${running}`);
 });
 
 test('--log with --log-format json records errors as containerd reads them', () => {

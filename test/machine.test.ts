@@ -10,9 +10,17 @@ function machine(calls: string[], fail: string[] = []) {
       calls.push(name);
       if (fail.includes(name)) throw new Error(`${name} failed`);
     });
+  // A checkpoint's effect says whether the processes still run: here, when asked to leave them running.
+  const checkpoint = fromPromise<boolean, unknown>(async ({ input }) => {
+    calls.push('checkpoint');
+    if (fail.includes('checkpoint')) throw new Error('checkpoint failed');
+    const e = input as ContainerEvent;
+    return e.type === 'CHECKPOINT' && e.leaveRunning;
+  });
   return containerMachine.provide({
     actors: {
       create: effect('create'),
+      restore: effect('restore'),
       start: effect('start'),
       kill: effect('kill'),
       exec: effect('exec'),
@@ -22,13 +30,15 @@ function machine(calls: string[], fail: string[] = []) {
       restart: effect('restart'),
       update: effect('update'),
       delete: effect('delete'),
+      checkpoint,
     },
   });
 }
 
-async function run(events: ContainerEvent[], fail: string[] = []) {
+async function run(events: ContainerEvent[], fail: string[] = [], birth: 'CREATE' | 'RESTORE' = 'CREATE') {
   const calls: string[] = [];
   const actor = createActor(machine(calls, fail), { input: { id: 'c' } }).start();
+  actor.send({ type: birth });
   await waitFor(actor, isSettled);
   for (const e of events) {
     assert.ok(actor.getSnapshot().can(e), `${e.type} allowed in ${statusOf(actor.getSnapshot())}`);
@@ -99,6 +109,7 @@ test('a failed effect records its error and returns to where it was', async () =
 test('a failed create ends in failed', async () => {
   const calls: string[] = [];
   const actor = createActor(machine(calls, ['create']), { input: { id: 'c' } }).start();
+  actor.send({ type: 'CREATE' });
   const snap = await waitFor(actor, isSettled);
   assert.is(statusOf(snap), 'failed');
   assert.is(snap.context.error, 'create failed');
@@ -110,6 +121,37 @@ test('a persisted snapshot rehydrates to the same state', async () => {
   const again = createActor(machine([]), { snapshot: persisted, input: { id: 'c' } }).start();
   assert.is(statusOf(again.getSnapshot()), 'running');
   assert.ok(again.getSnapshot().can({ type: 'PAUSE' }));
+});
+
+test('restore: a new container that is running at once; a failed one ends in failed', async () => {
+  const { calls, snap } = await run([], [], 'RESTORE');
+  assert.equal(calls, ['restore']);
+  assert.is(statusOf(snap), 'running');
+  const failed = await run([], ['restore'], 'RESTORE');
+  assert.is(statusOf(failed.snap), 'failed');
+  assert.is(failed.snap.context.error, 'restore failed');
+});
+
+test('checkpoint: stopped after a dump, still running with leaveRunning, paused stays paused', async () => {
+  const dumped = await run([{ type: 'START' }, { type: 'CHECKPOINT', leaveRunning: false }]);
+  assert.is(statusOf(dumped.snap), 'stopped');
+  assert.ok(dumped.snap.can({ type: 'DELETE', force: false }), 'a checkpointed container can be deleted');
+  const kept = await run([{ type: 'START' }, { type: 'CHECKPOINT', leaveRunning: true }]);
+  assert.is(statusOf(kept.snap), 'running');
+  assert.ok(kept.snap.can({ type: 'CHECKPOINT', leaveRunning: false }), 'and can be checkpointed again');
+  const paused = await run([{ type: 'START' }, { type: 'PAUSE' }, { type: 'CHECKPOINT', leaveRunning: true }]);
+  assert.is(statusOf(paused.snap), 'paused');
+  const failed = await run([{ type: 'START' }, { type: 'CHECKPOINT', leaveRunning: false }], ['checkpoint']);
+  assert.is(statusOf(failed.snap), 'running', 'a failed dump leaves the container as it was');
+  assert.is(failed.snap.context.error, 'checkpoint failed');
+});
+
+test('checkpoint is refused before start and after stop', async () => {
+  const { snap } = await run([]);
+  assert.not.ok(snap.can({ type: 'CHECKPOINT', leaveRunning: false }));
+  assert.is(refusal('created', { type: 'CHECKPOINT', leaveRunning: false }, 'x'), 'Container cannot be checkpointed in created state');
+  const stopped = await run([{ type: 'START' }, { type: 'EXITED' }]);
+  assert.not.ok(stopped.snap.can({ type: 'CHECKPOINT', leaveRunning: false }));
 });
 
 test('refusals read as runc words them', () => {

@@ -89,17 +89,23 @@ function sourceKind(path: string): 'dir' | 'file' | null {
   }
 }
 
-/** Everything that needs no change on the host: a bad config fails here and leaves nothing. */
-export function prepareCreate(ctx: OperationContext, req: CreateRequest) {
+/** The bundle's config, its rootfs, and the cgroup a container of it gets, with its limits (restore shares this). */
+export function prepareBundle(ctx: OperationContext, req: { bundle?: string; cgroupVersion?: 1 | 2 }) {
   const bundle = resolve(req.bundle ?? process.cwd());
   if (sourceKind(bundle) !== 'dir') throw new BerthError(`bundle ${bundle}: no such directory`, 'invalid');
   const config = loadBundleConfig(bundle);
   const rootfs = rootfsOf(bundle, config);
   const layout = hostLayout(req.cgroupVersion);
   const cgroupDirs = containerCgroupDirs(layout, config.linux.cgroupsPath ?? defaultCgroupsPath(ctx.id));
+  const cgroupWrites = resourceWrites(config.linux.resources ?? {}, layout.version, cgroupFacts(layout), berthDeviceRules(config.linux.devices));
+  return { bundle, config, rootfs, layout, cgroupDirs, cgroupWrites };
+}
+
+/** Everything that needs no change on the host: a bad config fails here and leaves nothing. */
+export function prepareCreate(ctx: OperationContext, req: CreateRequest) {
+  const { bundle, config, rootfs, layout, cgroupDirs, cgroupWrites } = prepareBundle(ctx, req);
   const compileContext = compileContextOf({ bundle, rootfs, fifo: fifoPath(ctx.dir), preserveFds: req.preserveFds ?? 0, noPivot: req.noPivot ?? false, cgroupLayout: layout, cgroupDirs });
   const plan = compileInitPlan(config, compileContext);
-  const cgroupWrites = resourceWrites(config.linux.resources ?? {}, layout.version, cgroupFacts(layout), berthDeviceRules(config.linux.devices));
   if (config.process.capabilities) {
     const { skipped, unraisable } = capabilityMasks(config.process.capabilities, compileContext.lastCap);
     if (skipped.length) ctx.log.debug(`capabilities this kernel does not know are skipped: ${skipped.join(', ')}`);
@@ -115,17 +121,10 @@ export function prepareCreate(ctx: OperationContext, req: CreateRequest) {
   return { bundle, config, rootfs, layout, cgroupDirs, plan, cgroupWrites };
 }
 
-/** prestart and createRuntime in berth's namespaces, createContainer in the container's; a failure fails the create. */
-async function runCreateHooks(ctx: OperationContext, state: StateFile, config: Config): Promise<void> {
-  for (const kind of ['prestart', 'createRuntime', 'createContainer'] as const)
-    await ctx.hooks.run({ kind, hooks: config.hooks?.[kind] ?? [], state: hookState(state, kind), inContainer: inContainerHooks.includes(kind) ? { pid: state.pid, config } : undefined });
-}
-
-/** Create the container; resolves with its terminal's master when it was asked back. */
-export async function createContainer(ctx: OperationContext, req: CreateRequest, prepared: ReturnType<typeof prepareCreate>): Promise<number | undefined> {
-  const { bundle, config, rootfs, layout, cgroupDirs, plan, cgroupWrites } = prepared;
-  // The cgroup is recorded before it is made, so a berth killed midway leaves what delete -f needs.
-  const state: StateFile = {
+/** The state a new container is recorded with before anything is made (restore shares this). */
+export function initialState(ctx: OperationContext, prepared: ReturnType<typeof prepareBundle>, noPivot = false): StateFile {
+  const { bundle, config, rootfs, layout, cgroupDirs } = prepared;
+  return {
     ociVersion: OCI_VERSION,
     id: ctx.id,
     status: 'creating',
@@ -135,15 +134,43 @@ export async function createContainer(ctx: OperationContext, req: CreateRequest,
     created: new Date().toISOString(),
     owner: '',
     annotations: config.annotations,
-    berth: { pidStartTime: 0, cgroup: planCgroup(layout.version, cgroupDirs), hostMounts: !ownMountNamespace(config), noPivot: req.noPivot ?? false, machine: null },
+    // The cgroup is recorded before it is made, so a berth killed midway leaves what delete -f needs.
+    berth: { pidStartTime: 0, cgroup: planCgroup(layout.version, cgroupDirs), hostMounts: !ownMountNamespace(config), noPivot, machine: null },
   };
+}
+
+/** Record the new container, then make its cgroup with the limits in. */
+export function recordAndMakeCgroup(ctx: OperationContext, prepared: ReturnType<typeof prepareBundle>, state: StateFile): void {
+  writeConfig(ctx.dir, prepared.config);
+  saveState(ctx, state);
+  createCgroup(state.berth.cgroup!);
+  applyResources(state.berth.cgroup!, prepared.cgroupWrites, prepared.layout);
+}
+
+/** After a failed create or restore: nothing of it stays. */
+export async function undoNewContainer(ctx: OperationContext, state: StateFile, op: string): Promise<void> {
+  try {
+    await teardown(ctx.dir, state);
+    if (state.pid) waitChild(state.pid); // killed by teardown; a child of this process no reaper knows of
+  } catch (undo) {
+    ctx.log.warn(`${op} ${ctx.id} failed and could not be fully undone: ${(undo as Error).message}`);
+  }
+}
+
+/** prestart and createRuntime in berth's namespaces, createContainer in the container's; a failure fails the create. */
+async function runCreateHooks(ctx: OperationContext, state: StateFile, config: Config): Promise<void> {
+  for (const kind of ['prestart', 'createRuntime', 'createContainer'] as const)
+    await ctx.hooks.run({ kind, hooks: config.hooks?.[kind] ?? [], state: hookState(state, kind), inContainer: inContainerHooks.includes(kind) ? { pid: state.pid, config } : undefined });
+}
+
+/** Create the container; resolves with its terminal's master when it was asked back. */
+export async function createContainer(ctx: OperationContext, req: CreateRequest, prepared: ReturnType<typeof prepareCreate>): Promise<number | undefined> {
+  const { config, plan } = prepared;
+  const state = initialState(ctx, prepared, req.noPivot);
   let route: ConsoleRoute | undefined;
   try {
-    writeConfig(ctx.dir, config);
     mkfifo(fifoPath(ctx.dir), 0o600);
-    saveState(ctx, state);
-    createCgroup(state.berth.cgroup!);
-    applyResources(state.berth.cgroup!, cgroupWrites, layout);
+    recordAndMakeCgroup(ctx, prepared, state);
     route = openConsole(config.process.terminal, req);
     const pid = await runInit({
       plan,
@@ -166,12 +193,7 @@ export async function createContainer(ctx: OperationContext, req: CreateRequest,
     ctx.state = state;
     return route.receive();
   } catch (e) {
-    try {
-      await teardown(ctx.dir, state);
-      if (state.pid) waitChild(state.pid); // killed by teardown; a child of this process no reaper knows of
-    } catch (undo) {
-      ctx.log.warn(`create ${ctx.id} failed and could not be fully undone: ${(undo as Error).message}`);
-    }
+    await undoNewContainer(ctx, state, 'create');
     throw e;
   } finally {
     route?.close();

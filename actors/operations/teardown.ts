@@ -52,6 +52,8 @@ export async function teardown(dir: string, state: StateFile): Promise<void> {
   await endProcesses(state);
   if (state.berth.cgroup) await removeCgroup(state.berth.cgroup);
   releaseNamespaces(state.berth.keptNamespaces ?? {});
+  // A restore killed midway leaves its bind of the rootfs in the folder: never remove through it.
+  for (const m of mountsBelow(dir)) detachMount(m);
   rmSync(dir, { recursive: true, force: true });
 }
 

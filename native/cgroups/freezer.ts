@@ -20,14 +20,20 @@ const freezers = {
 /** runc gives up after 10 s too: a cgroup whose tasks keep forking may never settle. */
 const FREEZE_TIMEOUT_MS = 10_000;
 
-/** The directory whose freezer holds the container: v1's freezer hierarchy, or the one cgroup2 directory. */
-function freezerDir(record: CgroupRecord, layout: CgroupLayout): string | undefined {
-  return record.version === 1 ? controllerDirs(layout, record.paths).get('freezer') : record.paths[0];
+/** The directory whose freezer holds the cgroup at PATHS: v1's freezer hierarchy, or the one cgroup2 directory. Pure. */
+export function freezerDir(paths: string[], layout: CgroupLayout): string | undefined {
+  return layout.version === 1 ? controllerDirs(layout, paths).get('freezer') : paths[0];
+}
+
+/** True when the container's cgroup is frozen: paused, or frozen by an operation under way. */
+export function isFrozen(record: CgroupRecord, layout: CgroupLayout = hostLayout(record.version)): boolean {
+  const dir = freezerDir(record.paths, layout);
+  return dir !== undefined && freezers[record.version].isFrozen(dir);
 }
 
 /** Freeze every process in the cgroup; resolves once all of them are frozen. */
 export async function freeze(record: CgroupRecord, layout: CgroupLayout = hostLayout(record.version)): Promise<void> {
-  const dir = freezerDir(record, layout);
+  const dir = freezerDir(record.paths, layout);
   if (!dir) throw new BerthError('the container has no cgroup in a freezer hierarchy: it cannot be paused');
   const f = freezers[record.version];
   const deadline = Date.now() + FREEZE_TIMEOUT_MS;
@@ -44,7 +50,7 @@ export async function freeze(record: CgroupRecord, layout: CgroupLayout = hostLa
 
 /** Let the cgroup's processes run again. Nothing to do where there is no cgroup (not made yet, or gone). */
 export function thaw(record: CgroupRecord, layout: CgroupLayout = hostLayout(record.version)): void {
-  const dir = freezerDir(record, layout);
+  const dir = freezerDir(record.paths, layout);
   if (!dir) return;
   const f = freezers[record.version];
   try {

@@ -65,6 +65,11 @@ export function createCgroup(record: CgroupRecord): void {
   });
 }
 
+/** Move PID into the container's cgroup, in every hierarchy. */
+export function joinCgroup(record: CgroupRecord, pid: number): void {
+  for (const p of record.paths) writeFileSync(join(p, 'cgroup.procs'), String(pid));
+}
+
 /** Every pid in the container's cgroup (v1: the union over hierarchies). */
 export function cgroupPids(record: CgroupRecord): number[] {
   const pids = new Set<number>();

@@ -49,7 +49,7 @@ export function enterRootPlan(config: Config, ctx: CompileContext): PlanStep[] {
   return late ? [enter, step('MOUNT', `set propagation of / to ${name}`, '', '/', '', propagationOptions[name]!, '', Resolve.ABSOLUTE)] : [enter];
 }
 
-function isBind(m: Mount): boolean {
+export function isBind(m: Mount): boolean {
   return m.type === 'bind' || m.options.includes('bind') || m.options.includes('rbind');
 }
 

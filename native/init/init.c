@@ -427,7 +427,7 @@ static int do_terminal(struct step *s)
 		goto out;
 	if ((ws.ws_row || ws.ws_col) && ioctl(slave, TIOCSWINSZ, &ws) < 0)
 		goto out;
-	if (send_fd(console, master, name) < 0 || setsid() < 0 || ioctl(slave, TIOCSCTTY, 0) < 0)
+	if (send_fd(console, master, name) < 0 || ioctl(slave, TIOCSCTTY, 0) < 0)
 		goto out;
 	if (dup2(slave, 0) < 0 || dup2(slave, 1) < 0 || dup2(slave, 2) < 0)
 		goto out;
@@ -603,7 +603,9 @@ static int do_fork(void)
 		send_msg(MSG_PID, current_step, 0, pid);
 		_exit(0);
 	}
-	return 0;
+	/* A session of its own, as runc's and crun's: the session leader is then inside the container
+	 * (stage 1, outside its pid namespace, exits), which CRIU requires to checkpoint it. */
+	return setsid() < 0 ? -1 : 0;
 }
 
 static int run(struct step *s)

@@ -1,0 +1,126 @@
+// restore: a new container from a checkpoint's images. Like create it is checked first and leaves
+// nothing when it fails; it records the container and makes its cgroup as create does, then CRIU
+// rebuilds the processes in it — berth's children, with the restorer's stdio where the
+// checkpointed process's stdio led outside, and a new terminal sent to the console socket.
+import { closeSync, constants, mkdirSync, openSync, rmdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { joinCgroup } from '../../native/cgroups/manager.js';
+import { connectUnixSocket, ptyName, sendFd } from '../../native/console.js';
+import { checkImages, openFolder, readStdioRecord } from '../../native/criu/images.js';
+import { restoreOptions, type CriuFlags } from '../../native/criu/options.js';
+import { runCriu } from '../../native/criu/swrk.js';
+import { BerthError, isErrno } from '../../native/errors.js';
+import { isAlive, procStat } from '../../native/procfs.js';
+import { bindMount, closeFd, detachMount } from '../../native/syscalls.js';
+import type { Stdio } from '../messages.js';
+import { writeAtomic } from '../stateStore.js';
+import type { OperationContext } from './context.js';
+import { initialState, prepareBundle, recordAndMakeCgroup, undoNewContainer } from './create.js';
+import { checkConsole, stdioFds, type ConsoleRequest } from './stdio.js';
+
+export interface RestoreRequest extends CriuFlags, ConsoleRequest {
+  /** The CRIU binary, checked and absolute. */
+  criu: string;
+  imagePath: string;
+  workPath?: string;
+  bundle?: string;
+  pidFile?: string;
+  stdio?: Stdio;
+  cgroupVersion?: 1 | 2;
+}
+
+/** Everything that changes nothing: bad input fails here and leaves nothing. */
+export function prepareRestore(ctx: OperationContext, req: RestoreRequest) {
+  checkImages(req.imagePath);
+  const prepared = prepareBundle(ctx, req);
+  checkConsole(prepared.config.process.terminal, req);
+  // CRIU wants the root to be a mount point whose parent is not overmounted: a bind of the rootfs.
+  const root = join(ctx.dir, 'criu-root');
+  const { opts, passFiles } = restoreOptions({
+    config: prepared.config,
+    bundle: prepared.bundle,
+    root,
+    cgroup: { layout: prepared.layout, paths: prepared.cgroupDirs },
+    stdio: readStdioRecord(req.imagePath),
+    flags: req,
+  });
+  return { ...prepared, root, opts, passFiles };
+}
+
+/** The terminal CRIU made for the restored process: to the console socket, or back to the caller. */
+function routeTerminal(req: RestoreRequest, master: number): number | undefined {
+  if (req.returnTerminal && !req.consoleSocket) return master;
+  try {
+    if (req.consoleSocket) {
+      const sock = connectUnixSocket(req.consoleSocket);
+      try {
+        sendFd(sock, master, ptyName(master), req.consoleSocket);
+      } finally {
+        closeFd(sock);
+      }
+    }
+  } finally {
+    closeFd(master);
+  }
+  return undefined;
+}
+
+/** Restore the container; resolves with its terminal's master when it was asked back. */
+export async function restoreContainer(ctx: OperationContext, req: RestoreRequest, prepared: ReturnType<typeof prepareRestore>): Promise<number | undefined> {
+  const state = initialState(ctx, prepared);
+  const opened: number[] = [];
+  let mounted = false;
+  let terminal: number | undefined;
+  // Before anything removes the state folder: the bind below it is the container's rootfs.
+  const unmountRoot = () => {
+    if (mounted) detachMount(prepared.root);
+    mounted = false;
+    try {
+      rmdirSync(prepared.root);
+    } catch (e) {
+      if (!isErrno(e, 'ENOENT')) throw e;
+    }
+  };
+  try {
+    recordAndMakeCgroup(ctx, prepared, state);
+    mkdirSync(prepared.root);
+    bindMount(prepared.rootfs, prepared.root);
+    mounted = true;
+    const images = openFolder(req.imagePath, 'image path', false);
+    opened.push(images);
+    const work = req.workPath === undefined ? undefined : openFolder(req.workPath, 'work path', true);
+    if (work !== undefined) opened.push(work);
+    const passFds = prepared.passFiles.map((p) => openSync(p, constants.O_RDONLY));
+    opened.push(...passFds);
+    const resp = await runCriu({
+      criu: req.criu,
+      type: 'RESTORE',
+      opts: { ...prepared.opts, imagesDirFd: images, workDirFd: work },
+      stdio: stdioFds(req.stdio),
+      passFds,
+      logPath: join(resolve(req.workPath ?? req.imagePath), prepared.opts.logFile!),
+      // CRIU's restored processes start where CRIU is: in the container's cgroup, whatever the cgroup mode.
+      onSpawned: (pid) => joinCgroup(state.berth.cgroup!, pid),
+      onNotify: (script, _pid, fd) => {
+        if (fd === undefined) return;
+        if (script === 'orphan-pts-master') terminal = routeTerminal(req, fd);
+        else closeFd(fd);
+      },
+    });
+    unmountRoot();
+    const pid = resp.restore?.pid ?? 0;
+    state.pid = pid;
+    state.berth.pidStartTime = procStat(pid)?.startTime ?? 0;
+    if (!pid || !isAlive(pid, state.berth.pidStartTime)) throw new BerthError('the restored process died before it was recorded');
+    if (req.pidFile) writeAtomic(resolve(req.pidFile), String(pid));
+    ctx.state = state;
+    return terminal;
+  } catch (e) {
+    if (terminal !== undefined) closeFd(terminal);
+    unmountRoot();
+    await undoNewContainer(ctx, state, 'restore');
+    throw e;
+  } finally {
+    for (const fd of opened) closeSync(fd);
+  }
+}

@@ -1,0 +1,149 @@
+// checkpoint and restore timings, side by side: the same counting busybox container dumped and
+// restored by cli/berth, by berth's API (a process that stays up: CRIU is checked once) and by
+// runc, all with the same CRIU, interleaved round by round. Prints the median of each, with ratios.
+//
+//   node build/benchmarks/checkpoint.js [--runs N] [--only cli,api,runc]
+//
+// The CRIU binary is $BERTH_CRIU, else the one built in /work/criu, else `criu` on PATH.
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Runtime } from '../actors/runtime.js';
+import { berthBin, makeBundle, makeRootfs } from '../test/helpers/fixtures.js';
+
+const BUILT_CRIU = '/work/criu/src/criu/criu';
+const criu = process.env.BERTH_CRIU ?? (existsSync(BUILT_CRIU) ? BUILT_CRIU : 'criu');
+const runsArg = process.argv.indexOf('--runs');
+const runs = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 10;
+const onlyArg = process.argv.indexOf('--only');
+const only = onlyArg > 0 ? process.argv[onlyArg + 1]!.split(',') : ['cli', 'api', 'runc'];
+
+const dir = mkdtempSync(join(tmpdir(), 'berth-bench-criu-'));
+const rootfs = makeRootfs(join(dir, 'rootfs'));
+const bundle = makeBundle(join(dir, 'bundle'), rootfs, ['sh', '-c', 'i=0; while true; do i=$((i+1)); echo $i > /tmp/count; sleep 0.05; done'], (c) => {
+  c.ociVersion = '1.0.2'; // runc 1.1 knows runtime-spec versions up to 1.0.x
+  c.mounts.push({ destination: '/tmp', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev'] });
+});
+
+/**
+ * Run CMD; its error output is kept for the message. A command that starts a container gives it
+ * /dev/null instead (DETACHED): Node's pipes are unix sockets of the host's network namespace,
+ * which CRIU cannot find from inside the container's.
+ */
+function exec(cmd: string, args: string[], detached = false): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(cmd, args, { stdio: ['ignore', 'ignore', detached ? 'ignore' : 'pipe'], env: { ...process.env, NODE_EXTRA_CA_CERTS: '' } });
+    let err = '';
+    p.stderr?.on('data', (d) => (err += d));
+    p.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${cmd} ${args.join(' ')}: exit ${code}: ${err.trim()}`))));
+  });
+}
+
+/** One tool's way to run, checkpoint, restore and remove a container. */
+interface Tool {
+  run(id: string): Promise<void>;
+  pid(id: string): number;
+  checkpoint(id: string, images: string): Promise<void>;
+  /** Not timed: berth keeps a checkpointed container until it is deleted (runc's checkpoint removes it). */
+  release(id: string): Promise<void>;
+  restore(id: string, images: string): Promise<void>;
+  remove(id: string): Promise<void>;
+}
+
+const roots = { cli: join(dir, 'cli'), api: join(dir, 'api'), runc: join(dir, 'runc') };
+for (const r of Object.values(roots)) mkdirSync(r);
+const rt = new Runtime({ root: roots.api, criu });
+
+const pidIn = (root: string, id: string) => JSON.parse(readFileSync(join(root, id, 'state.json'), 'utf8')).pid as number;
+
+const tools: Record<string, Tool> = {
+  cli: {
+    run: (id) => exec(berthBin, ['--root', roots.cli, 'run', '-d', '--bundle', bundle, id], true),
+    pid: (id) => pidIn(roots.cli, id),
+    checkpoint: (id, images) => exec(berthBin, ['--root', roots.cli, '--criu', criu, 'checkpoint', '--image-path', images, id]),
+    release: (id) => exec(berthBin, ['--root', roots.cli, 'delete', id]),
+    restore: (id, images) => exec(berthBin, ['--root', roots.cli, '--criu', criu, 'restore', '-d', '--image-path', images, '--bundle', bundle, id], true),
+    remove: (id) => exec(berthBin, ['--root', roots.cli, 'delete', '-f', id]),
+  },
+  api: {
+    run: async (id) => void (await rt.run({ id, bundle, stdio: 'ignore', detach: true })),
+    pid: (id) => pidIn(roots.api, id),
+    checkpoint: async (id, images) => void (await rt.checkpoint({ id, imagePath: images })),
+    release: async (id) => void (await rt.delete(id)),
+    restore: async (id, images) => void (await rt.restore({ id, imagePath: images, bundle, stdio: 'ignore' })),
+    remove: async (id) => void (await rt.delete(id, { force: true })),
+  },
+  runc: {
+    run: (id) => exec('runc', ['--root', roots.runc, 'run', '-d', '--bundle', bundle, id], true),
+    // runc's state.json keeps the pid in init_process_pid
+    pid: (id) => JSON.parse(readFileSync(join(roots.runc, id, 'state.json'), 'utf8')).init_process_pid as number,
+    checkpoint: (id, images) => exec('runc', ['--root', roots.runc, '--criu', criu, 'checkpoint', '--image-path', images, id]),
+    release: async () => {},
+    restore: (id, images) => exec('runc', ['--root', roots.runc, '--criu', criu, 'restore', '-d', '--image-path', images, '--bundle', bundle, id], true),
+    remove: (id) => exec('runc', ['--root', roots.runc, 'delete', '-f', id]),
+  },
+};
+
+/** Until the container has counted a little: there is something to dump. */
+async function counting(pid: number): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    try {
+      if (Number(readFileSync(`/proc/${pid}/root/tmp/count`, 'utf8')) > 2) return;
+    } catch {
+      // not written yet
+    }
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error(`container process ${pid} does not count`);
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+async function main() {
+  const check = spawnSync(criu, ['check'], { encoding: 'utf8' });
+  if (check.status !== 0) throw new Error(`criu check fails with ${criu}: ${(check.stderr ?? '').trim()}`);
+  const names = only.filter((t) => tools[t]);
+  const times: Record<string, { checkpoint: number[]; restore: number[] }> = Object.fromEntries(names.map((t) => [t, { checkpoint: [], restore: [] }]));
+  // Round 0 warms caches (and berth's API checks CRIU once); it is not counted.
+  for (let round = 0; round <= runs; round++)
+    for (const t of names) {
+      const tool = tools[t]!;
+      const id = `${t}-${round}`;
+      const images = join(dir, `${id}-images`);
+      await tool.run(id);
+      await counting(tool.pid(id));
+      let start = performance.now();
+      await tool.checkpoint(id, images);
+      const dumped = performance.now() - start;
+      await tool.release(id);
+      start = performance.now();
+      await tool.restore(id, images);
+      const restored = performance.now() - start;
+      await counting(tool.pid(id));
+      await tool.remove(id);
+      if (round === 0) continue;
+      times[t]!.checkpoint.push(dumped);
+      times[t]!.restore.push(restored);
+    }
+  const version = spawnSync(criu, ['--version'], { encoding: 'utf8' }).stdout.split('\n')[0];
+  console.log(`# ${runs} rounds; busybox counter (tmpfs /tmp, stdio /dev/null); ${criu} (${version}); ${spawnSync('runc', ['--version'], { encoding: 'utf8' }).stdout.split('\n')[0]}`);
+  const runc = times.runc && { checkpoint: median(times.runc.checkpoint), restore: median(times.runc.restore) };
+  for (const t of names) {
+    for (const what of ['checkpoint', 'restore'] as const) {
+      const m = median(times[t]![what]);
+      const ratio = runc && t !== 'runc' ? `   ${(m / runc[what]).toFixed(2)}× runc's time` : '';
+      console.log(`${what.padEnd(10)} ${t.padEnd(5)} ${m.toFixed(0).padStart(5)} ms${ratio}`);
+    }
+  }
+}
+
+main()
+  .catch((e) => {
+    console.error(e instanceof Error ? e.message : e);
+    process.exitCode = 1;
+  })
+  .finally(async () => {
+    await rt.close();
+    rmSync(dir, { recursive: true, force: true });
+  });

@@ -1,0 +1,97 @@
+// One request to CRIU over its RPC: `criu swrk 3` is spawned with one end of a SOCK_SEQPACKET
+// pair at fd 3; berth sends the request, answers each notification CRIU sends on the way (and
+// takes the fd some of them carry), and gets the final response. The images and work folders are
+// passed as fds of this process: CRIU opens them through /proc/<peer>/fd.
+import { readFileSync, writeSync } from 'node:fs';
+import { BerthError } from '../errors.js';
+import { MSG_DONTWAIT, receiveMessage, type Received } from '../console.js';
+import { signalAll } from '../signalling.js';
+import { spawnWithSocket } from '../spawn.js';
+import { closeFd, pollReadable, SOCK_SEQPACKET, waitChild } from '../syscalls.js';
+import { CRIU_PATH_ENV } from './check.js';
+import { firstError } from './log.js';
+import { decodeResponse, encodeNotifyAck, encodeRequest, RequestType, type CriuOpts, type CriuResponse, type RequestTypeName } from './rpc.js';
+
+/** Where CRIU's RPC socket is in its process; fds handed to it follow. */
+const SWRK_FD = 3;
+/** CRIU's responses are small; runc reads them into 40 KiB too. */
+const MESSAGE_SIZE = 40 * 1024;
+
+export interface SwrkRequest {
+  /** The CRIU binary, an absolute path. */
+  criu: string;
+  type: RequestTypeName;
+  opts: CriuOpts;
+  /** CRIU's stdin, stdout, stderr: on restore, what `fd[0..2]` inherit keys name. */
+  stdio: (number | 'ignore')[];
+  /** fds of this process that become CRIU's fds 4, 5, ... (inherit keys name them by those numbers). */
+  passFds?: number[];
+  /** The log CRIU writes, named in errors. */
+  logPath: string;
+  /** CRIU runs and has not been asked anything yet (restore: the moment to put it in the cgroup). */
+  onSpawned?(pid: number): void;
+  /** A notification: its script name, the pid it is about, and an fd if one came (the receiver owns it). */
+  onNotify?(script: string, pid: number, fd: number | undefined): void;
+}
+
+/** A failed request, with CRIU's first real error (from its log, else its answer) and where its log is. */
+export class CriuError extends BerthError {
+  constructor(verb: string, answer: string, logPath: string) {
+    super(`criu ${verb} failed: ${CriuError.reason(answer, logPath)} (log: ${logPath})`, 'failed');
+    this.name = 'CriuError';
+  }
+
+  private static reason(answer: string, logPath: string): string {
+    let log = '';
+    try {
+      log = readFileSync(logPath, 'utf8');
+    } catch {
+      // no log: CRIU's answer is all there is
+    }
+    return firstError(log) ?? firstError(answer) ?? answer.trim();
+  }
+}
+
+const verbs: Record<RequestTypeName, string> = { DUMP: 'dump', PRE_DUMP: 'pre-dump', RESTORE: 'restore', NOTIFY: 'notify' };
+
+async function receive(sock: number): Promise<Received> {
+  for (;;) {
+    await pollReadable(sock, -1, 'criu swrk socket');
+    const got = receiveMessage(sock, MESSAGE_SIZE, MSG_DONTWAIT, 'criu swrk socket');
+    if (got) return got;
+  }
+}
+
+/** Send the request and follow the conversation to CRIU's final response. */
+export async function runCriu(req: SwrkRequest): Promise<CriuResponse> {
+  const verb = verbs[req.type];
+  const criu = spawnWithSocket(req.criu, ['swrk', String(SWRK_FD)], req.stdio, SWRK_FD, req.passFds ?? [], { socketType: SOCK_SEQPACKET, env: [`PATH=${CRIU_PATH_ENV}`] });
+  let exited = false;
+  // After a failure CRIU answers, it undoes what it did (its cgroup yard's mounts) and exits: let it.
+  let answered = false;
+  try {
+    req.onSpawned?.(criu.pid);
+    writeSync(criu.socket, encodeRequest(req.type, req.opts));
+    for (;;) {
+      const { data, fd } = await receive(criu.socket);
+      if (data.length === 0) {
+        exited = true;
+        const status = waitChild(criu.pid);
+        throw new CriuError(verb, `CRIU ended without an answer (${status.signal ? `signal ${status.signal}` : `exit status ${status.exitCode}`})`, req.logPath);
+      }
+      const resp = decodeResponse(data);
+      answered = !resp.success;
+      if (!resp.success) throw new CriuError(verb, resp.crErrmsg ?? `errno ${resp.crErrno ?? 'unknown'}`, req.logPath);
+      if (resp.type !== RequestType.NOTIFY) return resp;
+      req.onNotify?.(resp.notify?.script ?? '', resp.notify?.pid ?? 0, fd);
+      writeSync(criu.socket, encodeNotifyAck());
+    }
+  } catch (e) {
+    if (!exited && !answered) signalAll([criu.pid], 9);
+    throw e;
+  } finally {
+    closeFd(criu.socket);
+    // After its response CRIU exits (a restored process is a sibling, not its child).
+    if (!exited) waitChild(criu.pid);
+  }
+}
