@@ -11,9 +11,31 @@ dpkg -s libc6-dev >/dev/null 2>&1 || missing="$missing libc6-dev"             # 
 dpkg -s libseccomp-dev >/dev/null 2>&1 || missing="$missing libseccomp-dev"   # tests compare berth's seccomp filters with libseccomp's
 dpkg -s iptables >/dev/null 2>&1 || missing="$missing iptables"             # CRIU's network lock (checkpoint, restore)
 command -v cc >/dev/null 2>&1 || missing="$missing gcc"
+command -v curl >/dev/null 2>&1 || missing="$missing curl"
 if [ -n "$missing" ]; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
+fi
+
+# checkpoint/restore: Debian 12's CRIU (3.17) cannot work on Linux 6.13 and later. Unless a CRIU on
+# PATH passes criu check, build Debian's newest (its source from the Debian archive, checked against
+# its hash) into .cache/criu, where berth looks first: about a minute, once.
+CRIU_VERSION=4.2.1
+CRIU_SHA256=29ec0ee09e296479fe7048c80980e8ef1d0684d0b0204c2b101dfea19f6725b9
+if ! criu check >/dev/null 2>&1 && ! .cache/criu/criu check >/dev/null 2>&1; then
+  echo "setup: building CRIU $CRIU_VERSION (none here passes criu check)"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq make pkg-config libprotobuf-c-dev protobuf-c-compiler libprotobuf-dev \
+    protobuf-compiler python3-protobuf libnl-3-dev libnet1-dev libcap-dev libbsd-dev libnftables-dev libaio-dev uuid-dev >/dev/null
+  src=$(mktemp -d /tmp/berth-criu-XXXXXX)
+  curl -fsSL -o "$src/criu.tar.xz" "http://deb.debian.org/debian/pool/main/c/criu/criu_$CRIU_VERSION.orig.tar.xz"
+  echo "$CRIU_SHA256  $src/criu.tar.xz" | sha256sum -c --quiet
+  tar -xf "$src/criu.tar.xz" -C "$src"
+  make -s -C "$src/criu-$CRIU_VERSION" -j"$(nproc)" criu >"$src/build.log" 2>&1 || { tail -20 "$src/build.log"; exit 1; }
+  mkdir -p .cache/criu
+  cp "$src/criu-$CRIU_VERSION/criu/criu" .cache/criu/criu
+  rm -rf "$src"
+  .cache/criu/criu check
 fi
 
 # npm ci when node_modules is missing or older than the lock file.

@@ -4,16 +4,16 @@
 //
 //   node build/benchmarks/checkpoint.js [--runs N] [--only cli,api,runc]
 //
-// The CRIU binary is $BERTH_CRIU, else the one built in /work/criu, else `criu` on PATH.
+// The CRIU binary is $BERTH_CRIU, else the one setup.sh built, else `criu` on PATH.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Runtime } from '../actors/runtime.js';
+import { defaultCriu } from '../native/criu/check.js';
 import { berthBin, makeBundle, makeRootfs } from '../test/helpers/fixtures.js';
 
-const BUILT_CRIU = '/work/criu/src/criu/criu';
-const criu = process.env.BERTH_CRIU ?? (existsSync(BUILT_CRIU) ? BUILT_CRIU : 'criu');
+const criu = process.env.BERTH_CRIU ?? defaultCriu();
 const runsArg = process.argv.indexOf('--runs');
 const runs = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 10;
 const onlyArg = process.argv.indexOf('--only');

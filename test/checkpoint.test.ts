@@ -1,7 +1,7 @@
 // checkpoint and restore with a real CRIU, as root: a counting container stops counting when
 // dumped and goes on from where it stopped when restored, round after round; --leave-running; a
 // new id; a terminal through a console socket; the API's results and events; and bad input that
-// leaves nothing behind. The CRIU binary is $BERTH_CRIU, else the one built in /work/criu, else
+// leaves nothing behind. The CRIU binary is $BERTH_CRIU, else the one setup.sh built, else
 // `criu` on PATH; the tests skip, and say why, when `criu check` fails with it.
 import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -9,12 +9,12 @@ import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { BerthError, Runtime, type RuntimeEvent } from '../actors/runtime.js';
+import { defaultCriu } from '../native/criu/check.js';
 import type { Config } from '../native/spec/config.js';
 import { assertNothingLeft, berth, berthBin, cgroupsLeft, isRoot, makeBundle, ok, projectRoot, uniqueId, workspace } from './helpers/fixtures.js';
 import { sleepSync, waitUntil } from './helpers/wait.js';
 
-const BUILT_CRIU = '/work/criu/src/criu/criu';
-const criu = process.env.BERTH_CRIU ?? (existsSync(BUILT_CRIU) ? BUILT_CRIU : 'criu');
+const criu = process.env.BERTH_CRIU ?? defaultCriu();
 
 /** Why these tests cannot run here, or null when they can. */
 function unavailable(): string | null {
