@@ -2,11 +2,12 @@
 // runtime. podman gets storage, run state and a cgroup parent of its own under a temp folder, so
 // nothing of the machine's podman set-up is touched and everything is removed afterwards.
 import { spawnSync } from 'node:child_process';
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { berthBin, cgroupsLeft, isRoot, makeRootfs, mountsUnder, tempDir } from './helpers/fixtures.js';
+import { sleepSync, waitUntil } from './helpers/wait.js';
 
 const test = suite('client: podman');
 const hasPodman = spawnSync('podman', ['--version']).status === 0;
@@ -71,7 +72,7 @@ test('podman exec runs in the container: its namespaces, its exit status', () =>
   const [hostname, pid] = exec.stdout.split('\n');
   assert.is(hostname, 'execd');
   assert.ok(Number(pid) > 1 && Number(pid) < 50, `a pid of the container's namespace: ${pid}`);
-  assert.is(podman(['rm', '--force', run.stdout]).status, 0);
+  assert.is(podman(['rm', '--force', '--time', '0', run.stdout]).status, 0);
 });
 
 test('a detached container that exits at once: its status reaches conmon, not berth', () => {
@@ -87,6 +88,31 @@ test('podman kill reaches the container', () => {
   assert.is(podman(['kill', run.stdout]).status, 0);
   assert.is(podman(['wait', run.stdout]).stdout, '137');
   assert.is(podman(['rm', run.stdout]).status, 0);
+});
+
+test('podman pause and unpause freeze and thaw the container', () => {
+  const run = podman(['run', '-d', ...limits, '--cgroup-parent', `/${cgroupParent}`, 'localhost/berth-busybox:test', 'sh', '-c', 'i=0; while true; do i=$((i+1)); echo $i > /tmp/count; sleep 0.05; done']);
+  assert.is(run.status, 0, run.stderr);
+  const pid = Number(podman(['inspect', run.stdout, '--format', '{{.State.Pid}}']).stdout);
+  const count = () => Number(readFileSync(`/proc/${pid}/root/tmp/count`, 'utf8'));
+  assert.ok(waitUntil(() => existsSync(`/proc/${pid}/root/tmp/count`) && count() > 2), 'it counts');
+  assert.is(podman(['pause', run.stdout]).status, 0);
+  assert.is(podman(['inspect', run.stdout, '--format', '{{.State.Status}}']).stdout, 'paused');
+  const frozen = count();
+  sleepSync(300);
+  assert.is(count(), frozen, 'no progress while paused');
+  assert.is(podman(['unpause', run.stdout]).status, 0);
+  assert.ok(waitUntil(() => count() > frozen), 'it counts again');
+  assert.is(podman(['rm', '--force', '--time', '0', run.stdout]).status, 0);
+});
+
+test('podman exec -t: a terminal through the console socket', () => {
+  const run = podman(['run', '-d', ...limits, '--cgroup-parent', `/${cgroupParent}`, 'localhost/berth-busybox:test', 'sleep', '60']);
+  assert.is(run.status, 0, run.stderr);
+  const exec = podman(['exec', '-t', run.stdout, 'sh', '-c', 'tty; [ -t 0 ] && echo stdin-is-a-tty']);
+  assert.is(exec.status, 0, exec.stderr);
+  assert.match(exec.stdout, /^\/dev\/pts\/\d+\r?\nstdin-is-a-tty/);
+  assert.is(podman(['rm', '--force', '--time', '0', run.stdout]).status, 0);
 });
 
 if (enabled) test.run();
