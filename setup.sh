@@ -19,10 +19,12 @@ fi
 
 # checkpoint/restore: Debian 12's CRIU (3.17) cannot work on Linux 6.13 and later. Unless a CRIU on
 # PATH passes criu check, build Debian's newest (its source from the Debian archive, checked against
-# its hash) into .cache/criu, where berth looks first: about a minute, once.
+# its hash) outside the project, in $CRIU_DIR: about a minute, once. The tests use it; berth uses it
+# when --criu names it.
 CRIU_VERSION=4.2.1
 CRIU_SHA256=29ec0ee09e296479fe7048c80980e8ef1d0684d0b0204c2b101dfea19f6725b9
-if ! criu check >/dev/null 2>&1 && ! .cache/criu/criu check >/dev/null 2>&1; then
+CRIU_DIR=/usr/local/lib/berth/criu-$CRIU_VERSION
+if ! criu check >/dev/null 2>&1 && ! "$CRIU_DIR/criu" check >/dev/null 2>&1; then
   echo "setup: building CRIU $CRIU_VERSION (none here passes criu check)"
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq make pkg-config libprotobuf-c-dev protobuf-c-compiler libprotobuf-dev \
@@ -32,10 +34,10 @@ if ! criu check >/dev/null 2>&1 && ! .cache/criu/criu check >/dev/null 2>&1; the
   echo "$CRIU_SHA256  $src/criu.tar.xz" | sha256sum -c --quiet
   tar -xf "$src/criu.tar.xz" -C "$src"
   make -s -C "$src/criu-$CRIU_VERSION" -j"$(nproc)" criu >"$src/build.log" 2>&1 || { tail -20 "$src/build.log"; exit 1; }
-  mkdir -p .cache/criu
-  cp "$src/criu-$CRIU_VERSION/criu/criu" .cache/criu/criu
+  mkdir -p "$CRIU_DIR"
+  cp "$src/criu-$CRIU_VERSION/criu/criu" "$CRIU_DIR/criu"
   rm -rf "$src"
-  .cache/criu/criu check
+  "$CRIU_DIR/criu" check >/dev/null
 fi
 
 # npm ci when node_modules is missing or older than the lock file.

@@ -24,7 +24,7 @@ export interface CoordinatorOptions {
    * containerd's shim): reaping them here would take their exit status from it.
    */
   reapDetached: boolean;
-  /** The CRIU binary for checkpoint and restore: a path, or a name found on PATH (default: the one setup.sh built, else `criu`). */
+  /** The CRIU binary for checkpoint and restore: a path, or a name found on PATH (default `criu`). */
   criu?: string;
 }
 

@@ -22,7 +22,7 @@ export interface RuntimeOptions {
    * for: true (default) for a long-lived program; the CLI leaves them to its caller's subreaper.
    */
   reapDetached?: boolean;
-  /** The CRIU binary for checkpoint and restore: a path, or a name on PATH. Default: the one setup.sh built, else `criu`. */
+  /** The CRIU binary for checkpoint and restore: a path, or a name on PATH. Default `criu`. */
   criu?: string;
 }
 

@@ -10,10 +10,9 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Runtime } from '../actors/runtime.js';
-import { defaultCriu } from '../native/criu/check.js';
-import { berthBin, makeBundle, makeRootfs } from '../test/helpers/fixtures.js';
+import { berthBin, makeBundle, makeRootfs, testCriu } from '../test/helpers/fixtures.js';
 
-const criu = process.env.BERTH_CRIU ?? defaultCriu();
+const criu = testCriu();
 const runsArg = process.argv.indexOf('--runs');
 const runs = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 10;
 const onlyArg = process.argv.indexOf('--only');

@@ -30,7 +30,7 @@ export const globalFlags: Record<string, FlagSpec> = {
   logFormat: flag(['log-format'], 'string', 'log format: text or json'),
   debug: flag(['debug'], 'bool', 'log debug messages'),
   systemdCgroup: flag(['systemd-cgroup'], 'bool', 'manage cgroups through systemd', true),
-  criu: flag(['criu'], 'string', 'the CRIU binary for checkpoint and restore (default: the one setup.sh built, else criu on PATH)'),
+  criu: flag(['criu'], 'string', 'the CRIU binary for checkpoint and restore (default: criu on PATH)'),
   rootless: flag(['rootless'], 'string', 'rootless mode', true),
   cgroupVersion: flag(['cgroup-version'], 'int', 'berth: manage cgroups as v1 or v2 (default: v1 where v1 is mounted)'),
   actorHost: flag(['actor-host'], 'string', 'berth: run container actors inline (default) or on a worker pool'),

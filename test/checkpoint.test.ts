@@ -1,20 +1,19 @@
 // checkpoint and restore with a real CRIU, as root: a counting container stops counting when
 // dumped and goes on from where it stopped when restored, round after round; --leave-running; a
 // new id; a terminal through a console socket; the API's results and events; and bad input that
-// leaves nothing behind. The CRIU binary is $BERTH_CRIU, else the one setup.sh built, else
-// `criu` on PATH; the tests skip, and say why, when `criu check` fails with it.
+// leaves nothing behind. The CRIU binary is testCriu()'s ($BERTH_CRIU, else the one setup.sh
+// built, else `criu` on PATH); the tests skip, and say why, when `criu check` fails with it.
 import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { BerthError, Runtime, type RuntimeEvent } from '../actors/runtime.js';
-import { defaultCriu } from '../native/criu/check.js';
 import type { Config } from '../native/spec/config.js';
-import { assertNothingLeft, berth, berthBin, cgroupsLeft, isRoot, makeBundle, ok, projectRoot, uniqueId, workspace } from './helpers/fixtures.js';
+import { assertNothingLeft, berth, berthBin, cgroupsLeft, isRoot, makeBundle, ok, projectRoot, testCriu, uniqueId, workspace } from './helpers/fixtures.js';
 import { sleepSync, waitUntil } from './helpers/wait.js';
 
-const criu = process.env.BERTH_CRIU ?? defaultCriu();
+const criu = testCriu();
 
 /** Why these tests cannot run here, or null when they can. */
 function unavailable(): string | null {

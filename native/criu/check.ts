@@ -9,7 +9,6 @@ import { delimiter, join, resolve } from 'node:path';
 import { release } from 'node:os';
 import { promisify } from 'node:util';
 import { BerthError } from '../errors.js';
-import { builtCriu } from '../installed.js';
 import { firstError } from './log.js';
 
 
@@ -112,13 +111,8 @@ async function check(name: string, rememberIn: string | undefined): Promise<stri
 
 const checked = new Map<string, Promise<string>>();
 
-/** The CRIU berth uses when not told: the one setup.sh built, if it did, else `criu` on PATH. */
-export function defaultCriu(): string {
-  return executable(builtCriu) ? builtCriu : 'criu';
-}
-
-/** The binary NAME (default: defaultCriu) as an absolute path, checked once per process (and per boot, remembered in REMEMBER_IN). */
-export function checkCriu(name = defaultCriu(), rememberIn?: string): Promise<string> {
+/** The binary NAME (default `criu` on PATH) as an absolute path, checked once per process (and per boot, remembered in REMEMBER_IN). */
+export function checkCriu(name = 'criu', rememberIn?: string): Promise<string> {
   let found = checked.get(name);
   if (!found) checked.set(name, (found = check(name, rememberIn)));
   return found;

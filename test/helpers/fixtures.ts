@@ -13,6 +13,16 @@ export const isRoot = process.getuid?.() === 0;
 export const projectRoot = resolve(import.meta.dirname, '..', '..', '..');
 export const berthBin = join(projectRoot, 'cli', 'berth');
 const BUSYBOX = '/bin/busybox';
+/** Where setup.sh builds CRIU when none on PATH passes `criu check`: criu-<version>/criu. */
+const SETUP_CRIU_DIR = '/usr/local/lib/berth';
+
+/** The CRIU the tests use: $BERTH_CRIU, else the newest setup.sh built, else `criu` on PATH. */
+export function testCriu(): string {
+  if (process.env.BERTH_CRIU) return process.env.BERTH_CRIU;
+  const built = existsSync(SETUP_CRIU_DIR) ? readdirSync(SETUP_CRIU_DIR).filter((d) => d.startsWith('criu-')) : [];
+  const newest = built.sort((a, b) => a.localeCompare(b, 'en', { numeric: true })).at(-1);
+  return newest ? join(SETUP_CRIU_DIR, newest, 'criu') : 'criu';
+}
 
 /** A temp folder for one test file; everything a test makes goes below it. */
 export function tempDir(prefix = 'berth-test-'): string {
