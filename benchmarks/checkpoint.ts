@@ -5,18 +5,17 @@
 //   node build/benchmarks/checkpoint.js [--runs N] [--only cli,api,runc]
 //
 // The CRIU binary is $BERTH_CRIU, else the one setup.sh built, else `criu` on PATH.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Runtime } from '../actors/runtime.js';
 import { berthBin, makeBundle, makeRootfs, testCriu } from '../test/helpers/fixtures.js';
+import { median, numberArg, onlyArg, runTool } from './common.js';
 
 const criu = testCriu();
-const runsArg = process.argv.indexOf('--runs');
-const runs = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 10;
-const onlyArg = process.argv.indexOf('--only');
-const only = onlyArg > 0 ? process.argv[onlyArg + 1]!.split(',') : ['cli', 'api', 'runc'];
+const runs = numberArg('runs', 10);
+const only = onlyArg(['cli', 'api', 'runc']);
 
 const dir = mkdtempSync(join(tmpdir(), 'berth-bench-criu-'));
 const rootfs = makeRootfs(join(dir, 'rootfs'));
@@ -25,19 +24,6 @@ const bundle = makeBundle(join(dir, 'bundle'), rootfs, ['sh', '-c', 'i=0; while 
   c.mounts.push({ destination: '/tmp', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev'] });
 });
 
-/**
- * Run CMD; its error output is kept for the message. A command that starts a container gives it
- * /dev/null instead (DETACHED): Node's pipes are unix sockets of the host's network namespace,
- * which CRIU cannot find from inside the container's.
- */
-function exec(cmd: string, args: string[], detached = false): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(cmd, args, { stdio: ['ignore', 'ignore', detached ? 'ignore' : 'pipe'], env: { ...process.env, NODE_EXTRA_CA_CERTS: '' } });
-    let err = '';
-    p.stderr?.on('data', (d) => (err += d));
-    p.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${cmd} ${args.join(' ')}: exit ${code}: ${err.trim()}`))));
-  });
-}
 
 /** One tool's way to run, checkpoint, restore and remove a container. */
 interface Tool {
@@ -58,12 +44,12 @@ const pidIn = (root: string, id: string) => JSON.parse(readFileSync(join(root, i
 
 const tools: Record<string, Tool> = {
   cli: {
-    run: (id) => exec(berthBin, ['--root', roots.cli, 'run', '-d', '--bundle', bundle, id], true),
+    run: (id) => runTool(berthBin, ['--root', roots.cli, 'run', '-d', '--bundle', bundle, id], true),
     pid: (id) => pidIn(roots.cli, id),
-    checkpoint: (id, images) => exec(berthBin, ['--root', roots.cli, '--criu', criu, 'checkpoint', '--image-path', images, id]),
-    release: (id) => exec(berthBin, ['--root', roots.cli, 'delete', id]),
-    restore: (id, images) => exec(berthBin, ['--root', roots.cli, '--criu', criu, 'restore', '-d', '--image-path', images, '--bundle', bundle, id], true),
-    remove: (id) => exec(berthBin, ['--root', roots.cli, 'delete', '-f', id]),
+    checkpoint: (id, images) => runTool(berthBin, ['--root', roots.cli, '--criu', criu, 'checkpoint', '--image-path', images, id]),
+    release: (id) => runTool(berthBin, ['--root', roots.cli, 'delete', id]),
+    restore: (id, images) => runTool(berthBin, ['--root', roots.cli, '--criu', criu, 'restore', '-d', '--image-path', images, '--bundle', bundle, id], true),
+    remove: (id) => runTool(berthBin, ['--root', roots.cli, 'delete', '-f', id]),
   },
   api: {
     run: async (id) => void (await rt.run({ id, bundle, stdio: 'ignore', detach: true })),
@@ -74,13 +60,13 @@ const tools: Record<string, Tool> = {
     remove: async (id) => void (await rt.delete(id, { force: true })),
   },
   runc: {
-    run: (id) => exec('runc', ['--root', roots.runc, 'run', '-d', '--bundle', bundle, id], true),
+    run: (id) => runTool('runc', ['--root', roots.runc, 'run', '-d', '--bundle', bundle, id], true),
     // runc's state.json keeps the pid in init_process_pid
     pid: (id) => JSON.parse(readFileSync(join(roots.runc, id, 'state.json'), 'utf8')).init_process_pid as number,
-    checkpoint: (id, images) => exec('runc', ['--root', roots.runc, '--criu', criu, 'checkpoint', '--image-path', images, id]),
+    checkpoint: (id, images) => runTool('runc', ['--root', roots.runc, '--criu', criu, 'checkpoint', '--image-path', images, id]),
     release: async () => {},
-    restore: (id, images) => exec('runc', ['--root', roots.runc, '--criu', criu, 'restore', '-d', '--image-path', images, '--bundle', bundle, id], true),
-    remove: (id) => exec('runc', ['--root', roots.runc, 'delete', '-f', id]),
+    restore: (id, images) => runTool('runc', ['--root', roots.runc, '--criu', criu, 'restore', '-d', '--image-path', images, '--bundle', bundle, id], true),
+    remove: (id) => runTool('runc', ['--root', roots.runc, 'delete', '-f', id]),
   },
 };
 
@@ -97,7 +83,6 @@ async function counting(pid: number): Promise<void> {
   throw new Error(`container process ${pid} does not count`);
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 async function main() {
   const check = spawnSync(criu, ['check'], { encoding: 'utf8' });

@@ -1,21 +1,29 @@
 // crun 1.8 refuses a hybrid cgroup host whose cgroup2 mount still has controllers (here: hugetlb).
 // Binding hugetlb to a v1 hierarchy mounted in a temp folder takes it off cgroup2 without touching
-// any host path; the returned function undoes it. Nothing is done when crun already works.
+// any host path; the returned function undoes it. On a host that is not hybrid nothing is done.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-function crunWorks(bundle: string, root: string): boolean {
+/** Where a hybrid host mounts cgroup2 beside its v1 hierarchies. */
+const HYBRID_UNIFIED = '/sys/fs/cgroup/unified/cgroup.controllers';
+
+function crunFailure(bundle: string, root: string): string | null {
   const r = spawnSync('crun', ['--root', root, 'run', '--bundle', bundle, 'crun-probe'], { encoding: 'utf8' });
-  if (r.status === 0) return true;
-  if (!/hybrid mode not supported/.test(r.stderr)) throw new Error(`crun does not run here: ${r.stderr.trim()}`);
-  return false;
+  return r.status === 0 ? null : r.stderr.trim();
 }
 
+/** Make crun work here for this run; BUNDLE's program must exit at once (crun runs it as a probe). */
 export async function prepareCrun(bundle: string, root: string): Promise<() => void> {
-  if (crunWorks(bundle, root)) return () => {};
-  // runc names a v1 hierarchy after its mount point's last component: it must read "hugetlb".
+  if (!existsSync(HYBRID_UNIFIED)) {
+    const failure = crunFailure(bundle, root);
+    if (failure) throw new Error(`crun does not run here: ${failure}`);
+    return () => {};
+  }
+  // Mounted even when crun works at this moment: a v1 hugetlb hierarchy just unmounted (by the
+  // previous benchmark) lingers a while and then hands hugetlb back to cgroup2 mid-run; mounting
+  // it again keeps it. runc names a v1 hierarchy after its mount point's last component: "hugetlb".
   const holder = mkdtempSync(join(tmpdir(), 'berth-bench-'));
   const mnt = join(holder, 'hugetlb');
   mkdirSync(mnt);
@@ -25,9 +33,10 @@ export async function prepareCrun(bundle: string, root: string): Promise<() => v
     spawnSync('umount', [mnt]);
     rmSync(holder, { recursive: true, force: true });
   };
-  if (!crunWorks(bundle, root)) {
+  const failure = crunFailure(bundle, root);
+  if (failure) {
     restore();
-    throw new Error('crun still refuses this host');
+    throw new Error(`crun does not run here: ${failure}`);
   }
   return restore;
 }

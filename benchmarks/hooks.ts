@@ -8,9 +8,10 @@ import { join } from 'node:path';
 import { Runtime } from '../actors/runtime.js';
 import type { Hooks } from '../native/spec/config.js';
 import { makeBundle, makeRootfs } from '../test/helpers/fixtures.js';
+import { median, numberArg } from './common.js';
 
 const PARALLEL = 16;
-const rounds = Number(process.argv[process.argv.indexOf('--rounds') + 1]) || 5;
+const rounds = numberArg('rounds', 5);
 const dir = mkdtempSync(join(tmpdir(), 'berth-bench-hooks-'));
 const rootfs = makeRootfs(join(dir, 'rootfs'));
 const rt = new Runtime({ root: join(dir, 'state') });
@@ -35,7 +36,6 @@ try {
   await round('none', -1); // warm the pool
   const times: Record<string, number[]> = { none: [], hook: [] };
   for (let n = 0; n < rounds; n++) for (const kind of ['none', 'hook'] as const) times[kind]!.push(await round(kind, n));
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   const none = median(times.none!);
   const hook = median(times.hook!);
   console.log(`# ${PARALLEL} parallel creates, median of ${rounds} rounds`);

@@ -6,23 +6,18 @@
 //
 // Every tool runs the same bundle and config. The tools are interleaved round by round, so a
 // change in the machine's load hits them all alike. Prints one line per measure, with ratios.
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Runtime } from '../actors/runtime.js';
 import { berthBin, makeBundle, makeRootfs } from '../test/helpers/fixtures.js';
+import { median, numberArg, onlyArg, runTool } from './common.js';
 import { prepareCrun } from './crun.js';
 
-const arg = (name: string, dflt: number) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : dflt;
-};
-const runs = arg('runs', 40);
-const parallel = arg('parallel', 8);
-const live = arg('live', 200);
-const onlyArg = process.argv.indexOf('--only');
-const only = onlyArg > 0 ? process.argv[onlyArg + 1]!.split(',') : ['api', 'cli', 'runc', 'crun'];
+const runs = numberArg('runs', 40);
+const parallel = numberArg('parallel', 8);
+const live = numberArg('live', 200);
+const only = onlyArg(['api', 'cli', 'runc', 'crun']);
 
 const dir = mkdtempSync(join(tmpdir(), 'berth-bench-'));
 const rootfs = makeRootfs(join(dir, 'rootfs'));
@@ -33,14 +28,6 @@ const sleeper = makeBundle(join(dir, 'sleeper'), rootfs, ['sleep', '3600'], anch
 
 type Runner = (id: string) => Promise<void>;
 
-function exec(cmd: string, args: string[]): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, NODE_EXTRA_CA_CERTS: '' } });
-    let err = '';
-    p.stderr.on('data', (d) => (err += d));
-    p.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${cmd} ${args.join(' ')}: exit ${code}: ${err.trim()}`))));
-  });
-}
 
 const roots = { cli: join(dir, 'cli'), api: join(dir, 'api'), runc: join(dir, 'runc'), crun: join(dir, 'crun') };
 for (const r of Object.values(roots)) mkdirSync(r);
@@ -54,9 +41,9 @@ async function main() {
         const { exit } = await rt.run({ id, bundle, stdio: 'ignore' });
         if (exit?.exitCode !== 0) throw new Error(`api run ${id}: ${JSON.stringify(exit)}`);
       },
-      cli: (id) => exec(berthBin, ['--root', roots.cli, 'run', '--bundle', bundle, id]),
-      runc: (id) => exec('runc', ['--root', roots.runc, 'run', '--bundle', bundle, id]),
-      crun: (id) => exec('crun', ['--root', roots.crun, 'run', '--bundle', bundle, id]),
+      cli: (id) => runTool(berthBin, ['--root', roots.cli, 'run', '--bundle', bundle, id]),
+      runc: (id) => runTool('runc', ['--root', roots.runc, 'run', '--bundle', bundle, id]),
+      crun: (id) => runTool('crun', ['--root', roots.crun, 'run', '--bundle', bundle, id]),
     };
     const tools = only.filter((t) => runners[t]);
     for (const t of tools) await runners[t]!(`warm-${t}`); // first call loads what later ones reuse
@@ -69,7 +56,6 @@ async function main() {
         await runners[t]!(`seq-${t}-${i}`);
         times[t]!.push(performance.now() - start);
       }
-    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
     const seq = Object.fromEntries(tools.map((t) => [t, median(times[t]!)]));
 
     // Parallel: containers per second with P in flight, each tool on its own.
