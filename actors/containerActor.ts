@@ -5,7 +5,7 @@
 // thread while idle.
 import { rmSync } from 'node:fs';
 import { createActor, fromPromise, waitFor, type Actor } from 'xstate';
-import { containerMachine, isSettled, refusal, statusOf, type ContainerEvent, type ContainerSnapshot, type Operation, type Status } from '../machines/container.js';
+import { containerMachine, isSettled, OPERATIONS, refusal, statusOf, type ContainerEvent, type ContainerSnapshot, type Operation, type Status } from '../machines/container.js';
 import { BerthError, isErrno } from '../native/errors.js';
 import type { Resources } from '../native/spec/config.js';
 import { lockFolder } from './folderLock.js';
@@ -66,22 +66,42 @@ export type Outcome = { ok: true; result: OperationResult } | { ok: false; error
 
 type Effects = Partial<Record<Operation, (input: ContainerEvent) => unknown>>;
 
-/** The machine with real effects. The first effect failure is kept as thrown (typed), for the caller. */
-function machineWith(effects: Effects, failures: unknown[]) {
-  const actors = Object.fromEntries(
-    Object.entries(effects).map(([name, fn]) => [
+/** One operation's effects, and the first effect failure as thrown (typed), for the caller. */
+interface Run {
+  effects: Effects;
+  failures: unknown[];
+}
+
+// Effects are per operation, but providing them makes a new machine, whose transitions XState
+// then recomputes (≈1 ms an operation). So the machine is made once per thread, and its actors find
+// the operation's effects by the actor system the operation's actor runs in.
+const runs = new WeakMap<object, Run>();
+const machine = containerMachine.provide({
+  actors: Object.fromEntries(
+    OPERATIONS.map((name) => [
       name,
-      fromPromise<unknown, unknown>(async ({ input }) => {
+      fromPromise<unknown, unknown>(async ({ input, system }) => {
+        const run = runs.get(system);
+        const effect = run?.effects[name];
+        if (!run || !effect) throw new Error(`no effect for ${name}`);
         try {
-          return await fn(input as ContainerEvent);
+          return await effect(input as ContainerEvent);
         } catch (e) {
-          failures.push(e);
+          run.failures.push(e);
           throw e;
         }
       }),
     ]),
-  );
-  return containerMachine.provide({ actors });
+  ),
+});
+
+/** An actor of the machine that runs EFFECTS, from SNAPSHOT when given; started. */
+function startActor(effects: Effects, id: string, snapshot?: ContainerSnapshot) {
+  const actor = createActor(machine, { snapshot, input: { id } });
+  const run = { effects, failures: [] };
+  runs.set(actor.system, run);
+  actor.start();
+  return { actor, failures: run.failures };
 }
 
 /** What an operation made, for its result. */
@@ -164,11 +184,9 @@ async function newContainer(ctx: OperationContext, event: 'CREATE' | 'RESTORE', 
   makeContainerDir(ctx.root, ctx.id);
   const unlock = await lockFolder(ctx.dir);
   try {
-    const failures: unknown[] = [];
     let terminal: number | undefined;
-    const actors = { [event === 'CREATE' ? 'create' : 'restore']: async () => (terminal = await effect()) };
-    const actor = createActor(machineWith(actors, failures), { input: { id: ctx.id } });
-    actor.start();
+    const effects = { [event === 'CREATE' ? 'create' : 'restore']: async () => (terminal = await effect()) };
+    const { actor, failures } = startActor(effects, ctx.id);
     actor.send({ type: event });
     await settle(actor, failures);
     const status = persist(ctx, actor);
@@ -209,10 +227,8 @@ async function operate(ctx: OperationContext, req: OperationRequest): Promise<Op
   try {
     ctx.state = readOrAbandoned(ctx, req);
     if (!ctx.state) return { id: ctx.id, status: 'deleted', pid: 0 };
-    const failures: unknown[] = [];
     const out: Made = {};
-    const actor = createActor(machineWith(effectsFor(ctx, req, out), failures), { snapshot: recordedMachine(ctx.state), input: { id: ctx.id } });
-    actor.start();
+    const { actor, failures } = startActor(effectsFor(ctx, req, out), ctx.id, recordedMachine(ctx.state));
     const recorded = statusOf(actor.getSnapshot());
     if ((recorded === 'created' || recorded === 'running' || recorded === 'paused') && !processAlive(ctx.state)) actor.send({ type: 'EXITED' });
     const event = eventOf(req);

@@ -27,7 +27,9 @@ export type ContainerEvent =
   /** CRIU dumps the processes; they end unless asked to keep running. */
   | { type: 'CHECKPOINT'; leaveRunning: boolean };
 
-export type Operation = 'create' | 'restore' | 'start' | 'kill' | 'exec' | 'pause' | 'resume' | 'update' | 'stop' | 'restart' | 'checkpoint' | 'delete';
+/** The effects a host provides, one per operation, by name. */
+export const OPERATIONS = ['create', 'restore', 'start', 'kill', 'exec', 'pause', 'resume', 'update', 'stop', 'restart', 'checkpoint', 'delete'] as const;
+export type Operation = (typeof OPERATIONS)[number];
 
 export interface ContainerContext {
   id: string;
