@@ -41,6 +41,9 @@ export class PooledHost implements ActorHost {
         maxThreads: this.threads,
         // Idle threads go away: a runtime with nothing to do should cost no threads.
         idleTimeout: 5_000,
+        // An operation mostly waits (on berth-init's socket, a pidfd, a hook): one thread interleaves
+        // many. One task per thread held 8 parallel creates to 2 at a time here (benchmarks/lifecycle).
+        concurrentTasksPerWorker: 16,
       });
     }
     return this.pool;

@@ -2,7 +2,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SyscallError } from './errors.js';
 import { isAlive } from './procfs.js';
-import { closeFd, pidfdOpen, pidfdSendSignal, pollPidfd } from './syscalls.js';
+import { closeFd, isReadable, pidfdOpen, pidfdSendSignal } from './syscalls.js';
 
 /**
  * Signal the process PID that started at START_TIME. The pidfd pins the process, so once the start
@@ -41,8 +41,23 @@ export function signalAll(pids: number[], signal: number): void {
 }
 
 /**
- * Wait until the process has exited (a zombie counts), up to TIMEOUT_MS. If it is this process's
- * child it is reaped too, so berth leaves no zombies of its own behind. True when it is gone.
+ * Wait until DONE() holds, up to TIMEOUT_MS, checking with a pause that grows from 1 ms to 50 ms.
+ * No thread waits: many operations share a worker thread, and libuv's pool has four threads for the
+ * whole process. True when it held in time.
+ */
+async function waitUntil(done: () => boolean, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (let delay = 1; ; delay = Math.min(delay * 2, 50)) {
+    if (done()) return true;
+    const left = deadline - Date.now();
+    if (left < 0) return false;
+    await sleep(Math.min(delay, left));
+  }
+}
+
+/**
+ * Wait until the process PID that started at START_TIME has exited (a zombie counts), up to
+ * TIMEOUT_MS. The pidfd pins it, so a newcomer that reuses the pid is not waited for. True when it is gone.
  */
 export async function waitForExit(pid: number, startTime: number, timeoutMs: number): Promise<boolean> {
   let pidfd: number;
@@ -53,19 +68,13 @@ export async function waitForExit(pid: number, startTime: number, timeoutMs: num
     throw e;
   }
   try {
-    if (isAlive(pid, startTime) && !(await pollPidfd(pidfd, timeoutMs))) return false;
-    return true;
+    return !isAlive(pid, startTime) || (await waitUntil(() => isReadable(pidfd, `pidfd of pid ${pid}`), timeoutMs));
   } finally {
     closeFd(pidfd);
   }
 }
 
-/** Wait until none of PIDS_OF() remain, polling, up to TIMEOUT_MS. True when all are gone. */
-export async function waitUntilEmpty(pidsOf: () => number[], timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  for (let delay = 1; ; delay = Math.min(delay * 2, 50)) {
-    if (pidsOf().length === 0) return true;
-    if (Date.now() > deadline) return false;
-    await sleep(delay);
-  }
+/** Wait until none of PIDS_OF() remain, up to TIMEOUT_MS. True when all are gone. */
+export function waitUntilEmpty(pidsOf: () => number[], timeoutMs: number): Promise<boolean> {
+  return waitUntil(() => pidsOf().length === 0, timeoutMs);
 }

@@ -171,9 +171,14 @@ export function pollReadable(fd: number, timeoutMs: number, what: string): Promi
   });
 }
 
-/** Wait until the pidfd is readable (the process exited). False on timeout. */
-export function pollPidfd(pidfd: number, timeoutMs: number): Promise<boolean> {
-  return pollReadable(pidfd, timeoutMs, `pidfd ${pidfd}`);
+/** True when FD is readable now (for a pidfd: its process has exited). */
+export function isReadable(fd: number, what: string): boolean {
+  const fds = Buffer.alloc(8);
+  fds.writeInt32LE(fd, 0);
+  fds.writeInt16LE(1 /* POLLIN */, 4);
+  const r = c.poll(fds, 1, 0);
+  if (r < 0) throw new SyscallError('poll', koffi.errno(), what);
+  return r > 0;
 }
 
 export const pageSize = (): number => c.getpagesize();
