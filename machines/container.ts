@@ -57,9 +57,19 @@ const effectState = <S extends Operation>(src: S, done: string, withEvent = fals
   },
 });
 
-/** While the container's process exists, a signal can be sent, a process added and limits changed, without leaving the state. */
+/**
+ * While the container's process exists, a signal can be sent, a process added and limits changed,
+ * without leaving the state; its death is noticed, and delete --force removes it.
+ */
 const acting = {
   initial: 'idle' as const,
+  on: {
+    KILL: '.signalling',
+    EXEC: '.executing',
+    UPDATE: '.updating',
+    EXITED: 'stopped',
+    DELETE: { guard: 'forced' as const, target: 'deleting' },
+  },
   states: {
     idle: {},
     signalling: effectState('kill', 'idle', true),
@@ -132,14 +142,7 @@ export const containerMachine = setup({
     },
     created: {
       ...acting,
-      on: {
-        START: '.starting',
-        KILL: '.signalling',
-        EXEC: '.executing',
-        UPDATE: '.updating',
-        EXITED: 'stopped',
-        DELETE: { guard: 'forced', target: 'deleting' },
-      },
+      on: { ...acting.on, START: '.starting' },
       states: {
         ...acting.states,
         starting: effectState('start', '#container.running'),
@@ -147,16 +150,7 @@ export const containerMachine = setup({
     },
     running: {
       ...acting,
-      on: {
-        PAUSE: '.pausing',
-        STOP: '.stopping',
-        KILL: '.signalling',
-        EXEC: '.executing',
-        UPDATE: '.updating',
-        EXITED: 'stopped',
-        DELETE: { guard: 'forced', target: 'deleting' },
-        CHECKPOINT: '.checkpointing',
-      },
+      on: { ...acting.on, PAUSE: '.pausing', STOP: '.stopping', CHECKPOINT: '.checkpointing' },
       states: {
         ...acting.states,
         checkpointing,
@@ -166,15 +160,7 @@ export const containerMachine = setup({
     },
     paused: {
       ...acting,
-      on: {
-        RESUME: '.resuming',
-        KILL: '.signalling',
-        EXEC: { guard: 'ignoresPause', target: '.executing' },
-        UPDATE: '.updating',
-        EXITED: 'stopped',
-        DELETE: { guard: 'forced', target: 'deleting' },
-        CHECKPOINT: '.checkpointing',
-      },
+      on: { ...acting.on, RESUME: '.resuming', EXEC: { guard: 'ignoresPause', target: '.executing' }, CHECKPOINT: '.checkpointing' },
       states: {
         ...acting.states,
         checkpointing,

@@ -3,14 +3,15 @@
 // new id; a terminal through a console socket; the API's results and events; and bad input that
 // leaves nothing behind. The CRIU binary is testCriu()'s ($BERTH_CRIU, else the one setup.sh
 // built, else `criu` on PATH); the tests skip, and say why, when `criu check` fails with it.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { BerthError, Runtime, type RuntimeEvent } from '../actors/runtime.js';
 import type { Config } from '../native/spec/config.js';
-import { assertNothingLeft, berth, berthBin, cgroupsLeft, isRoot, makeBundle, ok, projectRoot, testCriu, uniqueId, workspace } from './helpers/fixtures.js';
+import { assertNothingLeft, berth, berthBin, cgroupsLeft, isRoot, makeBundle, ok, testCriu, uniqueId, workspace } from './helpers/fixtures.js';
+import { consoleReceiver } from './helpers/console.js';
 import { sleepSync, waitUntil } from './helpers/wait.js';
 
 const criu = testCriu();
@@ -115,27 +116,17 @@ test('--pre-dump keeps the container running, or fails in one line where the ker
   ok(berth(root, ['delete', '-f', id]), 'delete');
 });
 
-/** The python console receiver on a fresh socket; resolves once it listens. */
-async function receiver(): Promise<{ socket: string; output: Promise<string> }> {
-  const socket = join(dir, `console-${uniqueId('c')}.sock`);
-  const child = spawn('python3', [join(projectRoot, 'test', 'helpers', 'console-receiver.py'), socket], { stdio: ['ignore', 'pipe', 'inherit'] });
-  let out = '';
-  child.stdout.on('data', (d) => (out += d));
-  await new Promise<void>((r) => child.stdout.on('data', () => out.includes('listening') && r()));
-  return { socket, output: new Promise((r) => child.on('exit', () => r(out))) };
-}
-
 test('a terminal container: restored, its new terminal goes to the console socket', async () => {
   const id = uniqueId('tty');
   const b = makeBundle(join(dir, id), rootfs, ['sh', '-c', 'while read line; do echo "got $line on $(tty)"; done'], (c) => (c.process.terminal = true));
-  const first = await receiver();
+  const first = await consoleReceiver(dir);
   ok(berth(root, ['run', '-d', '--console-socket', first.socket, '--bundle', b, id]), 'run -d');
   sleepSync(300);
   const images = join(dir, `${id}-images`);
   ok(withCriu(['checkpoint', '--image-path', images, id]), 'checkpoint');
   assert.match(await first.output, /got hello-from-receiver on \/dev\/pts\/0/, 'the first terminal worked, and closed with the dump');
   ok(berth(root, ['delete', id]), 'delete');
-  const second = await receiver();
+  const second = await consoleReceiver(dir);
   ok(withCriu(['restore', '-d', '--console-socket', second.socket, '--image-path', images, '--bundle', b, id]), 'restore');
   assert.is(state(id).status, 'running');
   sleepSync(300);

@@ -7,7 +7,8 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { BerthError, Runtime } from '../actors/runtime.js';
 import type { Config } from '../native/spec/config.js';
-import { berth, berthBin, isRoot, makeBundle, ok, projectRoot, uniqueId, workspace } from './helpers/fixtures.js';
+import { berth, berthBin, isRoot, makeBundle, ok, uniqueId, workspace } from './helpers/fixtures.js';
+import { consoleReceiver } from './helpers/console.js';
 import { waitUntil } from './helpers/wait.js';
 
 const test = suite('exec and terminals');
@@ -122,23 +123,13 @@ test('the API: exec events and typed errors', async () => {
   }
 });
 
-/** Start the python console receiver on a fresh socket; resolves once it listens. */
-async function receiver(): Promise<{ socket: string; output: Promise<string> }> {
-  const socket = join(dir, `console-${uniqueId('c')}.sock`);
-  const child = spawn('python3', [join(projectRoot, 'test', 'helpers', 'console-receiver.py'), socket], { stdio: ['ignore', 'pipe', 'inherit'] });
-  let out = '';
-  child.stdout.on('data', (d) => (out += d));
-  await new Promise<void>((r) => child.stdout.on('data', () => out.includes('listening') && r()));
-  return { socket, output: new Promise((r) => child.on('exit', () => r(out))) };
-}
-
 test('a terminal through --console-socket: create/start and exec -t', async () => {
   const id = uniqueId('tty');
   const b = makeBundle(join(dir, id), rootfs, ['sh', '-c', 'read line; echo "got $line"; tty; sleep 60'], (c) => (c.process.terminal = true));
-  const r1 = await receiver();
+  const r1 = await consoleReceiver(dir);
   ok(berth(root, ['create', '--console-socket', r1.socket, '--bundle', b, id]), 'create');
   ok(berth(root, ['start', id]), 'start');
-  const r2 = await receiver();
+  const r2 = await consoleReceiver(dir);
   ok(berth(root, ['exec', '-t', '--console-socket', r2.socket, id, 'sh', '-c', 'read line; echo "exec got $line"; tty']), 'exec -t');
   const execOut = await r2.output;
   assert.match(execOut, /^name: \/dev\/pts\/\d+$/m);
