@@ -176,9 +176,12 @@ export function isReadable(fd: number, what: string): boolean {
   const fds = Buffer.alloc(8);
   fds.writeInt32LE(fd, 0);
   fds.writeInt16LE(1 /* POLLIN */, 4);
-  const r = c.poll(fds, 1, 0);
-  if (r < 0) throw new SyscallError('poll', koffi.errno(), what);
-  return r > 0;
+  for (;;) {
+    const r = c.poll(fds, 1, 0);
+    if (r >= 0) return r > 0;
+    const errno = koffi.errno();
+    if (errno !== 4 /* EINTR: a signal came (SIGCHLD, often) */) throw new SyscallError('poll', errno, what);
+  }
 }
 
 export const pageSize = (): number => c.getpagesize();
