@@ -157,17 +157,21 @@ export function waitChild(pid: number): ChildExit {
   return decodeExit(pid, info);
 }
 
-/** Wait until FD is readable, on the thread pool (-1: no timeout). False on timeout. */
-export function pollReadable(fd: number, timeoutMs: number, what: string): Promise<boolean> {
+/** Wait until FD is readable, on libuv's thread pool (one of its four threads is held meanwhile). */
+export function untilReadable(fd: number): Promise<void> {
   const fds = Buffer.alloc(8);
   fds.writeInt32LE(fd, 0);
   fds.writeInt16LE(1 /* POLLIN */, 4);
   return new Promise((resolve, reject) => {
-    c.poll.async(fds, 1, timeoutMs, (err: unknown, r: number) => {
-      if (err) reject(err);
-      else if (r < 0) reject(new SyscallError('poll', koffi.errno(), what));
-      else resolve(r > 0);
-    });
+    // The pool thread's errno cannot be read from here; for an fd of ours, a failed poll is a
+    // signal that interrupted it (EINTR), so it is polled again.
+    const once = () =>
+      c.poll.async(fds, 1, -1, (err: unknown, r: number) => {
+        if (err) reject(err);
+        else if (r < 0) once();
+        else resolve();
+      });
+    once();
   });
 }
 

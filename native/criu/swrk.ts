@@ -7,7 +7,7 @@ import { BerthError } from '../errors.js';
 import { MSG_DONTWAIT, receiveMessage, type Received } from '../console.js';
 import { signalAll } from '../signalling.js';
 import { spawnWithSocket } from '../spawn.js';
-import { closeFd, pollReadable, SOCK_SEQPACKET, waitChild } from '../syscalls.js';
+import { closeFd, SOCK_SEQPACKET, untilReadable, waitChild } from '../syscalls.js';
 import { CRIU_PATH_ENV } from './check.js';
 import { firstError } from './log.js';
 import { decodeResponse, encodeNotifyAck, encodeRequest, RequestType, type CriuOpts, type CriuResponse, type RequestTypeName } from './rpc.js';
@@ -56,7 +56,7 @@ const verbs: Record<RequestTypeName, string> = { DUMP: 'dump', PRE_DUMP: 'pre-du
 
 async function receive(sock: number): Promise<Received> {
   for (;;) {
-    await pollReadable(sock, -1, 'criu swrk socket');
+    await untilReadable(sock);
     const got = receiveMessage(sock, MESSAGE_SIZE, MSG_DONTWAIT, 'criu swrk socket');
     if (got) return got;
   }
