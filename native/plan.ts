@@ -41,6 +41,7 @@ export const Op = {
   REMOUNT_RO: 35, // (path, resolve) make a mount read-only, keeping the flags it has (some may be locked)
   SECCOMP: 36, // (flags, program) load a seccomp filter: struct sock_filter[] as bytes
   TERMINAL: 37, // (consoleFd, rows, cols, uid, gid) a pty from /dev/ptmx: master sent over consoleFd, slave becomes stdio and the controlling terminal
+  LOOPBACK_UP: 38, // () bring up lo in the network namespace the process is in
 } as const;
 export type OpName = keyof typeof Op;
 

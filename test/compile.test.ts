@@ -71,6 +71,12 @@ test('one unshare for every new namespace; joins by path come first', () => {
   const unshare = plan.find((s) => s.op === 'UNSHARE')!;
   assert.is(unshare.args[0], CLONE_FLAGS.mount | CLONE_FLAGS.pid);
   assert.ok(plan.indexOf(setns[0]!) < plan.indexOf(unshare));
+  assert.not.ok(plan.some((s) => s.op === 'LOOPBACK_UP'), 'a joined network namespace is left as it is');
+});
+
+test('a new network namespace gets lo up, right after it is made', () => {
+  const plan = compileInitPlan(config(), ctx());
+  assert.is(plan[plan.findIndex((s) => s.op === 'UNSHARE') + 1]!.op, 'LOOPBACK_UP');
 });
 
 test('namespaces berth cannot make yet are refused by path', () => {

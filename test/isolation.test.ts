@@ -37,13 +37,15 @@ test('ls / shows the rootfs and nothing of the host', () => {
   assert.is(inside('ls /'), 'bin\ndev\netc\nproc\nroot\nsys\ntmp');
 });
 
-test('a network namespace with only lo', () => {
+test('a network namespace with only lo, up: localhost answers', () => {
   assert.equal(
     inside('tail -n +3 /proc/net/dev')
       .split('\n')
       .map((l) => l.trim().split(':')[0]),
     ['lo'],
   );
+  assert.match(inside('ip link show lo'), /<LOOPBACK,UP,LOWER_UP>/);
+  assert.is(inside('nc -l -p 7777 -w 5 & sleep 0.2; echo hello | nc -w 1 127.0.0.1 7777; wait').trim(), 'hello');
 });
 
 test('mounts as configured; a read-only root', () => {

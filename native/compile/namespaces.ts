@@ -69,12 +69,16 @@ export function userNamespaceRootPlan(config: Config): PlanStep[] {
   return [step('SETGID', 'become gid 0 of the user namespace', 0), step('SETUID', 'become uid 0 of the user namespace', 0)];
 }
 
-/** The user namespace first; then joins by path; then one unshare for the new ones. The pid namespace takes effect at FORK. */
+/**
+ * The user namespace first; then joins by path; then one unshare for the new ones, and lo up in a
+ * new network namespace. The pid namespace takes effect at FORK.
+ */
 export function namespacePlan(config: Config): PlanStep[] {
   checkNamespaces(config);
   const others = config.linux.namespaces.filter((n) => n.type !== 'user');
   const joins = others.filter((n) => n.path).map((n) => step('SETNS', `join the ${n.type} namespace ${n.path}`, n.path!, CLONE_FLAGS[n.type]));
   const fresh = others.filter((n) => !n.path);
   const flags = fresh.reduce((f, n) => f | CLONE_FLAGS[n.type], 0);
-  return [...userNamespacePlan(config), ...joins, ...(flags ? [step('UNSHARE', `create the ${fresh.map((n) => n.type).join(', ')} namespaces`, flags)] : [])];
+  const loopback = fresh.some((n) => n.type === 'network') ? [step('LOOPBACK_UP', 'bring up lo in the new network namespace')] : [];
+  return [...userNamespacePlan(config), ...joins, ...(flags ? [step('UNSHARE', `create the ${fresh.map((n) => n.type).join(', ')} namespaces`, flags)] : []), ...loopback];
 }

@@ -31,6 +31,7 @@
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <linux/capability.h>
+#include <net/if.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -608,6 +609,25 @@ static int do_fork(void)
 	return setsid() < 0 ? -1 : 0;
 }
 
+/* A new network namespace has lo, down: brought up as runc and crun do, so localhost works. */
+static int loopback_up(void)
+{
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	struct ifreq ifr;
+	memset(&ifr, 0, sizeof(ifr));
+	strcpy(ifr.ifr_name, "lo");
+	int r = ioctl(fd, SIOCGIFFLAGS, &ifr);
+	if (r == 0) {
+		ifr.ifr_flags |= IFF_UP;
+		r = ioctl(fd, SIOCSIFFLAGS, &ifr);
+	}
+	int err = errno;
+	close(fd);
+	return errno = err, r;
+}
+
 static int run(struct step *s)
 {
 	switch (s->op) {
@@ -631,6 +651,8 @@ static int run(struct step *s)
 	}
 	case OP_UNSHARE:
 		return unshare((int)num(s, 0));
+	case OP_LOOPBACK_UP:
+		return loopback_up();
 	case OP_FORK:
 		return do_fork();
 	case OP_MOUNT:
