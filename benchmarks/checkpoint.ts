@@ -1,6 +1,9 @@
 // checkpoint and restore timings, side by side: the same counting busybox container dumped and
 // restored by cli/berth, by berth's API (a process that stays up: CRIU is checked once) and by
 // runc, all with the same CRIU, interleaved round by round. Prints the median of each, with ratios.
+// berth is given --empty-ns network, so all do the same work: runc always restores the network
+// namespace empty, where berth by default dumps and restores it (CRIU's iptables-save/-restore
+// runs then, about 100 ms each way here).
 //
 //   node build/benchmarks/checkpoint.js [--runs N] [--only cli,api,runc]
 //
@@ -46,7 +49,7 @@ const tools: Record<string, Tool> = {
   cli: {
     run: (id) => runTool(berthBin, ['--root', roots.cli, 'run', '-d', '--bundle', bundle, id], true),
     pid: (id) => pidIn(roots.cli, id),
-    checkpoint: (id, images) => runTool(berthBin, ['--root', roots.cli, '--criu', criu, 'checkpoint', '--image-path', images, id]),
+    checkpoint: (id, images) => runTool(berthBin, ['--root', roots.cli, '--criu', criu, 'checkpoint', '--empty-ns', 'network', '--image-path', images, id]),
     release: (id) => runTool(berthBin, ['--root', roots.cli, 'delete', id]),
     restore: (id, images) => runTool(berthBin, ['--root', roots.cli, '--criu', criu, 'restore', '-d', '--image-path', images, '--bundle', bundle, id], true),
     remove: (id) => runTool(berthBin, ['--root', roots.cli, 'delete', '-f', id]),
@@ -54,7 +57,7 @@ const tools: Record<string, Tool> = {
   api: {
     run: async (id) => void (await rt.run({ id, bundle, stdio: 'ignore', detach: true })),
     pid: (id) => pidIn(roots.api, id),
-    checkpoint: async (id, images) => void (await rt.checkpoint({ id, imagePath: images })),
+    checkpoint: async (id, images) => void (await rt.checkpoint({ id, imagePath: images, emptyNs: ['network'] })),
     release: async (id) => void (await rt.delete(id)),
     restore: async (id, images) => void (await rt.restore({ id, imagePath: images, bundle, stdio: 'ignore' })),
     remove: async (id) => void (await rt.delete(id, { force: true })),
