@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Runtime } from '../actors/runtime.js';
 import { berthBin, makeBundle, makeRootfs, testCriu } from '../test/helpers/fixtures.js';
-import { median, numberArg, onlyArg, runTool } from './common.js';
+import { anchorVersion, median, numberArg, onlyArg, runTool } from './common.js';
 
 const criu = testCriu();
 const runs = numberArg('runs', 10);
@@ -23,7 +23,7 @@ const only = onlyArg(['cli', 'api', 'runc']);
 const dir = mkdtempSync(join(tmpdir(), 'berth-bench-criu-'));
 const rootfs = makeRootfs(join(dir, 'rootfs'));
 const bundle = makeBundle(join(dir, 'bundle'), rootfs, ['sh', '-c', 'i=0; while true; do i=$((i+1)); echo $i > /tmp/count; sleep 0.05; done'], (c) => {
-  c.ociVersion = '1.0.2'; // runc 1.1 knows runtime-spec versions up to 1.0.x
+  anchorVersion(c);
   c.mounts.push({ destination: '/tmp', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev'] });
 });
 

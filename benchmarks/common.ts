@@ -1,4 +1,5 @@
-// What the benchmarks share: their command-line options, running a tool to its exit, medians.
+// What the benchmarks share: their command-line options, the anchors' spec version, running a tool
+// to its exit, medians.
 import { spawn } from 'node:child_process';
 
 /** The number after --NAME on the command line, else DFLT. */
@@ -12,6 +13,9 @@ export function onlyArg(all: string[]): string[] {
   const i = process.argv.indexOf('--only');
   return i > 0 ? process.argv[i + 1]!.split(',') : all;
 }
+
+/** runc 1.1 and crun 1.8 know runtime-spec versions up to 1.0.x only: every tool gets the same config with this one. */
+export const anchorVersion = (c: { ociVersion: string }) => (c.ociVersion = '1.0.2');
 
 /**
  * Run CMD to its exit; rejects with its error output on a non-zero status. A command that leaves a

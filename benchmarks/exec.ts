@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Runtime } from '../actors/runtime.js';
 import { berthBin, makeBundle, makeRootfs } from '../test/helpers/fixtures.js';
-import { median, numberArg, onlyArg, runTool } from './common.js';
+import { anchorVersion, median, numberArg, onlyArg, runTool } from './common.js';
 import { prepareCrun } from './crun.js';
 
 const rounds = numberArg('rounds', 10);
@@ -19,8 +19,6 @@ const only = onlyArg(['api', 'cli', 'runc', 'crun']);
 
 const dir = mkdtempSync(join(tmpdir(), 'berth-bench-exec-'));
 const rootfs = makeRootfs(join(dir, 'rootfs'));
-// crun 1.8 and runc 1.1 know runtime-spec versions up to 1.0.x only; the config is the same for every tool.
-const anchorVersion = (c: { ociVersion: string }) => (c.ociVersion = '1.0.2');
 const bundle = makeBundle(join(dir, 'bundle'), rootfs, ['sleep', '3600'], anchorVersion);
 const probe = makeBundle(join(dir, 'probe'), rootfs, ['true'], anchorVersion);
 const roots = { api: join(dir, 'api'), cli: join(dir, 'cli'), runc: join(dir, 'runc'), crun: join(dir, 'crun') };

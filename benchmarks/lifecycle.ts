@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Runtime } from '../actors/runtime.js';
 import { berthBin, makeBundle, makeRootfs } from '../test/helpers/fixtures.js';
-import { median, numberArg, onlyArg, runTool } from './common.js';
+import { anchorVersion, median, numberArg, onlyArg, runTool } from './common.js';
 import { prepareCrun } from './crun.js';
 
 const runs = numberArg('runs', 40);
@@ -21,8 +21,6 @@ const only = onlyArg(['api', 'cli', 'runc', 'crun']);
 
 const dir = mkdtempSync(join(tmpdir(), 'berth-bench-'));
 const rootfs = makeRootfs(join(dir, 'rootfs'));
-// crun 1.8 knows runtime-spec versions up to 1.0.x only; the config is the same for every tool.
-const anchorVersion = (c: { ociVersion: string }) => (c.ociVersion = '1.0.2');
 const bundle = makeBundle(join(dir, 'bundle'), rootfs, ['true'], anchorVersion);
 const sleeper = makeBundle(join(dir, 'sleeper'), rootfs, ['sleep', '3600'], anchorVersion);
 
