@@ -87,6 +87,9 @@ async function counting(pid: number): Promise<void> {
 }
 
 
+/** The container a failed round leaves behind, removed at the end (a checkpointed one may still run). */
+let current: { tool: Tool; id: string } | null = null;
+
 async function main() {
   const check = spawnSync(criu, ['check'], { encoding: 'utf8' });
   if (check.status !== 0) throw new Error(`criu check fails with ${criu}: ${(check.stderr ?? '').trim()}`);
@@ -99,6 +102,7 @@ async function main() {
       const id = `${t}-${round}`;
       const images = join(dir, `${id}-images`);
       await tool.run(id);
+      current = { tool, id };
       await counting(tool.pid(id));
       let start = performance.now();
       await tool.checkpoint(id, images);
@@ -109,6 +113,7 @@ async function main() {
       const restored = performance.now() - start;
       await counting(tool.pid(id));
       await tool.remove(id);
+      current = null;
       if (round === 0) continue;
       times[t]!.checkpoint.push(dumped);
       times[t]!.restore.push(restored);
@@ -131,6 +136,7 @@ main()
     process.exitCode = 1;
   })
   .finally(async () => {
+    await current?.tool.remove(current.id).catch(() => {});
     await rt.close();
     rmSync(dir, { recursive: true, force: true });
   });

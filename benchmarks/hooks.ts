@@ -26,9 +26,12 @@ const bundles = {
 async function round(kind: keyof typeof bundles, n: number): Promise<number> {
   const ids = Array.from({ length: PARALLEL }, (_, i) => `${kind}-${n}-${i}`);
   const start = performance.now();
-  await Promise.all(ids.map((id) => rt.create({ id, bundle: bundles[kind], stdio: 'ignore' })));
+  const created = await Promise.allSettled(ids.map((id) => rt.create({ id, bundle: bundles[kind], stdio: 'ignore' })));
   const took = performance.now() - start;
-  await Promise.all(ids.map((id) => rt.delete(id, { force: true })));
+  // Every container that was made goes, even when another failed.
+  await Promise.all(created.flatMap((c, i) => (c.status === 'fulfilled' ? [rt.delete(ids[i]!, { force: true })] : [])));
+  const failed = created.find((c) => c.status === 'rejected');
+  if (failed) throw failed.reason;
   return took;
 }
 
