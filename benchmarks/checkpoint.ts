@@ -3,7 +3,7 @@
 // runc, all with the same CRIU, interleaved round by round. Prints the median of each, with ratios.
 // berth is given --empty-ns network, so all do the same work: runc always restores the network
 // namespace empty, where berth by default dumps and restores it (CRIU's iptables-save/-restore
-// runs then, about 100 ms each way here).
+// runs then, 50–100 ms each way here).
 //
 //   node build/benchmarks/checkpoint.js [--runs N] [--only cli,api,runc]
 //
