@@ -4,7 +4,7 @@
 // leaves nothing behind. The CRIU binary is testCriu()'s ($BERTH_CRIU, else the one setup.sh
 // built, else `criu` on PATH); the tests skip, and say why, when `criu check` fails with it.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -103,6 +103,21 @@ test('--leave-running keeps it counting; its images restore under a new id besid
   assert.is(state(id).status, 'running', 'the original runs on');
   ok(berth(root, ['delete', '-f', copy]), 'delete copy');
   ok(berth(root, ['delete', '-f', id]), 'delete');
+});
+
+test('the network namespace: dumped with lo up by default; with --empty-ns network it comes back empty, lo still up', () => {
+  const id = uniqueId('net');
+  counting(id);
+  const lo = () => ok(berth(root, ['exec', id, 'ip', 'link', 'show', 'lo']), 'exec ip link');
+  for (const flags of [[], ['--empty-ns', 'network']]) {
+    const images = join(dir, `${id}-images-${flags.length}`);
+    ok(withCriu(['checkpoint', ...flags, '--image-path', images, id]), `checkpoint ${flags.join(' ')}`);
+    assert.is(readdirSync(images).some((f) => /^netns-\d+\.img$/.test(f)), flags.length === 0, 'the network namespace is in the images unless left out');
+    ok(berth(root, ['delete', id]), 'delete');
+    assert.is(quiet(['restore', '-d', '--image-path', images, '--bundle', join(dir, id), id]), 0, `restore ${flags.join(' ')}`);
+    assert.match(lo(), /<LOOPBACK,UP,LOWER_UP>/);
+  }
+  ok(berth(root, ['delete', '-f', id]), 'delete -f');
 });
 
 test('--pre-dump keeps the container running, or fails in one line where the kernel cannot track memory', () => {

@@ -8,7 +8,7 @@ import { compileInitPlan } from '../native/compile/initPlan.js';
 import { ignoredLsmFields } from '../native/compile/lsm.js';
 import { MS, parseMountOptions } from '../native/compile/mountFlags.js';
 import { capabilityMasks } from '../native/compile/capabilities.js';
-import { CLONE_FLAGS, idMapText } from '../native/compile/namespaces.js';
+import { CLONE_FLAGS, idMapText, loopbackPlan } from '../native/compile/namespaces.js';
 import { Resolve, Slot, type Plan } from '../native/plan.js';
 import { defaultSpec } from '../native/spec/defaults.js';
 import { parseConfig } from '../native/spec/validate.js';
@@ -74,9 +74,13 @@ test('one unshare for every new namespace; joins by path come first', () => {
   assert.not.ok(plan.some((s) => s.op === 'LOOPBACK_UP'), 'a joined network namespace is left as it is');
 });
 
-test('a new network namespace gets lo up, right after it is made', () => {
+test('a new network namespace gets lo up, right after it is made; a restored one by a plan of its own', () => {
   const plan = compileInitPlan(config(), ctx());
   assert.is(plan[plan.findIndex((s) => s.op === 'UNSHARE') + 1]!.op, 'LOOPBACK_UP');
+  assert.equal(
+    loopbackPlan(42).map((s) => [s.op, ...s.args]),
+    [['SETNS', '/proc/42/ns/net', CLONE_FLAGS.network], ['LOOPBACK_UP'], ['READY']],
+  );
 });
 
 test('namespaces berth cannot make yet are refused by path', () => {

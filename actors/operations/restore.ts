@@ -5,11 +5,13 @@
 import { closeSync, constants, mkdirSync, openSync, rmdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { joinCgroup } from '../../native/cgroups/manager.js';
+import { hasNewNetwork, loopbackPlan } from '../../native/compile/namespaces.js';
 import { connectUnixSocket, ptyName, sendFd } from '../../native/console.js';
 import { checkImages, openFolder, readStdioRecord } from '../../native/criu/images.js';
 import { restoreOptions, type CriuFlags } from '../../native/criu/options.js';
 import { runCriu } from '../../native/criu/swrk.js';
 import { BerthError, isErrno } from '../../native/errors.js';
+import { runInit } from '../../native/initProcess.js';
 import { isAlive, procStat } from '../../native/procfs.js';
 import { bindMount, closeFd, detachMount } from '../../native/syscalls.js';
 import type { Stdio } from '../messages.js';
@@ -112,6 +114,8 @@ export async function restoreContainer(ctx: OperationContext, req: RestoreReques
     state.pid = pid;
     state.berth.pidStartTime = procStat(pid)?.startTime ?? 0;
     if (!pid || !isAlive(pid, state.berth.pidStartTime)) throw new BerthError('the restored process died before it was recorded');
+    // Harmless when CRIU restored lo up already; needed when the checkpoint left the network out.
+    if (hasNewNetwork(prepared.config)) await runInit({ plan: loopbackPlan(pid), stdio: ['ignore', 'ignore', 'ignore'], onSync: () => {}, onPid: () => {} });
     if (req.pidFile) writeAtomic(resolve(req.pidFile), String(pid));
     ctx.state = state;
     return terminal;

@@ -69,6 +69,19 @@ export function userNamespaceRootPlan(config: Config): PlanStep[] {
   return [step('SETGID', 'become gid 0 of the user namespace', 0), step('SETUID', 'become uid 0 of the user namespace', 0)];
 }
 
+const loopbackUp = step('LOOPBACK_UP', 'bring up lo in the new network namespace');
+
+/**
+ * lo up in the network namespace of PID, a restored container's process: CRIU restores a network
+ * namespace checkpointed empty (--empty-ns network) with lo down.
+ */
+export function loopbackPlan(pid: number): PlanStep[] {
+  return [step('SETNS', `join the network namespace of pid ${pid}`, `/proc/${pid}/ns/net`, CLONE_FLAGS.network), loopbackUp, step('READY', 'report lo up')];
+}
+
+/** True when the container gets a network namespace of its own (not joined by path). */
+export const hasNewNetwork = (config: Config) => config.linux.namespaces.some((n) => n.type === 'network' && !n.path);
+
 /**
  * The user namespace first; then joins by path; then one unshare for the new ones, and lo up in a
  * new network namespace. The pid namespace takes effect at FORK.
@@ -79,6 +92,6 @@ export function namespacePlan(config: Config): PlanStep[] {
   const joins = others.filter((n) => n.path).map((n) => step('SETNS', `join the ${n.type} namespace ${n.path}`, n.path!, CLONE_FLAGS[n.type]));
   const fresh = others.filter((n) => !n.path);
   const flags = fresh.reduce((f, n) => f | CLONE_FLAGS[n.type], 0);
-  const loopback = fresh.some((n) => n.type === 'network') ? [step('LOOPBACK_UP', 'bring up lo in the new network namespace')] : [];
+  const loopback = hasNewNetwork(config) ? [loopbackUp] : [];
   return [...userNamespacePlan(config), ...joins, ...(flags ? [step('UNSHARE', `create the ${fresh.map((n) => n.type).join(', ')} namespaces`, flags)] : []), ...loopback];
 }
