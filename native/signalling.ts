@@ -1,8 +1,9 @@
 // Signalling and awaiting a container's processes without being fooled by pid reuse.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SyscallError } from './errors.js';
-import { isAlive } from './procfs.js';
-import { closeFd, isReadable, pidfdOpen, pidfdSendSignal } from './syscalls.js';
+import { isAlive, procStat } from './procfs.js';
+import { signalName } from './signals.js';
+import { closeFd, isReadable, pidfdOpen, pidfdSendSignal, reapChild } from './syscalls.js';
 
 /**
  * Signal the process PID that started at START_TIME. The pidfd pins the process, so once the start
@@ -77,4 +78,18 @@ export async function waitForExit(pid: number, startTime: number, timeoutMs: num
 /** Wait until none of PIDS_OF() remain, up to TIMEOUT_MS. True when all are gone. */
 export function waitUntilEmpty(pidsOf: () => number[], timeoutMs: number): Promise<boolean> {
   return waitUntil(() => pidsOf().length === 0, timeoutMs);
+}
+
+/**
+ * Why the process PID that started at START_TIME is not alive, in words for an error; null while it
+ * is. A child of ours that exited is described by its exit, and left for its reaper.
+ */
+export function whyDead(pid: number, startTime: number): string | null {
+  const st = procStat(pid);
+  if (st !== null && st.startTime !== startTime) return `pid ${pid} now names another process (started at tick ${st.startTime}, not ${startTime})`;
+  if (st !== null && st.state !== 'Z' && st.state !== 'X') return null;
+  const exit = reapChild(pid, true);
+  if (exit?.signal != null) return `pid ${pid} was killed by ${signalName(exit.signal)}`;
+  if (exit?.exitCode != null) return `pid ${pid} exited with status ${exit.exitCode}`;
+  return st === null ? `pid ${pid} is gone` : `pid ${pid} has exited`;
 }

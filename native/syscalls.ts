@@ -125,6 +125,7 @@ export interface ChildExit {
 const P_PID = 1;
 const WEXITED = 4;
 const WNOHANG = 1;
+const WNOWAIT = 0x01000000;
 const CLD_EXITED = 1;
 const ECHILD = 10;
 
@@ -135,10 +136,13 @@ function decodeExit(pid: number, info: Buffer): ChildExit {
   return code === CLD_EXITED ? { pid, exitCode: status, signal: null } : { pid, exitCode: null, signal: status };
 }
 
-/** Reap PID if it has exited (waitid, WNOHANG). Null while it runs, or when it is not our child. */
-export function reapChild(pid: number): ChildExit | null {
+/**
+ * Reap PID if it has exited (waitid, WNOHANG); with LEAVE_ZOMBIE only read how it ended (WNOWAIT),
+ * for whoever reaps it. Null while it runs, or when it is not our child.
+ */
+export function reapChild(pid: number, leaveZombie = false): ChildExit | null {
   const info = Buffer.alloc(128);
-  if (c.waitid(P_PID, pid, info, WEXITED | WNOHANG) < 0) {
+  if (c.waitid(P_PID, pid, info, WEXITED | WNOHANG | (leaveZombie ? WNOWAIT : 0)) < 0) {
     const errno = koffi.errno();
     if (errno === ECHILD) return null; // not this process's child: someone else reaps it
     throw new SyscallError('waitid', errno, String(pid));

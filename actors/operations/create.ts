@@ -18,7 +18,8 @@ import type { CompileContext } from '../../native/compile/context.js';
 import { BerthError, isErrno } from '../../native/errors.js';
 import { runInit } from '../../native/initProcess.js';
 import { SyncTag } from '../../native/plan.js';
-import { isAlive, lastCapability, lsmHost, procStat } from '../../native/procfs.js';
+import { lastCapability, lsmHost, procStat } from '../../native/procfs.js';
+import { whyDead } from '../../native/signalling.js';
 import type { Config } from '../../native/spec/config.js';
 import { ConfigError, parseConfig } from '../../native/spec/validate.js';
 import { mkfifo, waitChild } from '../../native/syscalls.js';
@@ -188,7 +189,8 @@ export async function createContainer(ctx: OperationContext, req: CreateRequest,
         state.berth.pidStartTime = procStat(pid)?.startTime ?? 0;
       },
     });
-    if (!isAlive(pid, state.berth.pidStartTime)) throw new BerthError('the container process died before it was recorded');
+    const dead = whyDead(pid, state.berth.pidStartTime);
+    if (dead) throw new BerthError(`the container process died before it was recorded: ${dead}`);
     if (req.pidFile) writeAtomic(resolve(req.pidFile), String(pid));
     ctx.state = state;
     return route.receive();

@@ -12,7 +12,8 @@ import { restoreOptions, type CriuFlags } from '../../native/criu/options.js';
 import { runCriu } from '../../native/criu/swrk.js';
 import { BerthError, isErrno } from '../../native/errors.js';
 import { runInit } from '../../native/initProcess.js';
-import { isAlive, procStat } from '../../native/procfs.js';
+import { procStat } from '../../native/procfs.js';
+import { whyDead } from '../../native/signalling.js';
 import { bindMount, closeFd, detachMount } from '../../native/syscalls.js';
 import type { Stdio } from '../messages.js';
 import { writeAtomic } from '../stateStore.js';
@@ -113,7 +114,8 @@ export async function restoreContainer(ctx: OperationContext, req: RestoreReques
     const pid = resp.restore?.pid ?? 0;
     state.pid = pid;
     state.berth.pidStartTime = procStat(pid)?.startTime ?? 0;
-    if (!pid || !isAlive(pid, state.berth.pidStartTime)) throw new BerthError('the restored process died before it was recorded');
+    const dead = pid ? whyDead(pid, state.berth.pidStartTime) : 'CRIU named no pid';
+    if (dead) throw new BerthError(`the restored process died before it was recorded: ${dead}`);
     // Harmless when CRIU restored lo up already; needed when the checkpoint left the network out.
     if (hasNewNetwork(prepared.config)) await runInit({ plan: loopbackPlan(pid), stdio: ['ignore', 'ignore', 'ignore'], onSync: () => {}, onPid: () => {} });
     if (req.pidFile) writeAtomic(resolve(req.pidFile), String(pid));
