@@ -4,7 +4,7 @@
 // cannot outlive its last process; the mount and cgroup namespaces are made again.
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { nsFile } from './compile/namespaces.js';
+import { nsFile, nsPath } from './compile/namespaces.js';
 import { SyscallError } from './errors.js';
 import type { Config, NamespaceType } from './spec/config.js';
 import { bindMount, detachMount } from './syscalls.js';
@@ -22,7 +22,7 @@ export function keepNamespaces(pid: number, dir: string, config: Config): KeptNa
     mkdirSync(folder, { recursive: true, mode: 0o700 });
     const target = join(folder, nsFile[n.type]);
     writeFileSync(target, '');
-    bindMount(`/proc/${pid}/ns/${nsFile[n.type]}`, target);
+    bindMount(nsPath(pid, n.type), target);
     kept[n.type] = target;
   }
   return kept;

@@ -46,7 +46,7 @@ export function signalAll(pids: number[], signal: number): void {
  * far (1 ms to 50 ms): noticed at most 10% late. No thread waits: many operations share a worker
  * thread, and libuv's pool has four threads for the whole process. True when it held in time.
  */
-async function waitUntil(done: () => boolean, timeoutMs: number): Promise<boolean> {
+export async function waitUntil(done: () => boolean, timeoutMs: number): Promise<boolean> {
   const start = Date.now();
   for (;;) {
     if (done()) return true;

@@ -161,11 +161,17 @@ export function waitChild(pid: number): ChildExit {
   return decodeExit(pid, info);
 }
 
-/** Wait until FD is readable, on libuv's thread pool (one of its four threads is held meanwhile). */
-export function untilReadable(fd: number): Promise<void> {
+/** A struct pollfd asking whether FD is readable. */
+function pollIn(fd: number): Buffer {
   const fds = Buffer.alloc(8);
   fds.writeInt32LE(fd, 0);
   fds.writeInt16LE(1 /* POLLIN */, 4);
+  return fds;
+}
+
+/** Wait until FD is readable, on libuv's thread pool (one of its four threads is held meanwhile). */
+export function untilReadable(fd: number): Promise<void> {
+  const fds = pollIn(fd);
   return new Promise((resolve, reject) => {
     // The pool thread's errno cannot be read from here; for an fd of ours, a failed poll is a
     // signal that interrupted it (EINTR), so it is polled again.
@@ -181,9 +187,7 @@ export function untilReadable(fd: number): Promise<void> {
 
 /** True when FD is readable now (for a pidfd: its process has exited). */
 export function isReadable(fd: number, what: string): boolean {
-  const fds = Buffer.alloc(8);
-  fds.writeInt32LE(fd, 0);
-  fds.writeInt16LE(1 /* POLLIN */, 4);
+  const fds = pollIn(fd);
   for (;;) {
     const r = c.poll(fds, 1, 0);
     if (r >= 0) return r > 0;

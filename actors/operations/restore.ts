@@ -5,7 +5,7 @@
 import { closeSync, constants, mkdirSync, openSync, rmdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { joinCgroup } from '../../native/cgroups/manager.js';
-import { hasNewNetwork, loopbackPlan } from '../../native/compile/namespaces.js';
+import { hasNewNamespace, loopbackPlan } from '../../native/compile/namespaces.js';
 import { connectUnixSocket, ptyName, sendFd } from '../../native/console.js';
 import { checkImages, openFolder, readStdioRecord } from '../../native/criu/images.js';
 import { restoreOptions, type CriuFlags } from '../../native/criu/options.js';
@@ -117,7 +117,7 @@ export async function restoreContainer(ctx: OperationContext, req: RestoreReques
     const dead = pid ? whyDead(pid, state.berth.pidStartTime) : 'CRIU named no pid';
     if (dead) throw new BerthError(`the restored process died before it was recorded: ${dead}`);
     // Harmless when CRIU restored lo up already; needed when the checkpoint left the network out.
-    if (hasNewNetwork(prepared.config)) await runInit({ plan: loopbackPlan(pid), stdio: ['ignore', 'ignore', 'ignore'], onSync: () => {}, onPid: () => {} });
+    if (hasNewNamespace(prepared.config, 'network')) await runInit({ plan: loopbackPlan(pid), stdio: ['ignore', 'ignore', 'ignore'], onSync: () => {}, onPid: () => {} });
     if (req.pidFile) writeAtomic(resolve(req.pidFile), String(pid));
     ctx.state = state;
     return terminal;

@@ -3,8 +3,8 @@
 // space — so freeze() asks, then polls (with backoff, bounded) until the kernel reports it done.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { BerthError, isErrno } from '../errors.js';
+import { waitUntil } from '../signalling.js';
 import { controllerDirs } from './apply.js';
 import { hostLayout, type CgroupLayout } from './layout.js';
 import type { CgroupRecord } from './manager.js';
@@ -36,14 +36,9 @@ export async function freeze(record: CgroupRecord, layout: CgroupLayout = hostLa
   const dir = freezerDir(record.paths, layout);
   if (!dir) throw new BerthError('the container has no cgroup in a freezer hierarchy: it cannot be paused');
   const f = freezers[record.version];
-  const deadline = Date.now() + FREEZE_TIMEOUT_MS;
   // Asked again each round: a v1 freeze can stall in FREEZING while new tasks join the cgroup.
-  for (let delay = 1; ; delay = Math.min(delay * 2, 50)) {
-    writeFileSync(join(dir, f.file), f.frozen);
-    if (f.isFrozen(dir)) return;
-    if (Date.now() > deadline) break;
-    await sleep(delay);
-  }
+  const frozen = () => (writeFileSync(join(dir, f.file), f.frozen), f.isFrozen(dir));
+  if (await waitUntil(frozen, FREEZE_TIMEOUT_MS)) return;
   thaw(record, layout); // half frozen is the worst state to leave it in
   throw new BerthError(`unable to freeze the container: ${join(dir, f.file)} did not settle in ${FREEZE_TIMEOUT_MS / 1000} s`);
 }

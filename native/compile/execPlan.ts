@@ -3,7 +3,8 @@
 // /proc/<pid>/ns and fork into its pid namespace. Pure.
 import { step, type Plan, type PlanStep } from '../plan.js';
 import type { Config, Hook, NamespaceType, Process } from '../spec/config.js';
-import { CLONE_FLAGS, nsFile } from './namespaces.js';
+import { cgroupJoinPlan } from './initPlan.js';
+import { CLONE_FLAGS, nsPath, userNamespaceRootPlan } from './namespaces.js';
 import { becomeProcessPlan, execStep, lateSeccomp, type ProcessContext } from './process.js';
 import { seccompPlan } from './seccomp.js';
 
@@ -19,11 +20,11 @@ export interface ExecContext extends ProcessContext {
 const joinOrder: NamespaceType[] = ['user', 'ipc', 'uts', 'network', 'pid', 'cgroup', 'time', 'mount'];
 
 /** Join every namespace the container has of its own (as PID has them), then fork into its pid namespace. */
-export function joinContainerPlan(config: Config, pid: number): PlanStep[] {
+function joinContainerPlan(config: Config, pid: number): PlanStep[] {
   const own = new Set(config.linux.namespaces.map((n) => n.type));
   return [
-    ...joinOrder.filter((t) => own.has(t)).map((t) => step('SETNS', `join the container's ${t} namespace`, `/proc/${pid}/ns/${nsFile[t]}`, CLONE_FLAGS[t])),
-    ...(own.has('user') ? [step('SETGID', 'become gid 0 of the user namespace', 0), step('SETUID', 'become uid 0 of the user namespace', 0)] : []),
+    ...joinOrder.filter((t) => own.has(t)).map((t) => step('SETNS', `join the container's ${t} namespace`, nsPath(pid, t), CLONE_FLAGS[t])),
+    ...userNamespaceRootPlan(config),
     step('FORK', 'fork into the container’s pid namespace'),
   ];
 }
@@ -32,7 +33,7 @@ export function joinContainerPlan(config: Config, pid: number): PlanStep[] {
 export function compileExecPlan(config: Config, process: Process, ctx: ExecContext): Plan {
   const seccomp = seccompPlan(config, ctx.arch);
   return [
-    ...ctx.cgroupDirs.map((dir) => step('WRITE_FILE', `join the cgroup ${dir}`, `${dir}/cgroup.procs`, '0')),
+    ...cgroupJoinPlan(ctx.cgroupDirs),
     ...joinContainerPlan(config, ctx.pid),
     ...becomeProcessPlan(process, seccomp, ctx),
     step('READY', 'report the process ready to exec'),

@@ -17,13 +17,15 @@ import { sysctlPlan } from './sysctl.js';
 
 const hasCreateHooks = (config: Config) => (['prestart', 'createRuntime', 'createContainer'] as const).some((k) => config.hooks?.[k]?.length);
 
+/** Join the cgroup DIRS: writing 0 to cgroup.procs moves the writer, and its children inherit it. */
+export const cgroupJoinPlan = (dirs: string[]): Plan => dirs.map((dir) => step('WRITE_FILE', `join the cgroup ${dir}`, `${dir}/cgroup.procs`, '0'));
+
 export function compileInitPlan(config: Config, ctx: CompileContext): Plan {
   return [
     // O_RDWR: the open does not wait for a writer, and the read at the barrier blocks until `start` writes.
     ...(ctx.fifo ? [step('OPEN', `open the start fifo ${ctx.fifo}`, Slot.FIFO, ctx.fifo, O_RDWR)] : []),
     // The cgroup namespace, created next, is rooted at the cgroup the process is in: join it first.
-    // Writing 0 to cgroup.procs moves the writer; children (the container process) inherit it.
-    ...ctx.cgroupDirs.map((dir) => step('WRITE_FILE', `join the cgroup ${dir}`, `${dir}/cgroup.procs`, '0')),
+    ...cgroupJoinPlan(ctx.cgroupDirs),
     ...namespacePlan(config),
     step('FORK', 'fork the container process'),
     // Devices and directories get exactly the modes config.json asks for.

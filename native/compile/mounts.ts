@@ -6,6 +6,7 @@ import { ConfigError } from '../spec/validate.js';
 import { O_DIRECTORY, O_PATH, type CompileContext } from './context.js';
 import { mountData } from './lsm.js';
 import { MS, parseMountOptions, propagationOptions } from './mountFlags.js';
+import { hasNewNamespace } from './namespaces.js';
 
 /** Flags a bind remount can change; anything else in a bind's options is meaningless. */
 const BIND_REMOUNTABLE = MS.RDONLY | MS.NOSUID | MS.NODEV | MS.NOEXEC | MS.NOATIME | MS.NODIRATIME | MS.RELATIME | MS.STRICTATIME | MS.NOSYMFOLLOW;
@@ -74,7 +75,7 @@ function bindPlan(m: Mount, i: number, ctx: CompileContext): PlanStep[] {
  */
 function cgroupPlan(m: Mount, config: Config, ctx: CompileContext): PlanStep[] {
   const { flags, propagation } = parseMountOptions(m.options);
-  const ownNamespace = config.linux.namespaces.some((n) => n.type === 'cgroup' && !n.path);
+  const ownNamespace = hasNewNamespace(config, 'cgroup');
   const dest = m.destination;
   const mountFlags = flags & ~MS.RDONLY;
   const readOnly = flags & MS.RDONLY ? [step('MOUNT', `remount ${dest} read-only`, '', dest, '', MS.BIND | MS.REMOUNT | flags, '', Resolve.EXISTING)] : [];

@@ -24,6 +24,12 @@ export const supportedNamespaces: readonly NamespaceType[] = ['pid', 'network', 
 
 export const hasNamespace = (config: Config, type: NamespaceType) => config.linux.namespaces.some((n) => n.type === type);
 
+/** True when the container gets a TYPE namespace of its own (not joined by path). */
+export const hasNewNamespace = (config: Config, type: NamespaceType) => config.linux.namespaces.some((n) => n.type === type && !n.path);
+
+/** The nsfs file of PID's TYPE namespace. */
+export const nsPath = (pid: number, type: NamespaceType) => `/proc/${pid}/ns/${nsFile[type]}`;
+
 function checkMappings(config: Config): void {
   const user = config.linux.namespaces.find((n) => n.type === 'user');
   for (const key of ['uidMappings', 'gidMappings'] as const) {
@@ -76,11 +82,8 @@ const loopbackUp = step('LOOPBACK_UP', 'bring up lo in the new network namespace
  * namespace checkpointed empty (--empty-ns network) with lo down.
  */
 export function loopbackPlan(pid: number): PlanStep[] {
-  return [step('SETNS', `join the network namespace of pid ${pid}`, `/proc/${pid}/ns/net`, CLONE_FLAGS.network), loopbackUp, step('READY', 'report lo up')];
+  return [step('SETNS', `join the network namespace of pid ${pid}`, nsPath(pid, 'network'), CLONE_FLAGS.network), loopbackUp, step('READY', 'report lo up')];
 }
-
-/** True when the container gets a network namespace of its own (not joined by path). */
-export const hasNewNetwork = (config: Config) => config.linux.namespaces.some((n) => n.type === 'network' && !n.path);
 
 /**
  * The user namespace first; then joins by path; then one unshare for the new ones, and lo up in a
@@ -92,6 +95,6 @@ export function namespacePlan(config: Config): PlanStep[] {
   const joins = others.filter((n) => n.path).map((n) => step('SETNS', `join the ${n.type} namespace ${n.path}`, n.path!, CLONE_FLAGS[n.type]));
   const fresh = others.filter((n) => !n.path);
   const flags = fresh.reduce((f, n) => f | CLONE_FLAGS[n.type], 0);
-  const loopback = hasNewNetwork(config) ? [loopbackUp] : [];
+  const loopback = fresh.some((n) => n.type === 'network') ? [loopbackUp] : [];
   return [...userNamespacePlan(config), ...joins, ...(flags ? [step('UNSHARE', `create the ${fresh.map((n) => n.type).join(', ')} namespaces`, flags)] : []), ...loopback];
 }

@@ -13,7 +13,7 @@
 import { posix } from 'node:path';
 import { defaultDevices } from '../compile/devices.js';
 import { bindsDev, isBind } from '../compile/mounts.js';
-import { CLONE_FLAGS, hasNamespace } from '../compile/namespaces.js';
+import { CLONE_FLAGS, hasNamespace, hasNewNamespace, nsFile } from '../compile/namespaces.js';
 import { freezerDir } from '../cgroups/freezer.js';
 import type { CgroupLayout } from '../cgroups/layout.js';
 import type { Config, NamespaceType } from '../spec/config.js';
@@ -92,17 +92,15 @@ const CRIU_LOG_LEVEL = 4;
 /** CRIU's restore process has the RPC socket at fd 3: fds passed to it start at 4. */
 const FIRST_PASSED_FD = 4;
 
-/** CRIU's names of namespaces. */
-const criuNamespace: Record<NamespaceType, string> = { network: 'net', mount: 'mnt', pid: 'pid', ipc: 'ipc', uts: 'uts', user: 'user', cgroup: 'cgroup', time: 'time' };
 /** Namespaces CRIU takes as external when joined by path; the rest it can join itself. */
 const externalNamespaces: readonly NamespaceType[] = ['network', 'pid'];
 /** runc's keys for external namespaces: extRootNetNS, extRootPidNS. */
-const externalKey = (type: NamespaceType) => `extRoot${criuNamespace[type][0]!.toUpperCase()}${criuNamespace[type].slice(1)}NS`;
+const externalKey = (type: NamespaceType) => `extRoot${nsFile[type][0]!.toUpperCase()}${nsFile[type].slice(1)}NS`;
 
 /** Each external mount: its destination in the container (the key) and its source on the host now. */
 function externalMounts(config: Config, bundle: string, cgroup: CgroupFacts | null): { dest: string; source: string }[] {
   const out: { dest: string; source: string }[] = [];
-  const ownCgroupNamespace = config.linux.namespaces.some((n) => n.type === 'cgroup' && !n.path);
+  const ownCgroupNamespace = hasNewNamespace(config, 'cgroup');
   for (const m of config.mounts) {
     if (isBind(m)) out.push({ dest: m.destination, source: posix.isAbsolute(m.source!) ? m.source! : posix.join(bundle, m.source!) });
     else if (m.type === 'cgroup' && !ownCgroupNamespace && cgroup) {
@@ -141,7 +139,7 @@ function common(flags: CriuFlags): MappedOpts {
 }
 
 /** Check a --manage-cgroups-mode value. */
-export function parseCgroupMode(mode: string): CgroupModeName {
+function parseCgroupMode(mode: string): CgroupModeName {
   if (!(mode in CgroupMode)) throw new BerthError(`invalid --manage-cgroups-mode "${mode}": ${Object.keys(CgroupMode).join(', ')}`, 'invalid');
   return mode as CgroupModeName;
 }
@@ -181,7 +179,7 @@ export function dumpOptions(input: DumpInput): { type: RequestTypeName; opts: Ma
     .map((n) => {
       const inode = input.namespaceInodes[n.type];
       if (inode === undefined) throw new Error(`no inode known for the ${n.type} namespace ${n.path}`);
-      return `${criuNamespace[n.type]}[${inode}]:${externalKey(n.type)}`;
+      return `${nsFile[n.type]}[${inode}]:${externalKey(n.type)}`;
     });
   const external = [
     // The sources do not matter to a dump: only the keys, which restore maps to sources again.
@@ -224,7 +222,7 @@ export function restoreOptions(input: RestoreInput): { opts: MappedOpts; passFil
     ...input.stdio.map((s) => ({ key: s.key, fd: s.fd })),
     ...external.map((n, i) => ({ key: externalKey(n.type), fd: FIRST_PASSED_FD + i })),
   ];
-  const joinNs: JoinNamespace[] = joined.filter((n) => !externalNamespaces.includes(n.type)).map((n) => ({ ns: criuNamespace[n.type], nsFile: n.path }));
+  const joinNs: JoinNamespace[] = joined.filter((n) => !externalNamespaces.includes(n.type)).map((n) => ({ ns: nsFile[n.type], nsFile: n.path }));
   return {
     passFiles: external.map((n) => n.path),
     opts: {

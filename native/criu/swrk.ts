@@ -35,7 +35,7 @@ export interface SwrkRequest {
 }
 
 /** A failed request, with CRIU's first real error (from its log, else its answer) and where its log is. */
-export class CriuError extends BerthError {
+class CriuError extends BerthError {
   constructor(verb: string, answer: string, logPath: string) {
     super(`criu ${verb} failed: ${CriuError.reason(answer, logPath)} (log: ${logPath})`, 'failed');
     this.name = 'CriuError';
