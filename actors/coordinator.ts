@@ -13,6 +13,9 @@ import type { Message, ProcessExit, ResultOf, Results, RuntimeEvent } from './me
 import type { Reaper } from './reaper.js';
 import { containerDir, listIds, ociState, processAlive, readConfig, readState, validateId, type OciState } from './stateStore.js';
 
+/** An operation as the coordinator sends it: the host adds the root and the log options. */
+type Request = OperationRequest extends infer R ? (R extends unknown ? Omit<R, 'root' | 'log'> : never) : never;
+
 export interface CoordinatorOptions {
   root: string;
   host: ActorHost;
@@ -83,7 +86,7 @@ export class Coordinator {
   };
   private hookRunner: Promise<HookRunner> | null = null;
 
-  private async perform(req: OperationRequest extends infer R ? (R extends unknown ? Omit<R, 'root' | 'log'> : never) : never): Promise<OperationResult> {
+  private async perform(req: Request): Promise<OperationResult> {
     const result = await this.opts.host.perform({ ...req, root: this.opts.root, log: this.opts.log } as OperationRequest, this.hooks);
     this.emit({ type: 'state', id: result.id, status: result.status, pid: result.pid });
     return result;
@@ -93,18 +96,23 @@ export class Coordinator {
     return (await this.dispatch(msg)) as ResultOf<M>;
   }
 
+  /** Create or restore through the container's mailbox; REAP: its process is reaped here. */
+  private newContainer(reap: boolean, req: Extract<Request, { op: 'create' | 'restore' }>): Promise<{ id: string; pid: number; terminal?: number }> {
+    // Queued before anything is awaited: messages sent together keep their order.
+    return this.enqueue(req.id, async () => {
+      const reaper = reap ? await this.reaperOf() : null; // listening before the container process can exit
+      const r = await this.perform(req);
+      reaper?.watch(r.id, r.pid);
+      if (r.terminal !== undefined) this.emit({ type: 'terminal', id: r.id, pid: r.pid, fd: r.terminal });
+      return { id: r.id, pid: r.pid, terminal: r.terminal };
+    });
+  }
+
   private async dispatch(msg: Message): Promise<Results[keyof Results]> {
     switch (msg.type) {
       case 'create': {
         const { type: _, ...create } = msg;
-        // Queued before anything is awaited: messages sent together keep their order.
-        return this.enqueue(msg.id, async () => {
-          const reaper = this.opts.reapDetached ? await this.reaperOf() : null; // listening before the container process can exit
-          const r = await this.perform({ op: 'create', id: msg.id, create: { ...create, cgroupVersion: this.opts.cgroupVersion } });
-          reaper?.watch(r.id, r.pid);
-          if (r.terminal !== undefined) this.emit({ type: 'terminal', id: r.id, pid: r.pid, fd: r.terminal });
-          return { id: r.id, pid: r.pid, terminal: r.terminal };
-        });
+        return this.newContainer(this.opts.reapDetached, { op: 'create', id: msg.id, create: { ...create, cgroupVersion: this.opts.cgroupVersion } });
       }
       case 'start': {
         const r = await this.enqueue(msg.id, () => this.perform({ op: 'start', id: msg.id, restart: msg.restart, stdio: msg.stdio }));
@@ -141,14 +149,8 @@ export class Coordinator {
       case 'restore': {
         const { type: _, id, detach, ...restore } = msg;
         const criu = await this.criu();
-        return this.enqueue(id, async () => {
-          // The restored process is this process's child, reaped here unless it is the caller's to reap.
-          const reaper = this.opts.reapDetached || !detach ? await this.reaperOf() : null;
-          const r = await this.perform({ op: 'restore', id, restore: { ...restore, criu, cgroupVersion: this.opts.cgroupVersion } });
-          reaper?.watch(r.id, r.pid);
-          if (r.terminal !== undefined) this.emit({ type: 'terminal', id: r.id, pid: r.pid, fd: r.terminal });
-          return { id: r.id, pid: r.pid, terminal: r.terminal };
-        });
+        // The restored process is this process's child, reaped here unless it is the caller's to reap.
+        return this.newContainer(this.opts.reapDetached || !detach, { op: 'restore', id, restore: { ...restore, criu, cgroupVersion: this.opts.cgroupVersion } });
       }
       case 'state':
         return ociState(readState(this.opts.root, msg.id));
@@ -256,7 +258,6 @@ export class Coordinator {
   /** Not queued, no lock: watching reads the cgroup beside whatever the container's operations do. */
   private async watch(msg: Extract<Message, { type: 'events' }>): Promise<Results['events']> {
     const { watchContainer } = await import('./operations/events.js');
-    const { createLogger } = await import('./log.js');
     const state = readState(this.opts.root, msg.id);
     const stop = new AbortController();
     msg.signal?.addEventListener('abort', () => stop.abort(), { once: true });

@@ -10,7 +10,7 @@ import { procStat } from '../../native/procfs.js';
 import { waitChild } from '../../native/syscalls.js';
 import type { Stdio } from '../messages.js';
 import { readConfig } from '../stateStore.js';
-import { requireState, saveState, type OperationContext } from './context.js';
+import { requireState, type OperationContext } from './context.js';
 import { compileContextOf } from './create.js';
 import { checkConsole, stdioFds } from './stdio.js';
 import { endProcesses } from './teardown.js';
@@ -35,5 +35,5 @@ export async function restartContainer(ctx: OperationContext, stdio: Stdio | und
     if (pid) waitChild(pid); // a child of this process no reaper knows of
     throw e;
   }
-  saveState(ctx, { ...state, pid, berth: { ...state.berth, pidStartTime } });
+  ctx.state = { ...state, pid, berth: { ...state.berth, pidStartTime } }; // recorded when the machine settles
 }

@@ -3,14 +3,13 @@
 // stays; device entries are matched by major:minor, huge pages by size), compiled by create's
 // compiler, written into the cgroup, and recorded in the container's config.json for later
 // operations. Device rules stay as created, as in runc.
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { applyResources, cgroupFacts, controllerDirs } from '../../native/cgroups/apply.js';
+import { applyResources, cgroupFacts, controllerDir } from '../../native/cgroups/apply.js';
 import { hostLayout, type CgroupLayout } from '../../native/cgroups/layout.js';
 import type { CgroupRecord } from '../../native/cgroups/manager.js';
 import { resourceWrites } from '../../native/cgroups/resources.js';
+import { readIn } from '../../native/cgroups/stats.js';
 import { isSet, majorMinor, pageCounterValue } from '../../native/cgroups/writes.js';
-import { BerthError, isErrno } from '../../native/errors.js';
+import { BerthError } from '../../native/errors.js';
 import type { BlockIOResources, Resources } from '../../native/spec/config.js';
 import { ConfigError, parseResources } from '../../native/spec/validate.js';
 import { pageSize } from '../../native/syscalls.js';
@@ -83,16 +82,7 @@ export function mergeResources(recorded: Resources, changes: Resources): Resourc
 }
 
 /** A memory controller file of the container, or null where it has none. */
-function readMemoryFile(record: CgroupRecord, layout: CgroupLayout, v1: string, v2: string): string | null {
-  const dir = record.version === 1 ? controllerDirs(layout, record.paths).get('memory') : record.paths[0];
-  if (!dir) return null;
-  try {
-    return readFileSync(join(dir, record.version === 1 ? v1 : v2), 'utf8').trim();
-  } catch (e) {
-    if (isErrno(e, 'ENOENT')) return null;
-    throw e;
-  }
-}
+const readMemoryFile = (record: CgroupRecord, layout: CgroupLayout, v1: string, v2: string) => readIn(controllerDir(layout, record.paths, 'memory'), record.version === 1 ? v1 : v2);
 
 /**
  * The memory limit in force in the cgroup (-1 for none), which a swap limit needs beside it when the

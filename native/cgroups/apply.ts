@@ -60,6 +60,11 @@ export function controllerDirs(layout: CgroupLayout, paths: string[]): Map<strin
   return dirs;
 }
 
+/** The directory that holds CONTROLLER's files for the cgroup at PATHS: its v1 hierarchy's, or the one cgroup2 directory. Pure. */
+export function controllerDir(layout: CgroupLayout, paths: string[], controller: string): string | undefined {
+  return layout.version === 1 ? controllerDirs(layout, paths).get(controller) : paths[0];
+}
+
 /** The cgroup2 directories from the mount down to DIR's parent: where DIR's controllers are enabled. Pure. */
 export function parentsBelowMount(mount: string, dir: string): string[] {
   const parents: string[] = [];

@@ -5,7 +5,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BerthError, isErrno } from '../errors.js';
 import { waitUntil } from '../signalling.js';
-import { controllerDirs } from './apply.js';
+import { controllerDir } from './apply.js';
 import { hostLayout, type CgroupLayout } from './layout.js';
 import type { CgroupRecord } from './manager.js';
 
@@ -22,7 +22,7 @@ const FREEZE_TIMEOUT_MS = 10_000;
 
 /** The directory whose freezer holds the cgroup at PATHS: v1's freezer hierarchy, or the one cgroup2 directory. Pure. */
 export function freezerDir(paths: string[], layout: CgroupLayout): string | undefined {
-  return layout.version === 1 ? controllerDirs(layout, paths).get('freezer') : paths[0];
+  return controllerDir(layout, paths, 'freezer');
 }
 
 /** True when the container's cgroup is frozen: paused, or frozen by an operation under way. */

@@ -6,7 +6,7 @@ import { closeSync, existsSync, openSync, readFileSync, writeFileSync } from 'no
 import { join } from 'node:path';
 import { isErrno } from '../errors.js';
 import { closeFd, eventFd, readEventFd } from '../syscalls.js';
-import { controllerDirs } from './apply.js';
+import { controllerDir } from './apply.js';
 import { hostLayout, type CgroupLayout } from './layout.js';
 import type { CgroupRecord } from './manager.js';
 import { keyedValues } from './stats.js';
@@ -68,7 +68,7 @@ function watchV2(dir: string): OomWatch {
 
 /** Watch the container's cgroup for OOM kills; null where it has no memory controller to watch. */
 export function watchOom(record: CgroupRecord, layout: CgroupLayout = hostLayout(record.version)): OomWatch | null {
-  const dir = record.version === 1 ? controllerDirs(layout, record.paths).get('memory') : record.paths[0]!;
+  const dir = controllerDir(layout, record.paths, 'memory');
   if (!dir || !existsSync(join(dir, record.version === 1 ? 'memory.oom_control' : 'memory.events'))) return null;
   return record.version === 1 ? watchV1(dir) : watchV2(dir);
 }

@@ -40,7 +40,7 @@ export interface Stats {
 }
 
 /** The file's trimmed text, or null where the directory or the file is missing. */
-function readIn(dir: string | undefined, file: string): string | null {
+export function readIn(dir: string | undefined, file: string): string | null {
   if (!dir) return null;
   try {
     return readFileSync(join(dir, file), 'utf8').trim();
