@@ -4,9 +4,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { BerthError, Runtime, type RuntimeEvent } from '../actors/runtime.js';
+import { Runtime, type RuntimeEvent } from '../actors/runtime.js';
 import type { Config } from '../native/spec/config.js';
-import { isRoot, makeBundle, uniqueId, workspace } from './helpers/fixtures.js';
+import { isRoot, makeBundle, rejects, uniqueId, workspace } from './helpers/fixtures.js';
 
 const test = suite('api: operations on running containers');
 const { dir, root, rootfs } = workspace(test, () => rt.close());
@@ -18,18 +18,6 @@ async function running(args: string[], patch?: (c: Config) => void): Promise<str
   const id = uniqueId('ops-api');
   await rt.run({ id, bundle: makeBundle(join(dir, id), rootfs, args, patch), stdio: 'ignore', detach: true });
   return id;
-}
-
-async function rejects(p: Promise<unknown>, kind: BerthError['kind'], message: string) {
-  try {
-    await p;
-  } catch (e) {
-    assert.instance(e, BerthError);
-    assert.is((e as BerthError).kind, kind);
-    assert.is((e as Error).message, message);
-    return;
-  }
-  assert.unreachable(`expected a ${kind} error`);
 }
 
 test('pause and resume: state events, typed refusals', async () => {

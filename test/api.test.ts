@@ -4,8 +4,8 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { BerthError, Runtime, type RuntimeEvent } from '../actors/runtime.js';
-import { assertNothingLeft, isRoot, makeBundle, uniqueId, workspace } from './helpers/fixtures.js';
+import { Runtime, type RuntimeEvent } from '../actors/runtime.js';
+import { assertNothingLeft, isRoot, makeBundle, rejects, uniqueId, workspace } from './helpers/fixtures.js';
 
 const test = suite('api');
 const { dir, root, rootfs } = workspace(test, () => rt.close());
@@ -14,19 +14,6 @@ const events: RuntimeEvent[] = [];
 rt.on((e) => events.push(e));
 
 const bundle = (id: string, args: string[]) => makeBundle(join(dir, id), rootfs, args);
-
-async function rejects(p: Promise<unknown>, kind: BerthError['kind'], message: string | RegExp) {
-  try {
-    await p;
-  } catch (e) {
-    assert.instance(e, BerthError);
-    assert.is((e as BerthError).kind, kind);
-    if (typeof message === 'string') assert.is((e as Error).message, message);
-    else assert.match((e as Error).message, message);
-    return;
-  }
-  assert.unreachable(`expected a ${kind} error`);
-}
 
 test('create → start → wait → delete, with state events and the exit status', async () => {
   const id = uniqueId('api');

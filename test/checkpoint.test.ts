@@ -8,9 +8,9 @@ import { chmodSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { BerthError, Runtime, type RuntimeEvent } from '../actors/runtime.js';
-import type { Config } from '../native/spec/config.js';
-import { assertNothingLeft, berth, berthBin, cgroupsLeft, isRoot, makeBundle, ok, testCriu, uniqueId, workspace } from './helpers/fixtures.js';
+import { Runtime, type RuntimeEvent } from '../actors/runtime.js';
+import { assertNothingLeft, berth, berthBin, cgroupsLeft, isRoot, makeBundle, ok, rejects, testCriu, uniqueId, workspace } from './helpers/fixtures.js';
+import { counterScript, countIn, withTmp } from './helpers/counter.js';
 import { consoleReceiver } from './helpers/console.js';
 import { sleepSync, waitUntil } from './helpers/wait.js';
 
@@ -30,10 +30,7 @@ const test = suite('checkpoint and restore');
 const { dir, root, rootfs } = skip ? { dir: '', root: '', rootfs: '' } : workspace(test);
 
 // Counts on a tmpfs, from what the file says: a restart would begin at 1 again.
-const COUNTER = 'i=0; while true; do i=$((i+1)); echo $i > /tmp/count; sleep 0.05; done';
-const withTmp = (c: Config) => {
-  c.mounts.push({ destination: '/tmp', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev'] });
-};
+const COUNTER = counterScript(0.05);
 /** A dump takes well under a second: the counter cannot have gone further than this past the last value read before it. */
 const TICKS_DURING_DUMP = 60;
 
@@ -44,14 +41,13 @@ function quiet(args: string[]): number | null {
 
 const withCriu = (args: string[], opts?: Parameters<typeof berth>[2]) => berth(root, ['--criu', criu, ...args], opts);
 const state = (id: string) => JSON.parse(ok(berth(root, ['state', id]), 'state'));
-const count = (pid: number) => Number(readFileSync(`/proc/${pid}/root/tmp/count`, 'utf8'));
 const gone = (pid: number) => !existsSync(`/proc/${pid}`) || readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z');
 
 function counting(id: string): number {
   const b = makeBundle(join(dir, id), rootfs, ['sh', '-c', COUNTER], withTmp);
   assert.is(quiet(['run', '-d', '--bundle', b, id]), 0, 'run -d');
   const pid = state(id).pid;
-  assert.ok(waitUntil(() => existsSync(`/proc/${pid}/root/tmp/count`) && count(pid) > 3), 'it counts');
+  assert.ok(waitUntil(() => countIn(pid) > 3), 'it counts');
   return pid;
 }
 
@@ -61,7 +57,7 @@ test('a counter checkpointed stops; restored under its id, it goes on from where
   const rounds: string[] = [];
   for (let round = 1; round <= 3; round++) {
     const images = join(dir, `${id}-images-${round}`);
-    const before = count(pid);
+    const before = countIn(pid);
     ok(withCriu(['checkpoint', '--image-path', images, id]), `checkpoint ${round}`);
     assert.ok(waitUntil(() => gone(pid)), 'the checkpointed process is gone');
     assert.is(state(id).status, 'stopped');
@@ -72,9 +68,9 @@ test('a counter checkpointed stops; restored under its id, it goes on from where
     assert.is(s.status, 'running');
     assert.is.not(s.pid, pid, 'a new process');
     pid = s.pid;
-    const resumed = count(pid);
+    const resumed = countIn(pid);
     assert.ok(resumed >= before && resumed <= before + TICKS_DURING_DUMP, `round ${round}: resumed at ${resumed}, last read before the dump ${before}`);
-    assert.ok(waitUntil(() => count(pid) > resumed + 3), 'and counts on');
+    assert.ok(waitUntil(() => countIn(pid) > resumed + 3), 'and counts on');
     assert.ok(readFileSync(`/sys/fs/cgroup/pids/berth-${id}/cgroup.procs`, 'utf8').includes(String(pid)), 'in the container\'s cgroup');
     rounds.push(`round ${round}: ${before} before the dump, resumed at ${resumed}`);
   }
@@ -88,17 +84,17 @@ test('--leave-running keeps it counting; its images restore under a new id besid
   const pid = counting(id);
   const images = join(dir, `${id}-images`);
   ok(withCriu(['checkpoint', '--leave-running', '--image-path', images, id]), 'checkpoint --leave-running');
-  const dumped = count(pid);
+  const dumped = countIn(pid);
   assert.is(state(id).status, 'running');
   assert.is(state(id).pid, pid);
-  assert.ok(waitUntil(() => count(pid) > dumped + 3), 'still counting');
+  assert.ok(waitUntil(() => countIn(pid) > dumped + 3), 'still counting');
   const copy = uniqueId('copy');
   const pidFile = join(dir, `${copy}.pid`);
   assert.is(quiet(['restore', '-d', '--pid-file', pidFile, '--image-path', images, '--bundle', join(dir, id), copy]), 0, 'restore as a new id');
   const s = state(copy);
   assert.is(s.status, 'running');
   assert.is(Number(readFileSync(pidFile, 'utf8')), s.pid, '--pid-file has the restored pid');
-  assert.ok(count(s.pid) < count(pid), 'the copy resumed from the dump, behind the original');
+  assert.ok(countIn(s.pid) < countIn(pid), 'the copy resumed from the dump, behind the original');
   assert.ok(readFileSync(`/sys/fs/cgroup/pids/berth-${copy}/cgroup.procs`, 'utf8').includes(String(s.pid)), 'the copy has a cgroup of its own');
   assert.is(state(id).status, 'running', 'the original runs on');
   ok(berth(root, ['delete', '-f', copy]), 'delete copy');
@@ -126,8 +122,8 @@ test('--pre-dump keeps the container running, or fails in one line where the ker
   const r = withCriu(['checkpoint', '--pre-dump', '--image-path', join(dir, `${id}-pre`), id]);
   if (r.status !== 0) assert.match(r.stderr, /^criu pre-dump failed: Tracking memory is not available\. .* \(log: .+\/dump\.log\)\n$/);
   assert.is(state(id).status, 'running');
-  const before = count(pid);
-  assert.ok(waitUntil(() => count(pid) > before + 3), 'it counts on: the cgroup berth froze for the dump is thawed');
+  const before = countIn(pid);
+  assert.ok(waitUntil(() => countIn(pid) > before + 3), 'it counts on: the cgroup berth froze for the dump is thawed');
   ok(berth(root, ['delete', '-f', id]), 'delete');
 });
 
@@ -168,13 +164,7 @@ test('the API: typed results, state events, and typed errors', async () => {
     assert.is((await rt.state(id)).status, 'running');
     const mine = events.filter((e) => e.type === 'state' && e.id === id).map((e) => (e as { status: string }).status);
     assert.equal(mine, ['created', 'running', 'stopped', 'deleted', 'running']);
-    try {
-      await rt.restore({ id, imagePath: images, bundle });
-      assert.unreachable();
-    } catch (e) {
-      assert.instance(e, BerthError);
-      assert.is((e as BerthError).kind, 'exists');
-    }
+    await rejects(rt.restore({ id, imagePath: images, bundle }), 'exists', `container with id exists: ${id}`);
     await rt.delete(id, { force: true });
   } finally {
     await rt.close();

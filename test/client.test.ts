@@ -2,11 +2,12 @@
 // runtime. podman gets storage, run state and a cgroup parent of its own under a temp folder, so
 // nothing of the machine's podman set-up is touched and everything is removed afterwards.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { berthBin, cgroupsLeft, isRoot, makeRootfs, mountsUnder, tempDir } from './helpers/fixtures.js';
+import { counterScript, countIn } from './helpers/counter.js';
 import { sleepSync, waitUntil } from './helpers/wait.js';
 
 const test = suite('client: podman');
@@ -91,11 +92,11 @@ test('podman kill reaches the container', () => {
 });
 
 test('podman pause and unpause freeze and thaw the container', () => {
-  const run = podman(['run', '-d', ...limits, '--cgroup-parent', `/${cgroupParent}`, 'localhost/berth-busybox:test', 'sh', '-c', 'i=0; while true; do i=$((i+1)); echo $i > /tmp/count; sleep 0.05; done']);
+  const run = podman(['run', '-d', ...limits, '--cgroup-parent', `/${cgroupParent}`, 'localhost/berth-busybox:test', 'sh', '-c', counterScript(0.05)]);
   assert.is(run.status, 0, run.stderr);
   const pid = Number(podman(['inspect', run.stdout, '--format', '{{.State.Pid}}']).stdout);
-  const count = () => Number(readFileSync(`/proc/${pid}/root/tmp/count`, 'utf8'));
-  assert.ok(waitUntil(() => existsSync(`/proc/${pid}/root/tmp/count`) && count() > 2), 'it counts');
+  const count = () => countIn(pid);
+  assert.ok(waitUntil(() => count() > 2), 'it counts');
   assert.is(podman(['pause', run.stdout]).status, 0);
   assert.is(podman(['inspect', run.stdout, '--format', '{{.State.Status}}']).stdout, 'paused');
   const frozen = count();

@@ -6,8 +6,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { Config } from '../native/spec/config.js';
 import { assertNothingLeft, berth, berthBin, isRoot, makeBundle, ok, uniqueId, workspace } from './helpers/fixtures.js';
+import { counterScript, countIn, withTmp } from './helpers/counter.js';
 import { sleepSync, waitUntil } from './helpers/wait.js';
 
 const test = suite('pause and resume');
@@ -18,19 +18,15 @@ const refused = (r: ReturnType<typeof berth>, message: string) => {
   assert.is(r.stderr, `${message}\n`);
 };
 
-const COUNTER = 'i=0; while true; do i=$((i+1)); echo $i > /tmp/c; sleep 0.1; done';
-/** A writable /tmp over the read-only root, for the counter. */
-const withTmp = (c: Config) => c.mounts.push({ destination: '/tmp', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev'] });
 
 const status = (id: string, r = root) => JSON.parse(ok(berth(r, ['state', id]), 'state')).status as string;
 
-/** A running container counting in /tmp/c; returns its id and a reader of the count (through its root, from the host). */
+/** A running container counting; returns its id and a reader of the count. */
 function counting(version: 1 | 2 = 1) {
   const id = uniqueId(`pause-v${version}`);
-  ok(berth(root, ['--cgroup-version', String(version), 'run', '-d', '-b', makeBundle(join(dir, id), rootfs, ['sh', '-c', COUNTER], withTmp), id]), 'run -d');
+  ok(berth(root, ['--cgroup-version', String(version), 'run', '-d', '-b', makeBundle(join(dir, id), rootfs, ['sh', '-c', counterScript(0.1)], withTmp), id]), 'run -d');
   const pid = JSON.parse(ok(berth(root, ['state', id]), 'state')).pid as number;
-  // 0 before the first write, and while a write has emptied the file and not yet filled it
-  const count = () => (existsSync(`/proc/${pid}/root/tmp/c`) ? Number(readFileSync(`/proc/${pid}/root/tmp/c`, 'utf8').trim() || 0) : 0);
+  const count = () => countIn(pid);
   assert.ok(waitUntil(() => count() > 0, 10_000), 'the counter runs');
   return { id, pid, count };
 }

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { defaultSpec } from '../../native/spec/defaults.js';
 import type { Config } from '../../native/spec/config.js';
+import { BerthError } from '../../native/errors.js';
 
 export const isRoot = process.getuid?.() === 0;
 export const projectRoot = resolve(import.meta.dirname, '..', '..', '..');
@@ -160,4 +161,18 @@ export function workspace(test: Test, before?: () => unknown): Workspace {
 export function ok(r: ReturnType<typeof berth>, what: string): string {
   assert.is(r.status, 0, `${what}: ${r.stderr}`);
   return r.stdout;
+}
+
+/** P rejects with a BerthError of KIND whose message is MESSAGE (or matches it). */
+export async function rejects(p: Promise<unknown>, kind: BerthError['kind'], message: string | RegExp) {
+  try {
+    await p;
+  } catch (e) {
+    assert.instance(e, BerthError);
+    assert.is((e as BerthError).kind, kind);
+    if (typeof message === 'string') assert.is((e as Error).message, message);
+    else assert.match((e as Error).message, message);
+    return;
+  }
+  assert.unreachable(`expected a ${kind} error`);
 }
