@@ -1,5 +1,5 @@
 // berth's command line: parse, send one message, print. Everything else lives behind the Runtime.
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Runtime, type ExecOptions, type ProcessExit, type Resources } from '../actors/runtime.js';
 import { createLogger, type LogOptions } from '../actors/log.js';
@@ -8,6 +8,7 @@ import type { OciState } from '../actors/stateStore.js';
 import { BerthError } from '../native/errors.js';
 import { VERSION } from '../native/version.js';
 import { OCI_VERSION } from '../actors/stateStore.js';
+import { readJsonFile } from './jsonFile.js';
 import { helpText, parseCommandLine, UsageError, type CommandLine } from './options.js';
 import type { Proxy } from './terminal.js';
 
@@ -63,14 +64,6 @@ function parseUser(text: string, groups: string[] | undefined): ExecOptions['use
     return Number(g);
   });
   return { uid: Number(m[1]), gid: m[2] === undefined ? undefined : Number(m[2]), additionalGids };
-}
-
-function readProcessFile(path: string): unknown {
-  try {
-    return JSON.parse(readFileSync(path, 'utf8'));
-  } catch (e) {
-    throw new BerthError(`${path}: ${e instanceof SyntaxError ? `invalid JSON: ${e.message}` : (e as Error).message}`, 'invalid');
-  }
 }
 
 /** The flags checkpoint and restore share (the mapping to CRIU's options checks them). */
@@ -148,7 +141,7 @@ async function execute(cl: CommandLine, rt: Runtime): Promise<number> {
       const { exit } = await rt.send({
         type: 'exec',
         id,
-        process: flags.process === undefined ? undefined : readProcessFile(flags.process as string),
+        process: flags.process === undefined ? undefined : readJsonFile(flags.process as string, flags.process as string),
         args: cl.rest,
         env: flags.env as string[] | undefined,
         cwd: flags.cwd as string | undefined,

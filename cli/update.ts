@@ -1,8 +1,7 @@
 // `berth update`'s flags → the linux.resources fields they set (runc's flags and units). With
 // --resources the file is the object itself, and the flags do not apply, as in runc.
-import { readFileSync } from 'node:fs';
-import { BerthError } from '../native/errors.js';
 import type { Values } from './options.js';
+import { readJsonFile } from './jsonFile.js';
 import { UsageError } from './options.js';
 import { parseBytes } from './units.js';
 
@@ -36,11 +35,7 @@ const fields: Record<string, [section: string, field: string, flag: string, pars
 export function updateResources(flags: Values): unknown {
   if (flags.resources !== undefined) {
     const path = flags.resources as string;
-    try {
-      return JSON.parse(readFileSync(path === '-' ? 0 : path, 'utf8'));
-    } catch (e) {
-      throw new BerthError(`${path === '-' ? 'stdin' : path}: ${e instanceof SyntaxError ? `invalid JSON: ${e.message}` : (e as Error).message}`, 'invalid');
-    }
+    return path === '-' ? readJsonFile(0, 'stdin') : readJsonFile(path, path);
   }
   const resources: Record<string, Record<string, number | string>> = {};
   for (const [key, [section, field, flag, parse]] of Object.entries(fields)) {
