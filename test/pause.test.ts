@@ -90,7 +90,10 @@ test('kill in a paused container: SIGKILL kills it at once, other signals wait f
 
   const id = uniqueId('pause-usr1');
   ok(berth(root, ['run', '-d', '-b', makeBundle(join(dir, id), rootfs, ['sh', '-c', 'trap "exit 3" USR1; while true; do sleep 0.1; done']), id]), 'run -d');
-  sleepSync(200);
+  // pid 1 ignores a signal it has no handler for: wait until sh catches USR1 (10: bit 9 of SigCgt).
+  const pid = JSON.parse(ok(berth(root, ['state', id]), 'state')).pid as number;
+  const catchesUsr1 = () => (BigInt(`0x${/^SigCgt:\s*(\w+)$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]}`) >> 9n) & 1n;
+  assert.ok(waitUntil(() => catchesUsr1() === 1n), 'the trap is set');
   ok(berth(root, ['pause', id]), 'pause');
   ok(berth(root, ['kill', id, 'USR1']), 'kill USR1');
   sleepSync(300);
