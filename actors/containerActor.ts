@@ -7,6 +7,7 @@ import { rmSync } from 'node:fs';
 import { createActor, fromPromise, waitFor, type Actor } from 'xstate';
 import { containerMachine, isSettled, OPERATIONS, refusal, statusOf, type ContainerEvent, type ContainerSnapshot, type Operation, type Status } from '../machines/container.js';
 import { BerthError, isErrno } from '../native/errors.js';
+import { thisProcess, type ProcessParent } from '../native/processParent.js';
 import type { Resources } from '../native/spec/config.js';
 import { lockFolder } from './folderLock.js';
 import type { HookClient } from './hookRunner.js';
@@ -256,11 +257,19 @@ async function perform(ctx: OperationContext, req: OperationRequest): Promise<Op
   return operate(ctx, req);
 }
 
-/** Run one operation; HOOKS runs config.json's hooks. Never throws: the outcome carries the error. */
-export async function performOperation(req: OperationRequest, hooks: HookClient): Promise<Outcome> {
+/** What an operation gets from where it runs. */
+export interface OperationServices {
+  /** Runs config.json's hooks. */
+  hooks: HookClient;
+  /** Whose children the container's processes become; this process when absent. */
+  parent?: ProcessParent;
+}
+
+/** Run one operation. Never throws: the outcome carries the error. */
+export async function performOperation(req: OperationRequest, services: OperationServices): Promise<Outcome> {
   try {
     validateId(req.id);
-    const ctx: OperationContext = { root: req.root, id: req.id, dir: containerDir(req.root, req.id), log: createLogger(req.log), state: null, hooks };
+    const ctx: OperationContext = { root: req.root, id: req.id, dir: containerDir(req.root, req.id), log: createLogger(req.log), state: null, hooks: services.hooks, parent: services.parent ?? thisProcess };
     const result = await perform(ctx, req);
     return { ok: true, result };
   } catch (e) {

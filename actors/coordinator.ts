@@ -3,7 +3,7 @@
 // lock); different containers proceed in parallel. Reads (state, list, wait, ps, stats, events),
 // kill and exec do not queue.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { BerthError } from '../native/errors.js';
+import { BerthError, isErrno } from '../native/errors.js';
 import type { OperationRequest, OperationResult } from './containerActor.js';
 import type { ActorHost } from './hosts.js';
 import type { Status } from '../machines/container.js';
@@ -11,6 +11,7 @@ import type { HookClient, HookRunner } from './hookRunner.js';
 import { createLogger, type LogOptions } from './log.js';
 import type { Message, ProcessExit, ResultOf, Results, RuntimeEvent } from './messages.js';
 import type { Reaper } from './reaper.js';
+import { thisProcess, type ProcessParent } from '../native/processParent.js';
 import { containerDir, listIds, ociState, processAlive, readConfig, readState, validateId, type OciState } from './stateStore.js';
 
 /** An operation as the coordinator sends it: the host adds the root and the log options. */
@@ -29,6 +30,8 @@ export interface CoordinatorOptions {
   reapDetached: boolean;
   /** The CRIU binary for checkpoint and restore: a path, or a name found on PATH (default `criu`). */
   criu?: string;
+  /** Whose children container and exec'd processes become (a CLI call's process): it waits for them. This process when absent. */
+  parent?: ProcessParent;
 }
 
 export class Coordinator {
@@ -40,6 +43,11 @@ export class Coordinator {
   private reaperLoad: Promise<Reaper> | null = null;
 
   constructor(private readonly opts: CoordinatorOptions) {}
+
+  /** Processes are a caller's children, which it waits for. */
+  private get remote(): boolean {
+    return this.opts.parent?.remote ?? false;
+  }
 
   /** Listen to every event; returns the function that stops listening. */
   subscribe(listener: (e: RuntimeEvent) => void): () => void {
@@ -87,7 +95,7 @@ export class Coordinator {
   private hookRunner: Promise<HookRunner> | null = null;
 
   private async perform(req: Request): Promise<OperationResult> {
-    const result = await this.opts.host.perform({ ...req, root: this.opts.root, log: this.opts.log } as OperationRequest, this.hooks);
+    const result = await this.opts.host.perform({ ...req, root: this.opts.root, log: this.opts.log } as OperationRequest, { hooks: this.hooks, parent: this.opts.parent });
     this.emit({ type: 'state', id: result.id, status: result.status, pid: result.pid });
     return result;
   }
@@ -100,7 +108,7 @@ export class Coordinator {
   private newContainer(reap: boolean, req: Extract<Request, { op: 'create' | 'restore' }>): Promise<{ id: string; pid: number; terminal?: number }> {
     // Queued before anything is awaited: messages sent together keep their order.
     return this.enqueue(req.id, async () => {
-      const reaper = reap ? await this.reaperOf() : null; // listening before the container process can exit
+      const reaper = reap && !this.remote ? await this.reaperOf() : null; // listening before the container process can exit
       const r = await this.perform(req);
       reaper?.watch(r.id, r.pid);
       if (r.terminal !== undefined) this.emit({ type: 'terminal', id: r.id, pid: r.pid, fd: r.terminal });
@@ -117,7 +125,7 @@ export class Coordinator {
       case 'start': {
         const r = await this.enqueue(msg.id, () => this.perform({ op: 'start', id: msg.id, restart: msg.restart, stdio: msg.stdio }));
         // A restarted container has a new process, a child of this one.
-        if (msg.restart && this.opts.reapDetached) (await this.reaperOf()).watch(r.id, r.pid);
+        if (msg.restart && this.opts.reapDetached && !this.remote) (await this.reaperOf()).watch(r.id, r.pid);
         return { id: r.id, pid: r.pid };
       }
       case 'stop': {
@@ -202,7 +210,7 @@ export class Coordinator {
     validateId(msg.id);
     const dir = containerDir(this.opts.root, msg.id);
     const { type: _, ...create } = msg;
-    const { plan, cgroupDirs } = prepareCreate({ root: this.opts.root, id: msg.id, dir, log: createLogger(this.opts.log), state: null, hooks: this.hooks }, { ...create, cgroupVersion: this.opts.cgroupVersion });
+    const { plan, cgroupDirs } = prepareCreate({ root: this.opts.root, id: msg.id, dir, log: createLogger(this.opts.log), state: null, hooks: this.hooks, parent: thisProcess }, { ...create, cgroupVersion: this.opts.cgroupVersion });
     const show = (a: unknown) => (typeof a === 'string' ? JSON.stringify(a) : typeof a === 'bigint' ? `0x${a.toString(16)}` : Buffer.isBuffer(a) ? `<${a.length} bytes>` : String(a));
     return { id: msg.id, stateDir: dir, cgroupDirs, steps: plan.map((s) => ({ op: s.op, what: s.what, args: s.args.map(show) })) };
   }
@@ -231,6 +239,14 @@ export class Coordinator {
    */
   private async wait(id: string): Promise<ProcessExit> {
     const state = readState(this.opts.root, id);
+    if (this.remote) {
+      try {
+        return { id, exec: false, ...(await this.opts.parent!.reap(state.pid)) };
+      } catch (e) {
+        // not a child of the caller's process: all that can be known is when it ends
+        if (!isErrno(e, 'ECHILD')) throw e;
+      }
+    }
     const reaper = this.reaper;
     if (reaper?.owns(state.pid)) return reaper.wait(state.pid);
     for (let delay = 5; processAlive(state); delay = Math.min(delay * 2, 100)) await sleep(delay);
@@ -243,13 +259,13 @@ export class Coordinator {
     validateId(msg.id);
     readState(this.opts.root, msg.id); // "container does not exist" first
     const process = processForExec(readConfig(containerDir(this.opts.root, msg.id)).process, msg);
-    const reaper = await this.reaperOf();
+    const reaper = this.remote ? null : await this.reaperOf();
     const { id, consoleSocket, returnTerminal, stdio, preserveFds, pidFile } = msg;
     const r = await this.perform({ op: 'exec', id, ignorePaused: msg.ignorePaused ?? false, exec: { process, consoleSocket, returnTerminal, stdio, preserveFds, pidFile } });
     const pid = r.execPid!;
     // Waiting starts before watching: an exec'd process's exit is not kept for later.
-    const exit = msg.detach ? null : reaper.wait(pid);
-    if (exit || this.opts.reapDetached) reaper.watch(id, pid, true);
+    const exit = msg.detach ? null : reaper ? reaper.wait(pid) : this.opts.parent!.reap(pid).then((e) => ({ id, exec: true, ...e }));
+    if (reaper && (exit || this.opts.reapDetached)) reaper.watch(id, pid, true);
     this.emit({ type: 'exec', id, pid });
     if (r.terminal !== undefined) this.emit({ type: 'terminal', id, pid, fd: r.terminal });
     return { id, pid, exit: exit && (await exit) };
@@ -279,7 +295,7 @@ export class Coordinator {
       throw e;
     }
     if (detach) return { id: msg.id, pid, exit: null };
-    (await this.reaperOf()).watch(msg.id, pid); // waited for: reaped here, whatever reapDetached says
+    if (!this.remote) (await this.reaperOf()).watch(msg.id, pid); // waited for: reaped here, whatever reapDetached says
     const exit = await this.wait(msg.id);
     await this.dispatch({ type: 'delete', id: msg.id, force: true });
     return { id: msg.id, pid, exit };

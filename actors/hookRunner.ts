@@ -8,6 +8,7 @@ import { Socket } from 'node:net';
 import { compileHookPlan } from '../native/compile/execPlan.js';
 import { BerthError } from '../native/errors.js';
 import { runInit } from '../native/initProcess.js';
+import { thisProcess } from '../native/processParent.js';
 import { procStat } from '../native/procfs.js';
 import { signalName } from '../native/signals.js';
 import type { Config, Hook, HookKind } from '../native/spec/config.js';
@@ -73,7 +74,7 @@ async function startHook(hook: Hook, inContainer: HookRun['inContainer']): Promi
   try {
     if (!inContainer) return { pid: spawnProcess(hook.path, hook.args ?? [hook.path], hook.env ?? [], pipes.child), ...pipes.ours };
     let pid = 0;
-    await runInit({ plan: compileHookPlan(inContainer.config, hook, inContainer.pid), stdio: pipes.child, onSync: () => {}, onPid: (p) => (pid = p), untilExec: true });
+    await runInit({ plan: compileHookPlan(inContainer.config, hook, inContainer.pid), parent: thisProcess, stdio: pipes.child, onSync: () => {}, onPid: (p) => (pid = p), untilExec: true });
     return { pid, ...pipes.ours };
   } catch (e) {
     for (const fd of Object.values(pipes.ours)) closeFd(fd);

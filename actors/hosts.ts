@@ -5,11 +5,10 @@
 //     worker thread costs more than the operation itself (README, "Design").
 import { availableParallelism } from 'node:os';
 import { BerthError } from '../native/errors.js';
-import type { OperationRequest, OperationResult, Outcome } from './containerActor.js';
-import type { HookClient } from './hookRunner.js';
+import type { OperationRequest, OperationResult, OperationServices, Outcome } from './containerActor.js';
 
 export interface ActorHost {
-  perform(req: OperationRequest, hooks: HookClient): Promise<OperationResult>;
+  perform(req: OperationRequest, services: OperationServices): Promise<OperationResult>;
   close(): Promise<void>;
 }
 
@@ -19,9 +18,9 @@ function unwrap(outcome: Outcome): OperationResult {
 }
 
 export class InlineHost implements ActorHost {
-  async perform(req: OperationRequest, hooks: HookClient): Promise<OperationResult> {
+  async perform(req: OperationRequest, services: OperationServices): Promise<OperationResult> {
     const { performOperation } = await import('./containerActor.js');
-    return unwrap(await performOperation(req, hooks));
+    return unwrap(await performOperation(req, services));
   }
 
   async close(): Promise<void> {}
@@ -49,13 +48,16 @@ export class PooledHost implements ActorHost {
     return this.pool;
   }
 
-  async perform(req: OperationRequest, hooks: HookClient): Promise<OperationResult> {
+  async perform(req: OperationRequest, { hooks, parent }: OperationServices): Promise<OperationResult> {
+    // A caller's process spawns over its connection, which lives on this thread.
+    if (parent?.remote) throw new BerthError('the worker pool cannot spawn through a caller process: use the inline host', 'invalid');
     const pool = await this.open();
     const [Comlink, { default: nodeEndpoint }, { MessageChannel }] = await Promise.all([import('comlink'), import('comlink/dist/esm/node-adapter.mjs'), import('node:worker_threads')]);
     const { port1, port2 } = new MessageChannel();
     Comlink.expose(hooks, nodeEndpoint(port1));
     try {
-      return unwrap((await pool.run({ req, hooks: port2 }, { transferList: [port2] })) as Outcome);
+      const { stderr: _, ...log } = req.log; // a function: it stays on this thread
+      return unwrap((await pool.run({ req: { ...req, log }, hooks: port2 }, { transferList: [port2] })) as Outcome);
     } finally {
       port1.close();
     }

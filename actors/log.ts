@@ -9,6 +9,8 @@ export interface LogOptions {
   file?: string;
   format?: 'text' | 'json';
   debug?: boolean;
+  /** Where stderr lines go instead of this process's stderr (the server: the CLI call's). */
+  stderr?: (text: string) => void;
 }
 
 export interface Logger {
@@ -31,7 +33,7 @@ export function createLogger(options: LogOptions = {}): Logger {
     const text = line(level, msg, options.format ?? 'text');
     if (options.file) appendFileSync(options.file, text);
     // Without a log file only warnings and worse reach stderr: the CLI prints errors itself.
-    else if (level === 'warn' || options.debug) process.stderr.write(text);
+    else if (level === 'warn' || options.debug) (options.stderr ?? ((t) => process.stderr.write(t)))(text);
   };
   return {
     options,

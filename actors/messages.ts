@@ -6,8 +6,11 @@ import type { Features } from '../native/spec/features.js';
 import type { HookOutcome } from './hookRunner.js';
 import type { OciState } from './stateStore.js';
 
-/** The container's stdin, stdout, stderr: fds of this process, or 'inherit' (this process's own), or 'ignore'. */
-export type Stdio = 'inherit' | 'ignore' | [number | 'ignore', number | 'ignore', number | 'ignore'];
+/**
+ * The container's stdin, stdout, stderr: fds of this process, or 'inherit' (this process's own), or
+ * 'ignore'. Fds after the third are its preserved fds 3... (this process's own 3... when absent).
+ */
+export type Stdio = 'inherit' | 'ignore' | [number | 'ignore', number | 'ignore', number | 'ignore', ...number[]];
 
 export interface CreateOptions {
   id: string;

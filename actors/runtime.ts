@@ -6,6 +6,7 @@ import type { LogOptions } from './log.js';
 import type { CheckpointOptions, CreateOptions, ExecOptions, Message, ProcessExit, RestoreOptions, ResultOf, RuntimeEvent } from './messages.js';
 import type { Resources } from '../native/spec/config.js';
 import { DEFAULT_ROOT } from './stateStore.js';
+import type { ProcessParent } from '../native/processParent.js';
 
 export interface RuntimeOptions {
   /** Where container state lives. Default /run/opencontainer/containers. */
@@ -24,6 +25,11 @@ export interface RuntimeOptions {
   reapDetached?: boolean;
   /** The CRIU binary for checkpoint and restore: a path, or a name on PATH. Default `criu`. */
   criu?: string;
+  /**
+   * Whose children container and exec'd processes become, and who waits for them: this process by
+   * default; the berth server passes the process of the CLI call it handles (needs host 'inline').
+   */
+  parent?: ProcessParent;
 }
 
 export class Runtime {
@@ -37,6 +43,7 @@ export class Runtime {
       cgroupVersion: opts.cgroupVersion,
       reapDetached: opts.reapDetached ?? true,
       criu: opts.criu,
+      parent: opts.parent,
     });
   }
 

@@ -9,7 +9,7 @@ import type { HookClient } from './hookRunner.js';
 export default async function task({ req, hooks }: { req: OperationRequest; hooks: MessagePort }) {
   const runner = Comlink.wrap<HookClient>(nodeEndpoint(hooks));
   try {
-    return await performOperation(req, runner);
+    return await performOperation(req, { hooks: runner });
   } finally {
     runner[Comlink.releaseProxy]();
     hooks.close();

@@ -1,4 +1,6 @@
 // berth's command line: parse, send one message, print. Everything else lives behind the Runtime.
+// A call runs here (`--no-server`) or in the berth server, for the native client (cli/client): the
+// same code either way, with the call's folder, output, stdin, signals and terminal behind CallIO.
 import { existsSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Runtime, type ExecOptions, type ProcessExit, type Resources } from '../actors/runtime.js';
@@ -7,12 +9,32 @@ import type { CriuOptions } from '../actors/messages.js';
 import type { OciState } from '../actors/stateStore.js';
 import { BerthError } from '../native/errors.js';
 import { VERSION } from '../native/version.js';
-import { OCI_VERSION } from '../actors/stateStore.js';
+import { DEFAULT_ROOT, OCI_VERSION } from '../actors/stateStore.js';
 import { readJsonFile } from './jsonFile.js';
 import { helpText, parseCommandLine, UsageError, type CommandLine } from './options.js';
 import type { Proxy } from './terminal.js';
+import type { ProcessParent } from '../native/processParent.js';
+import type { Stdio } from '../actors/messages.js';
 
-const print = (text: string) => process.stdout.write(text.endsWith('\n') ? text : text + '\n');
+/** Where one call's inputs and outputs are: this process's own, or a CLI process's that the server serves. */
+export interface CallIO {
+  /** The caller's working folder: relative paths are relative to it. */
+  cwd: string;
+  stdout(text: string): void;
+  stderr(text: string): void;
+  /** All of the caller's stdin. */
+  readStdin(): Promise<Buffer>;
+  /** The caller's stdio and its fds 3..3+PRESERVE-1, as the container's. */
+  stdio(preserve: number): Stdio;
+  /** Whose children containers become, and who waits for them (absent: this process). */
+  parent?: ProcessParent;
+  /** From now on, the signals a foreground call forwards go to HANDLER. */
+  onSignal(handler: (signal: (typeof forwarded)[number]) => void): void;
+  /** Proxy the caller's terminal to a container's pty master (which the proxy then owns). */
+  proxyTerminal(master: number): Promise<Proxy>;
+}
+
+export const forwarded = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH'] as const;
 
 function table(states: OciState[]): string {
   const rows = [['ID', 'PID', 'STATUS', 'BUNDLE', 'CREATED', 'OWNER'], ...states.map((s) => [s.id, String(s.pid), s.status, s.bundle, s.created, s.owner])];
@@ -20,27 +42,25 @@ function table(states: OciState[]): string {
   return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]! + 2))).join('')).join('\n');
 }
 
-const forwarded = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH'] as const;
-
 /** Forward the signals a foreground `run` receives to the container, as runc does. */
-function forwardSignals(rt: Runtime, id: string): void {
-  for (const sig of forwarded) process.on(sig, () => void rt.kill(id, sig).catch(() => {}));
+function forwardSignals(io: CallIO, rt: Runtime, id: string): void {
+  io.onSignal((sig) => void rt.kill(id, sig).catch(() => {}));
 }
 
 /** A foreground exec: signals go to the exec'd process, once it exists. */
-function forwardSignalsToExec(rt: Runtime, id: string): void {
+function forwardSignalsToExec(io: CallIO, rt: Runtime, id: string): void {
   let pid = 0;
   rt.on((e) => {
     if (e.type === 'exec' && e.id === id) pid = e.pid;
   });
-  for (const sig of forwarded) process.on(sig, () => pid && process.kill(pid, sig));
+  io.onSignal((sig) => pid && process.kill(pid, sig));
 }
 
-/** Proxy berth's terminal to a container's pty when one comes back for ID (loaded only then). */
-function attachTerminal(rt: Runtime, id: string): { proxy?: Promise<Proxy> } {
+/** Proxy the caller's terminal to a container's pty when one comes back for ID. */
+function attachTerminal(io: CallIO, rt: Runtime, id: string): { proxy?: Promise<Proxy> } {
   const attached: { proxy?: Promise<Proxy> } = {};
   rt.on((e) => {
-    if (e.type === 'terminal' && e.id === id) attached.proxy = import('./terminal.js').then((m) => m.proxyTerminal(e.fd));
+    if (e.type === 'terminal' && e.id === id) attached.proxy = io.proxyTerminal(e.fd);
   });
   return attached;
 }
@@ -67,9 +87,9 @@ function parseUser(text: string, groups: string[] | undefined): ExecOptions['use
 }
 
 /** The flags checkpoint and restore share (the mapping to CRIU's options checks them). */
-function criuOptions(flags: CommandLine['flags']) {
+function criuOptions(flags: CommandLine['flags'], cwd: string) {
   return {
-    imagePath: (flags.imagePath as string | undefined) ?? resolve('checkpoint'),
+    imagePath: (flags.imagePath as string | undefined) ?? join(cwd, 'checkpoint'),
     workPath: flags.workPath as string | undefined,
     tcpEstablished: flags.tcpEstablished as boolean | undefined,
     extUnixSk: flags.extUnixSk as boolean | undefined,
@@ -79,18 +99,20 @@ function criuOptions(flags: CommandLine['flags']) {
   };
 }
 
-async function execute(cl: CommandLine, rt: Runtime): Promise<number> {
+async function execute(cl: CommandLine, rt: Runtime, io: CallIO): Promise<number> {
   const { flags, args } = cl;
   const id = args.ID!;
+  const print = (text: string) => io.stdout(text.endsWith('\n') ? text : text + '\n');
+  const stdio = () => io.stdio((flags.preserveFds as number | undefined) ?? 0);
   const createOptions = () => ({
     id,
-    bundle: flags.bundle as string | undefined,
+    bundle: (flags.bundle as string | undefined) ?? io.cwd,
     pidFile: flags.pidFile as string | undefined,
     consoleSocket: flags.consoleSocket as string | undefined,
     noPivot: flags.noPivot as boolean | undefined,
     noNewKeyring: flags.noNewKeyring as boolean | undefined,
     preserveFds: flags.preserveFds as number | undefined,
-    stdio: 'inherit' as const,
+    stdio: stdio(),
   });
   if ((cl.command === 'create' || cl.command === 'run') && flags.dryRun) {
     const plan = await rt.send({ type: 'plan', ...createOptions() });
@@ -103,7 +125,7 @@ async function execute(cl: CommandLine, rt: Runtime): Promise<number> {
       await rt.create(createOptions());
       return 0;
     case 'start':
-      await rt.start(id, { restart: flags.restart as boolean | undefined, stdio: 'inherit' });
+      await rt.start(id, { restart: flags.restart as boolean | undefined, stdio: stdio() });
       return 0;
     case 'stop':
       if ((flags.timeout as number | undefined) !== undefined && (flags.timeout as number) < 0) throw new UsageError('--timeout must be 0 or more seconds');
@@ -128,16 +150,16 @@ async function execute(cl: CommandLine, rt: Runtime): Promise<number> {
     }
     case 'run': {
       const detach = flags.detach as boolean | undefined;
-      if (!detach) forwardSignals(rt, id);
-      const attached = attachTerminal(rt, id);
+      if (!detach) forwardSignals(io, rt, id);
+      const attached = attachTerminal(io, rt, id);
       const { exit } = await rt.run({ ...createOptions(), detach, returnTerminal: !detach && !flags.consoleSocket });
       await detachTerminal(attached);
       return exitStatus(exit);
     }
     case 'exec': {
       const detach = flags.detach as boolean | undefined;
-      if (!detach) forwardSignalsToExec(rt, id);
-      const attached = attachTerminal(rt, id);
+      if (!detach) forwardSignalsToExec(io, rt, id);
+      const attached = attachTerminal(io, rt, id);
       const { exit } = await rt.send({
         type: 'exec',
         id,
@@ -155,7 +177,7 @@ async function execute(cl: CommandLine, rt: Runtime): Promise<number> {
         pidFile: flags.pidFile as string | undefined,
         preserveFds: flags.preserveFds as number | undefined,
         ignorePaused: flags.ignorePaused as boolean | undefined,
-        stdio: 'inherit',
+        stdio: stdio(),
       });
       await detachTerminal(attached);
       return exitStatus(exit);
@@ -188,18 +210,18 @@ async function execute(cl: CommandLine, rt: Runtime): Promise<number> {
     }
     case 'update': {
       const { updateResources } = await import('./update.js');
-      await rt.update(id, updateResources(flags) as Resources);
+      await rt.update(id, (await updateResources(flags, () => io.readStdin())) as Resources);
       return 0;
     }
     case 'checkpoint':
-      await rt.checkpoint({ id, ...criuOptions(flags), leaveRunning: flags.leaveRunning as boolean | undefined, preDump: flags.preDump as boolean | undefined, parentPath: flags.parentPath as string | undefined, emptyNs: flags.emptyNs as string[] | undefined });
+      await rt.checkpoint({ id, ...criuOptions(flags, io.cwd), leaveRunning: flags.leaveRunning as boolean | undefined, preDump: flags.preDump as boolean | undefined, parentPath: flags.parentPath as string | undefined, emptyNs: flags.emptyNs as string[] | undefined });
       return 0;
     case 'restore': {
       const detach = flags.detach as boolean | undefined;
       const consoleSocket = flags.consoleSocket as string | undefined;
-      if (!detach) forwardSignals(rt, id);
-      const attached = attachTerminal(rt, id);
-      await rt.restore({ id, ...criuOptions(flags), bundle: flags.bundle as string | undefined, pidFile: flags.pidFile as string | undefined, consoleSocket, returnTerminal: !detach && !consoleSocket, stdio: 'inherit', detach });
+      if (!detach) forwardSignals(io, rt, id);
+      const attached = attachTerminal(io, rt, id);
+      await rt.restore({ id, ...criuOptions(flags, io.cwd), bundle: (flags.bundle as string | undefined) ?? io.cwd, pidFile: flags.pidFile as string | undefined, consoleSocket, returnTerminal: !detach && !consoleSocket, stdio: stdio(), detach });
       if (detach) return 0;
       const exit = await rt.wait(id);
       await detachTerminal(attached);
@@ -207,7 +229,7 @@ async function execute(cl: CommandLine, rt: Runtime): Promise<number> {
       return exitStatus(exit);
     }
     case 'spec': {
-      const path = join(resolve((flags.bundle as string) ?? '.'), 'config.json');
+      const path = join((flags.bundle as string | undefined) ?? io.cwd, 'config.json');
       if (existsSync(path)) throw new BerthError(`File ${path} exists. Remove it first`);
       writeFileSync(path, JSON.stringify(await rt.send({ type: 'spec' }), null, 2) + '\n');
       return 0;
@@ -222,26 +244,33 @@ async function execute(cl: CommandLine, rt: Runtime): Promise<number> {
   throw new UsageError(`unknown command "${cl.command}"`);
 }
 
-export async function main(argv: string[]): Promise<number> {
-  let log = createLogger();
+/** One CLI call: ARGV without the program's name; resolves with its exit status. */
+export async function main(argv: string[], io: CallIO): Promise<number> {
+  let log = createLogger({ stderr: io.stderr });
   let rt: Runtime | null = null;
   try {
-    const cl = parseCommandLine(argv);
+    const cl = parseCommandLine(argv, io.cwd);
     const g = cl.global;
     if (g.logFormat !== undefined && g.logFormat !== 'text' && g.logFormat !== 'json') throw new UsageError(`invalid log format "${g.logFormat}": text or json`);
-    const logOptions: LogOptions = { file: g.log as string | undefined, format: g.logFormat as 'text' | 'json' | undefined, debug: g.debug as boolean | undefined };
+    const logOptions: LogOptions = { file: g.log as string | undefined, format: g.logFormat as 'text' | 'json' | undefined, debug: g.debug as boolean | undefined, stderr: io.stderr };
     log = createLogger(logOptions);
     if (g.version) {
-      print(`berth version ${VERSION}\nspec: ${OCI_VERSION}`);
+      io.stdout(`berth version ${VERSION}\nspec: ${OCI_VERSION}\n`);
       return 0;
     }
     if (g.help || !cl.command) {
-      print(helpText());
+      io.stdout(helpText());
       return cl.command || g.help ? 0 : 1;
     }
     for (const u of cl.unused) log.debug(`${u} is accepted for runc compatibility but not used yet`);
+    if (cl.command === 'server') {
+      if (io.parent) throw new UsageError('berth server runs in a process of its own, not through a server');
+      const { runServer } = await import('./serve.js');
+      return await runServer({ root: (g.root as string | undefined) ?? DEFAULT_ROOT, idleSeconds: cl.flags.idle as number | undefined, log: logOptions });
+    }
     if (g.cgroupVersion !== undefined && g.cgroupVersion !== 1 && g.cgroupVersion !== 2) throw new UsageError('--cgroup-version must be 1 or 2');
     if (g.actorHost !== undefined && g.actorHost !== 'inline' && g.actorHost !== 'pool') throw new UsageError('--actor-host must be inline or pool');
+    if (g.actorHost === 'pool' && io.parent?.remote) throw new UsageError('--actor-host pool needs --no-server');
     rt = new Runtime({
       root: g.root as string | undefined,
       host: (g.actorHost as 'inline' | 'pool' | undefined) ?? 'inline',
@@ -249,13 +278,14 @@ export async function main(argv: string[]): Promise<number> {
       cgroupVersion: g.cgroupVersion as 1 | 2 | undefined,
       // What this call does not wait for belongs to the caller (its subreaper reaps it).
       reapDetached: false,
-      criu: g.criu as string | undefined,
+      criu: g.criu === undefined || !(g.criu as string).includes('/') ? (g.criu as string | undefined) : resolve(io.cwd, g.criu as string),
+      parent: io.parent,
     });
-    return await execute(cl, rt);
+    return await execute(cl, rt, io);
   } catch (e) {
     const message = e instanceof Error ? e.message : String(e);
     log.error(message);
-    process.stderr.write(message + '\n');
+    io.stderr(message + '\n');
     return 1;
   } finally {
     await rt?.close();

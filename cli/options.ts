@@ -1,9 +1,13 @@
 // runc's command line, as tables: global flags, then a command with its flags and arguments.
 // Like runc (urfave/cli), flags may also follow the arguments, except for commands that pass the
 // rest of the line on (exec), and `--flag value`, `--flag=value`, `-f value` all work.
+import { resolve } from 'node:path';
 
-/** `strings`: the flag may be given again, each value is kept. */
-export type FlagType = 'bool' | 'string' | 'int' | 'strings';
+/**
+ * `strings`: the flag may be given again, each value is kept. `path`: a host path, made absolute
+ * against the caller's folder (the server runs elsewhere); `-` (stdin) stays.
+ */
+export type FlagType = 'bool' | 'string' | 'int' | 'strings' | 'path';
 
 export interface FlagSpec {
   names: string[];
@@ -25,23 +29,24 @@ export interface CommandSpec {
 const flag = (names: string[], type: FlagType, help: string, unused = false): FlagSpec => ({ names, type, help, unused });
 
 export const globalFlags: Record<string, FlagSpec> = {
-  root: flag(['root'], 'string', 'root folder for container state (default: /run/opencontainer/containers)'),
-  log: flag(['log'], 'string', 'append the log to this file (default: stderr)'),
+  root: flag(['root'], 'path', 'root folder for container state (default: /run/opencontainer/containers)'),
+  log: flag(['log'], 'path', 'append the log to this file (default: stderr)'),
   logFormat: flag(['log-format'], 'string', 'log format: text or json'),
   debug: flag(['debug'], 'bool', 'log debug messages'),
   systemdCgroup: flag(['systemd-cgroup'], 'bool', 'manage cgroups through systemd', true),
   criu: flag(['criu'], 'string', 'the CRIU binary for checkpoint and restore (default: criu on PATH)'),
   rootless: flag(['rootless'], 'string', 'rootless mode', true),
   cgroupVersion: flag(['cgroup-version'], 'int', 'berth: manage cgroups as v1 or v2 (default: v1 where v1 is mounted)'),
-  actorHost: flag(['actor-host'], 'string', 'berth: run container actors inline (default) or on a worker pool'),
+  actorHost: flag(['actor-host'], 'string', 'berth: run container actors inline (default) or on a worker pool (with --no-server)'),
+  noServer: flag(['no-server'], 'bool', 'berth: handle this call in its own process, not in the berth server (also BERTH_NO_SERVER=1)'),
   version: flag(['version', 'v'], 'bool', 'print the version'),
   help: flag(['help', 'h'], 'bool', 'show help'),
 };
 
 const createFlags = {
-  bundle: flag(['bundle', 'b'], 'string', 'the bundle folder (default: the current folder)'),
-  consoleSocket: flag(['console-socket'], 'string', 'unix socket that receives the terminal master'),
-  pidFile: flag(['pid-file'], 'string', 'write the container process pid to this file'),
+  bundle: flag(['bundle', 'b'], 'path', 'the bundle folder (default: the current folder)'),
+  consoleSocket: flag(['console-socket'], 'path', 'unix socket that receives the terminal master'),
+  pidFile: flag(['pid-file'], 'path', 'write the container process pid to this file'),
   noPivot: flag(['no-pivot'], 'bool', 'use MS_MOVE and chroot instead of pivot_root'),
   noNewKeyring: flag(['no-new-keyring'], 'bool', 'do not create a session keyring'),
   preserveFds: flag(['preserve-fds'], 'int', 'hand fds 3..3+N-1 to the container'),
@@ -51,8 +56,8 @@ const createFlags = {
 
 /** runc's flags that CRIU acts on, in checkpoint and restore alike. */
 const criuFlags = {
-  imagePath: flag(['image-path'], 'string', 'the checkpoint\'s image folder (default: ./checkpoint)'),
-  workPath: flag(['work-path'], 'string', 'where CRIU writes its log and work files (default: the image folder)'),
+  imagePath: flag(['image-path'], 'path', 'the checkpoint\'s image folder (default: ./checkpoint)'),
+  workPath: flag(['work-path'], 'path', 'where CRIU writes its log and work files (default: the image folder)'),
   tcpEstablished: flag(['tcp-established'], 'bool', 'allow open TCP connections'),
   extUnixSk: flag(['ext-unix-sk'], 'bool', 'allow unix sockets connected outside the container'),
   shellJob: flag(['shell-job'], 'bool', 'allow a process that belongs to a shell job'),
@@ -90,9 +95,14 @@ export const commands: Record<string, CommandSpec> = {
     flags: { format: flag(['format', 'f'], 'string', 'table or json'), quiet: flag(['quiet', 'q'], 'bool', 'print ids only') },
     args: [],
   },
-  spec: { help: 'write a default config.json', flags: { bundle: flag(['bundle', 'b'], 'string', 'the bundle folder'), rootless: flag(['rootless'], 'bool', 'a rootless config', true) }, args: [] },
+  spec: { help: 'write a default config.json', flags: { bundle: flag(['bundle', 'b'], 'path', 'the bundle folder'), rootless: flag(['rootless'], 'bool', 'a rootless config', true) }, args: [] },
   features: { help: 'print the OCI features this build supports', flags: {}, args: [] },
   statechart: { help: 'berth: print the container lifecycle statechart', flags: {}, args: [] },
+  server: {
+    help: 'berth: serve CLI calls for this state root in the foreground (the first call starts one when none runs)',
+    flags: { idle: flag(['idle'], 'int', 'exit after this many seconds without a call (default: $BERTH_SERVER_IDLE, else 60; 0: never)') },
+    args: [],
+  },
   pause: { help: 'freeze every process of a running container', flags: {}, args: ['ID'] },
   resume: { help: 'thaw a paused container', flags: {}, args: ['ID'] },
   unpause: { help: 'the same as resume', flags: {}, args: ['ID'] },
@@ -110,7 +120,7 @@ export const commands: Record<string, CommandSpec> = {
   update: {
     help: "change a live container's resource limits",
     flags: {
-      resources: flag(['resources', 'r'], 'string', 'a linux.resources JSON file (- for stdin); the flags below then do not apply'),
+      resources: flag(['resources', 'r'], 'path', 'a linux.resources JSON file (- for stdin); the flags below then do not apply'),
       memory: flag(['memory'], 'string', 'memory limit in bytes (k, m, g suffixes; -1 for none)'),
       memorySwap: flag(['memory-swap'], 'string', 'memory+swap limit in bytes (-1 for none)'),
       memoryReservation: flag(['memory-reservation'], 'string', 'memory soft limit in bytes'),
@@ -157,11 +167,11 @@ export const commands: Record<string, CommandSpec> = {
   exec: {
     help: 'run a new process in a running container',
     flags: {
-      process: flag(['process', 'p'], 'string', 'the whole process as JSON (runtime-spec process); the flags below then do not apply'),
+      process: flag(['process', 'p'], 'path', 'the whole process as JSON (runtime-spec process); the flags below then do not apply'),
       tty: flag(['tty', 't'], 'bool', 'give the process a terminal'),
-      consoleSocket: flag(['console-socket'], 'string', 'unix socket that receives the terminal master'),
+      consoleSocket: flag(['console-socket'], 'path', 'unix socket that receives the terminal master'),
       detach: flag(['detach', 'd'], 'bool', 'do not wait for the process'),
-      pidFile: flag(['pid-file'], 'string', 'write the process pid to this file'),
+      pidFile: flag(['pid-file'], 'path', 'write the process pid to this file'),
       cwd: flag(['cwd'], 'string', 'working directory in the container'),
       env: flag(['env', 'e'], 'strings', 'KEY=VALUE added to the environment'),
       user: flag(['user', 'u'], 'string', 'UID[:GID]'),
@@ -198,8 +208,8 @@ function lookup(specs: Record<string, FlagSpec>, name: string): [string, FlagSpe
   return Object.entries(specs).find(([, s]) => s.names.includes(name));
 }
 
-/** Parse the flags in ARGS against SPECS; returns the values and what is left. */
-function parseFlags(args: string[], specs: Record<string, FlagSpec>, unused: string[], reorder: boolean): { values: Values; rest: string[] } {
+/** Parse the flags in ARGS against SPECS (paths made absolute against CWD); returns the values and what is left. */
+function parseFlags(args: string[], specs: Record<string, FlagSpec>, unused: string[], reorder: boolean, cwd: string): { values: Values; rest: string[] } {
   const values: Values = {};
   const rest: string[] = [];
   for (let i = 0; i < args.length; i++) {
@@ -236,20 +246,21 @@ function parseFlags(args: string[], specs: Record<string, FlagSpec>, unused: str
       if (!/^-?\d+$/.test(value as string)) throw new UsageError(`invalid value "${value}" for flag -${name}: not an integer`);
       values[key] = Number(value);
     } else if (spec.type === 'strings') values[key] = [...((values[key] as string[]) ?? []), value as string];
+    else if (spec.type === 'path') values[key] = value === '-' ? value : resolve(cwd, value as string);
     else values[key] = value;
     if (spec.unused) unused.push(`--${spec.names[0]}`);
   }
   return { values, rest };
 }
 
-export function parseCommandLine(argv: string[]): CommandLine {
+export function parseCommandLine(argv: string[], cwd = process.cwd()): CommandLine {
   const unused: string[] = [];
-  const { values: global, rest: line } = parseFlags(argv, globalFlags, unused, false);
+  const { values: global, rest: line } = parseFlags(argv, globalFlags, unused, false, cwd);
   const [command, ...commandArgs] = line;
   if (!command) return { global, command: null, flags: {}, args: {}, rest: [], unused };
   const spec = commands[command];
   if (!spec) throw new UsageError(`unknown command "${command}" (berth --help lists them)`);
-  const { values: flags, rest: all } = parseFlags(commandArgs, spec.flags, unused, !spec.flagsFirst);
+  const { values: flags, rest: all } = parseFlags(commandArgs, spec.flags, unused, !spec.flagsFirst, cwd);
   const variadic = spec.args.at(-1)?.endsWith('...') ?? false;
   const named = variadic ? spec.args.slice(0, -1) : spec.args;
   const positional = variadic ? all.slice(0, named.length) : all;

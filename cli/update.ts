@@ -31,11 +31,11 @@ const fields: Record<string, [section: string, field: string, flag: string, pars
   blkioWeight: ['blockIO', 'weight', 'blkio-weight', integer],
 };
 
-/** The resources an update asks for: the --resources file (- for stdin), or the flags. Validated by the update itself. */
-export function updateResources(flags: Values): unknown {
+/** The resources an update asks for: the --resources file (- for STDIN, read by the caller), or the flags. Validated by the update itself. */
+export function updateResources(flags: Values, stdin: () => Promise<Buffer>): Promise<unknown> | unknown {
   if (flags.resources !== undefined) {
     const path = flags.resources as string;
-    return path === '-' ? readJsonFile(0, 'stdin') : readJsonFile(path, path);
+    return path === '-' ? stdin().then((data) => readJsonFile(data, 'stdin')) : readJsonFile(path, path);
   }
   const resources: Record<string, Record<string, number | string>> = {};
   for (const [key, [section, field, flag, parse]] of Object.entries(fields)) {

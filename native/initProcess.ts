@@ -7,8 +7,8 @@ import { fileURLToPath } from 'node:url';
 import { BerthError, errnoName, errnoText } from './errors.js';
 import { encodePlan, Msg, type Plan, type PlanStep } from './plan.js';
 import { signalAll } from './signalling.js';
+import type { ProcessParent } from './processParent.js';
 import { sealedExecutable, spawnWithSocket } from './spawn.js';
-import { waitChild } from './syscalls.js';
 
 /** Where the build put berth-init: next to the bundled CLI, or under build/native when run from build/. */
 export function initBinary(): string {
@@ -39,6 +39,8 @@ export class InitStepError extends BerthError {
 
 export interface InitOptions {
   plan: Plan;
+  /** Whose children berth-init and the process it makes become. */
+  parent: ProcessParent;
   /** fds for the container's 0, 1, 2 and preserved fds (3...), or 'ignore'. */
   stdio: (number | 'ignore')[];
   /** Answer a SYNC step; the stage-1 pid is the process to act on. Failing fails the create. */
@@ -54,9 +56,9 @@ export interface InitOptions {
 const MSG_SIZE = 16;
 
 /** Spawn berth-init and run the plan up to READY. Resolves with the container process's host pid. */
-export function runInit(opts: InitOptions): Promise<number> {
+export async function runInit(opts: InitOptions): Promise<number> {
   const syncFd = opts.stdio.length;
-  const stage1 = spawnWithSocket(sealedExecutable(initBinary()), [String(syncFd)], opts.stdio, syncFd, opts.consoleFd === undefined ? [] : [opts.consoleFd]);
+  const stage1 = await spawnWithSocket(opts.parent, sealedExecutable(initBinary()), [String(syncFd)], opts.stdio, syncFd, opts.consoleFd === undefined ? [] : [opts.consoleFd]);
   const sock = new Socket({ fd: stage1.socket, readable: true, writable: true });
   return new Promise<number>((resolve, reject) => {
     let pid = 0;
@@ -69,7 +71,7 @@ export function runInit(opts: InitOptions): Promise<number> {
       sock.destroy();
       // Stage 1 exits right after it forks (or fails): reap it. On our own failure, end it first.
       if (err && !pid) signalAll([stage1.pid], 9);
-      waitChild(stage1.pid);
+      opts.parent.reap(stage1.pid).catch(() => {}); // nobody needs its status
       if (err) reject(err);
       else resolve(pid);
     };

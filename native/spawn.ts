@@ -5,6 +5,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { SyscallError } from './errors.js';
 import { koffi, libc } from './libc.js';
+import type { ProcessParent } from './processParent.js';
 import { closeFd, socketPair } from './syscalls.js';
 
 const c = {
@@ -113,16 +114,16 @@ export interface SpawnOptions {
 }
 
 /**
- * Spawn PATH with ARGS. STDIO[i] becomes the child's fd i; a new socket becomes its fd SYNC_FD
- * (STDIO.length), and EXTRA[i] its fd SYNC_FD+1+i.
+ * Spawn PATH with ARGS as a child of PARENT. STDIO[i] becomes the child's fd i; a new socket
+ * becomes its fd SYNC_FD (STDIO.length), and EXTRA[i] its fd SYNC_FD+1+i.
  */
-export function spawnWithSocket(path: string, args: string[], stdio: (number | 'ignore')[], syncFd: number, extra: number[] = [], opts: SpawnOptions = {}): Spawned {
+export async function spawnWithSocket(parent: ProcessParent, path: string, args: string[], stdio: (number | 'ignore')[], syncFd: number, extra: number[] = [], opts: SpawnOptions = {}): Promise<Spawned> {
   const [ours, theirs] = socketPair(opts.socketType);
   const fds = [...stdio];
   fds[syncFd] = theirs;
   extra.forEach((fd, i) => (fds[syncFd + 1 + i] = fd));
   try {
-    return { pid: spawnProcess(path, [path, ...args], opts.env ?? [], fds), socket: ours };
+    return { pid: await parent.spawn(path, [path, ...args], opts.env ?? [], fds), socket: ours };
   } catch (e) {
     closeFd(ours);
     throw e;

@@ -24,13 +24,14 @@ test('byte sizes as docker and runc read them', () => {
 
 test('update: flags become linux.resources fields', () => {
   const flags = parseCommandLine(['update', '--memory', '1g', '--memory-swap', '-1', '--cpu-quota', '-1', '--cpuset-cpus', '0-1', '--pids-limit', '-1', '--blkio-weight', '300', 'box']).flags;
-  assert.equal(updateResources(flags), {
+  const noStdin = () => Promise.reject(new Error('not read'));
+  assert.equal(updateResources(flags, noStdin), {
     memory: { limit: 2 ** 30, swap: -1 },
     cpu: { quota: -1, cpus: '0-1' },
     pids: { limit: -1 },
     blockIO: { weight: 300 },
   });
-  assert.equal(updateResources({}), {});
+  assert.equal(updateResources({}, noStdin), {});
 });
 
 test('update merges as runc does: given fields replace, others stay, devices match by major:minor', () => {

@@ -9,6 +9,7 @@ import { mountIds, namespaceInodes, stdioFacts } from '../../native/criu/facts.j
 import { openFolder, writeStdioRecord } from '../../native/criu/images.js';
 import { dumpOptions, type DumpFlags } from '../../native/criu/options.js';
 import { runCriu } from '../../native/criu/swrk.js';
+import { thisProcess } from '../../native/processParent.js';
 import { readConfig } from '../stateStore.js';
 import { requireState, type OperationContext } from './context.js';
 
@@ -45,7 +46,7 @@ export async function checkpointContainer(ctx: OperationContext, req: Checkpoint
     if (frozenHere) await freeze(record!);
     writeStdioRecord(req.imagePath, stdio);
     const logPath = join(resolve(req.workPath ?? req.imagePath), opts.logFile!);
-    await runCriu({ criu: req.criu, type, opts: { ...opts, imagesDirFd: images, workDirFd: work }, stdio: ['ignore', 'ignore', 'ignore'], logPath });
+    await runCriu({ criu: req.criu, parent: thisProcess, type, opts: { ...opts, imagesDirFd: images, workDirFd: work }, stdio: ['ignore', 'ignore', 'ignore'], logPath });
     if (frozenHere && stillRunning) thaw(record!);
   } catch (e) {
     if (frozenHere) thaw(record!);

@@ -2,6 +2,7 @@
 import type { HookKind } from '../../native/spec/config.js';
 import type { HookClient } from '../hookRunner.js';
 import type { Logger } from '../log.js';
+import type { ProcessParent } from '../../native/processParent.js';
 import { innermostPid } from '../../native/procfs.js';
 import { writeState, type OciState, type StateFile } from '../stateStore.js';
 
@@ -14,6 +15,8 @@ export interface OperationContext {
   state: StateFile | null;
   /** Where hooks are run (the coordinator's runner, serialized). */
   hooks: HookClient;
+  /** Whose children the container's processes (and CRIU's restored ones) become. */
+  parent: ProcessParent;
 }
 
 /** Record the state on disk (atomically) and in the context. */

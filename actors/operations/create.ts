@@ -22,7 +22,7 @@ import { lastCapability, lsmHost, procStat } from '../../native/procfs.js';
 import { whyDead } from '../../native/signalling.js';
 import type { Config } from '../../native/spec/config.js';
 import { ConfigError, parseConfig } from '../../native/spec/validate.js';
-import { mkfifo, waitChild } from '../../native/syscalls.js';
+import { mkfifo } from '../../native/syscalls.js';
 import type { CreateOptions } from '../messages.js';
 import { fifoPath, OCI_VERSION, writeAtomic, writeConfig, type StateFile } from '../stateStore.js';
 import { hookState, inContainerHooks, saveState, type OperationContext } from './context.js';
@@ -152,7 +152,7 @@ export function recordAndMakeCgroup(ctx: OperationContext, prepared: ReturnType<
 export async function undoNewContainer(ctx: OperationContext, state: StateFile, op: string): Promise<void> {
   try {
     await teardown(ctx.dir, state);
-    if (state.pid) waitChild(state.pid); // killed by teardown; a child of this process no reaper knows of
+    if (state.pid) await ctx.parent.reap(state.pid); // killed by teardown; a child no reaper knows of
   } catch (undo) {
     ctx.log.warn(`${op} ${ctx.id} failed and could not be fully undone: ${(undo as Error).message}`);
   }
@@ -175,6 +175,7 @@ export async function createContainer(ctx: OperationContext, req: CreateRequest,
     route = openConsole(config.process.terminal, req);
     const pid = await runInit({
       plan,
+      parent: ctx.parent,
       stdio: stdioFds(req.stdio, req.preserveFds),
       consoleFd: route.fd,
       onSync: async (tag, stage1) => {

@@ -7,7 +7,6 @@ import { runInit } from '../../native/initProcess.js';
 import { lastCapability, lsmHost } from '../../native/procfs.js';
 import type { Process } from '../../native/spec/config.js';
 import { parseProcess } from '../../native/spec/validate.js';
-import { waitChild } from '../../native/syscalls.js';
 import type { ExecOptions, Stdio } from '../messages.js';
 import { readConfig, writeAtomic } from '../stateStore.js';
 import { requireState, type OperationContext } from './context.js';
@@ -62,11 +61,11 @@ export async function execProcess(ctx: OperationContext, req: ExecRequest): Prom
   const route = openConsole(req.process.terminal, req);
   let pid = 0;
   try {
-    await runInit({ plan, stdio: stdioFds(req.stdio, req.preserveFds), consoleFd: route.fd, onSync: () => {}, onPid: (p) => (pid = p), untilExec: true });
+    await runInit({ plan, parent: ctx.parent, stdio: stdioFds(req.stdio, req.preserveFds), consoleFd: route.fd, onSync: () => {}, onPid: (p) => (pid = p), untilExec: true });
     if (req.pidFile) writeAtomic(resolve(req.pidFile), String(pid));
     return { pid, terminal: route.receive() };
   } catch (e) {
-    if (pid) waitChild(pid); // it failed and exited; a child of this process no reaper knows of
+    if (pid) await ctx.parent.reap(pid); // it failed and exited; a child no reaper knows of
     throw e;
   } finally {
     route.close();

@@ -7,7 +7,6 @@ import { BerthError } from '../../native/errors.js';
 import { runInit } from '../../native/initProcess.js';
 import { withKeptNamespaces } from '../../native/keptNamespaces.js';
 import { procStat } from '../../native/procfs.js';
-import { waitChild } from '../../native/syscalls.js';
 import type { Stdio } from '../messages.js';
 import { readConfig } from '../stateStore.js';
 import { requireState, type OperationContext } from './context.js';
@@ -28,11 +27,11 @@ export async function restartContainer(ctx: OperationContext, stdio: Stdio | und
   let pid = 0;
   let pidStartTime = 0;
   try {
-    await runInit({ plan, stdio: stdioFds(stdio), onSync: () => {}, onPid: (p) => ((pid = p), (pidStartTime = procStat(p)?.startTime ?? 0)), untilExec: true });
+    await runInit({ plan, parent: ctx.parent, stdio: stdioFds(stdio), onSync: () => {}, onPid: (p) => ((pid = p), (pidStartTime = procStat(p)?.startTime ?? 0)), untilExec: true });
   } catch (e) {
     // Whatever started goes again; the container stays stopped, its namespaces kept.
     await endProcesses({ ...state, pid, berth: { ...state.berth, pidStartTime } });
-    if (pid) waitChild(pid); // a child of this process no reaper knows of
+    if (pid) await ctx.parent.reap(pid); // a child no reaper knows of
     throw e;
   }
   ctx.state = { ...state, pid, berth: { ...state.berth, pidStartTime } }; // recorded when the machine settles

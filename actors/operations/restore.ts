@@ -12,6 +12,7 @@ import { restoreOptions, type CriuFlags } from '../../native/criu/options.js';
 import { runCriu } from '../../native/criu/swrk.js';
 import { BerthError, isErrno } from '../../native/errors.js';
 import { runInit } from '../../native/initProcess.js';
+import { thisProcess } from '../../native/processParent.js';
 import { procStat } from '../../native/procfs.js';
 import { whyDead } from '../../native/signalling.js';
 import { bindMount, closeFd, detachMount } from '../../native/syscalls.js';
@@ -97,6 +98,7 @@ export async function restoreContainer(ctx: OperationContext, req: RestoreReques
     opened.push(...passFds);
     const resp = await runCriu({
       criu: req.criu,
+      parent: ctx.parent,
       type: 'RESTORE',
       opts: { ...prepared.opts, imagesDirFd: images, workDirFd: work },
       stdio: stdioFds(req.stdio),
@@ -117,7 +119,7 @@ export async function restoreContainer(ctx: OperationContext, req: RestoreReques
     const dead = pid ? whyDead(pid, state.berth.pidStartTime) : 'CRIU named no pid';
     if (dead) throw new BerthError(`the restored process died before it was recorded: ${dead}`);
     // Harmless when CRIU restored lo up already; needed when the checkpoint left the network out.
-    if (hasNewNamespace(prepared.config, 'network')) await runInit({ plan: loopbackPlan(pid), stdio: ['ignore', 'ignore', 'ignore'], onSync: () => {}, onPid: () => {} });
+    if (hasNewNamespace(prepared.config, 'network')) await runInit({ plan: loopbackPlan(pid), parent: thisProcess, stdio: ['ignore', 'ignore', 'ignore'], onSync: () => {}, onPid: () => {} });
     if (req.pidFile) writeAtomic(resolve(req.pidFile), String(pid));
     ctx.state = state;
     return terminal;

@@ -7,10 +7,11 @@ import { BerthError } from '../../native/errors.js';
 import { closeFd, socketPair } from '../../native/syscalls.js';
 import type { Stdio } from '../messages.js';
 
-/** The fds of this process that become the new process's 0, 1, 2 and preserved fds 3... */
+/** The fds of this process that become the new process's 0, 1, 2 and preserved fds 3... (this process's 3... unless STDIO names them). */
 export function stdioFds(stdio: Stdio | undefined, preserveFds = 0): (number | 'ignore')[] {
-  const std = stdio === 'ignore' ? ['ignore', 'ignore', 'ignore'] : stdio === 'inherit' || !stdio ? [0, 1, 2] : stdio;
-  return [...(std as (number | 'ignore')[]), ...Array.from({ length: preserveFds }, (_, i) => 3 + i)];
+  const std: (number | 'ignore')[] = stdio === 'ignore' ? ['ignore', 'ignore', 'ignore'] : stdio === 'inherit' || !stdio ? [0, 1, 2] : stdio;
+  const preserved = std.length > 3 ? std.slice(3) : Array.from({ length: preserveFds }, (_, i) => 3 + i);
+  return [...std.slice(0, 3), ...preserved];
 }
 
 export interface ConsoleRequest {

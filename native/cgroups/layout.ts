@@ -42,12 +42,13 @@ export function parseLayout(mountinfo: string, prefer?: 1 | 2): CgroupLayout {
   return { version, v1, unified };
 }
 
-let cached: CgroupLayout | undefined;
+let cached: { mountinfo: string; prefer?: 1 | 2; layout: CgroupLayout } | undefined;
 
-/** This host's layout, read once per process. */
+/** This host's layout as mounted now: a long-lived berth server sees hierarchies come and go (parsed again only then). */
 export function hostLayout(prefer?: 1 | 2): CgroupLayout {
-  if (!cached || (prefer && cached.version !== prefer)) cached = parseLayout(readFileSync('/proc/self/mountinfo', 'utf8'), prefer);
-  return cached;
+  const mountinfo = readFileSync('/proc/self/mountinfo', 'utf8');
+  if (cached?.mountinfo !== mountinfo || cached.prefer !== prefer) cached = { mountinfo, prefer, layout: parseLayout(mountinfo, prefer) };
+  return cached.layout;
 }
 
 /** The cgroup of this process in each hierarchy: `memory` → `/process_api/x`, `` (v2) → `/`. Pure. */

@@ -6,8 +6,9 @@ import { readFileSync, writeSync } from 'node:fs';
 import { BerthError } from '../errors.js';
 import { MSG_DONTWAIT, receiveMessage, type Received } from '../console.js';
 import { signalAll } from '../signalling.js';
+import type { ProcessParent } from '../processParent.js';
 import { spawnWithSocket } from '../spawn.js';
-import { closeFd, SOCK_SEQPACKET, untilReadable, waitChild } from '../syscalls.js';
+import { closeFd, SOCK_SEQPACKET, untilReadable } from '../syscalls.js';
 import { CRIU_PATH_ENV } from './check.js';
 import { firstError } from './log.js';
 import { decodeResponse, encodeNotifyAck, encodeRequest, RequestType, type CriuOpts, type CriuResponse, type RequestTypeName } from './rpc.js';
@@ -20,6 +21,8 @@ const MESSAGE_SIZE = 40 * 1024;
 export interface SwrkRequest {
   /** The CRIU binary, an absolute path. */
   criu: string;
+  /** Whose child CRIU is: a restored process is CRIU's sibling, so its parent is the container's. */
+  parent: ProcessParent;
   type: RequestTypeName;
   opts: CriuOpts;
   /** CRIU's stdin, stdout, stderr: on restore, what `fd[0..2]` inherit keys name. */
@@ -65,7 +68,7 @@ async function receive(sock: number): Promise<Received> {
 /** Send the request and follow the conversation to CRIU's final response. */
 export async function runCriu(req: SwrkRequest): Promise<CriuResponse> {
   const verb = verbs[req.type];
-  const criu = spawnWithSocket(req.criu, ['swrk', String(SWRK_FD)], req.stdio, SWRK_FD, req.passFds ?? [], { socketType: SOCK_SEQPACKET, env: [`PATH=${CRIU_PATH_ENV}`] });
+  const criu = await spawnWithSocket(req.parent, req.criu, ['swrk', String(SWRK_FD)], req.stdio, SWRK_FD, req.passFds ?? [], { socketType: SOCK_SEQPACKET, env: [`PATH=${CRIU_PATH_ENV}`] });
   let exited = false;
   // After a failure CRIU answers, it undoes what it did (its cgroup yard's mounts) and exits: let it.
   let answered = false;
@@ -76,7 +79,7 @@ export async function runCriu(req: SwrkRequest): Promise<CriuResponse> {
       const { data, fd } = await receive(criu.socket);
       if (data.length === 0) {
         exited = true;
-        const status = waitChild(criu.pid);
+        const status = await req.parent.reap(criu.pid);
         throw new CriuError(verb, `CRIU ended without an answer (${status.signal ? `signal ${status.signal}` : `exit status ${status.exitCode}`})`, req.logPath);
       }
       const resp = decodeResponse(data);
@@ -92,6 +95,6 @@ export async function runCriu(req: SwrkRequest): Promise<CriuResponse> {
   } finally {
     closeFd(criu.socket);
     // After its response CRIU exits (a restored process is a sibling, not its child).
-    if (!exited) waitChild(criu.pid);
+    if (!exited) await req.parent.reap(criu.pid);
   }
 }

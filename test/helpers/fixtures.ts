@@ -126,8 +126,29 @@ export function assertNothingLeft(root: string, id: string, dir: string): void {
  */
 export function cleanupRoot(root: string): void {
   if (!existsSync(root)) return;
-  for (const id of readdirSync(root)) berth(root, ['delete', '--force', id]);
+  for (const id of readdirSync(root).filter((d) => d !== '@server')) berth(root, ['delete', '--force', id]);
+  stopServer(root);
   rmSync(root, { recursive: true, force: true });
+}
+
+/** The pid of the berth server serving ROOT, or null when none does. */
+export function serverPid(root: string): number | null {
+  try {
+    const pid = Number(readFileSync(join(root, '@server', 'pid'), 'utf8'));
+    return existsSync(`/proc/${pid}`) && readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('server') ? pid : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Stop ROOT's berth server (started by this test's calls) and wait until it is gone. */
+export function stopServer(root: string, signal: NodeJS.Signals = 'SIGTERM'): void {
+  const pid = serverPid(root);
+  if (pid === null) return;
+  process.kill(pid, signal);
+  const alive = () => existsSync(`/proc/${pid}`) && !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z ');
+  for (let i = 0; i < 500 && alive(); i++) spawnSync('sleep', ['0.01']);
+  if (alive()) throw new Error(`the berth server ${pid} of ${root} did not stop on ${signal}`);
 }
 
 /** What a suite of container tests works in: a temp folder, a state root and a busybox rootfs below it. */
