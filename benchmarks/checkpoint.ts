@@ -30,13 +30,13 @@ const bundle = makeBundle(join(dir, 'bundle'), rootfs, ['sh', '-c', 'i=0; while 
 
 /** One tool's way to run, checkpoint, restore and remove a container. */
 interface Tool {
-  run(id: string): Promise<void>;
+  run(id: string): Promise<unknown>;
   pid(id: string): number;
-  checkpoint(id: string, images: string): Promise<void>;
+  checkpoint(id: string, images: string): Promise<unknown>;
   /** Not timed: berth keeps a checkpointed container until it is deleted (runc's checkpoint removes it). */
-  release(id: string): Promise<void>;
-  restore(id: string, images: string): Promise<void>;
-  remove(id: string): Promise<void>;
+  release(id: string): Promise<unknown>;
+  restore(id: string, images: string): Promise<unknown>;
+  remove(id: string): Promise<unknown>;
 }
 
 const roots = { cli: join(dir, 'cli'), api: join(dir, 'api'), runc: join(dir, 'runc') };

@@ -27,9 +27,9 @@ const ID = 'target';
 
 /** One tool's way to start the target container, exec `true` into it, and remove it. */
 interface Tool {
-  start(): Promise<void>;
-  exec(): Promise<void>;
-  remove(): Promise<void>;
+  start(): Promise<unknown>;
+  exec(): Promise<unknown>;
+  remove(): Promise<unknown>;
 }
 
 async function main() {

@@ -1,108 +1,122 @@
-// Container lifecycle throughput, side by side: busybox `true` through create → start → wait →
-// delete, by berth's API (worker pool), by cli/berth, by runc and by crun — sequentially and with
-// N in flight — then the memory of berth's process with 200 live containers.
+// Container lifecycle, side by side: busybox `true` through create → start → wait → delete, by
+// berth's API (a warm worker pool in this process), by cli/berth, by runc and by crun (CLI
+// processes) — sequentially and with P in flight — then the API with sleepers alive: create
+// latency with none and with each count, and this process's memory per live container.
 //
-//   node build/benchmarks/lifecycle.js [--runs N] [--parallel P] [--live L] [--only api,cli,runc,crun]
+//   node --expose-gc build/benchmarks/lifecycle.js [--runs N] [--rounds R] [--parallel P] [--batch B]
+//        [--sleepers 1000[,10000]] [--only api,cli,runc,crun]
 //
-// Every tool runs the same bundle and config. The tools are interleaved round by round, so a
-// change in the machine's load hits them all alike. Prints one line per measure, with ratios.
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+// Every tool runs the same bundle and config. Sequential runs and parallel batches alike are
+// interleaved round by round (see common.ts). The API's figures are not like for like with the
+// anchors' (no process start per call): cli's line is. Prints one line per measure, with ratios.
+import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Runtime } from '../actors/runtime.js';
-import { berthBin, makeBundle, makeRootfs } from '../test/helpers/fixtures.js';
-import { anchorVersion, median, numberArg, onlyArg, runTool } from './common.js';
+import { makeBundle, makeRootfs } from '../test/helpers/fixtures.js';
+import { anchorVersion, berthPath, cleanup, cli, interleave, median, numberArg, numbersArg, onlyArg, printLegend, printMeasure, rate, targetText, timed } from './common.js';
 import { prepareCrun } from './crun.js';
 
-const runs = numberArg('runs', 40);
-const parallel = numberArg('parallel', 8);
-const live = numberArg('live', 200);
+const runs = numberArg('runs', 30);
+const rounds = numberArg('rounds', 5);
+const parallel = numberArg('parallel', 16);
+const batch = numberArg('batch', parallel * 4);
+const sleepers = numbersArg('sleepers', [1000]).sort((a, b) => a - b);
 const only = onlyArg(['api', 'cli', 'runc', 'crun']);
 
 const dir = mkdtempSync(join(tmpdir(), 'berth-bench-'));
 const rootfs = makeRootfs(join(dir, 'rootfs'));
 const bundle = makeBundle(join(dir, 'bundle'), rootfs, ['true'], anchorVersion);
 const sleeper = makeBundle(join(dir, 'sleeper'), rootfs, ['sleep', '3600'], anchorVersion);
-
-type Runner = (id: string) => Promise<void>;
-
-
-const roots = { cli: join(dir, 'cli'), api: join(dir, 'api'), runc: join(dir, 'runc'), crun: join(dir, 'crun') };
+const roots: Record<string, string> = Object.fromEntries(only.map((t) => [t, join(dir, t)]));
 for (const r of Object.values(roots)) mkdirSync(r);
 
-async function main() {
-  const restoreCrun = only.includes('crun') ? await prepareCrun(bundle, roots.crun) : () => {};
-  const rt = new Runtime({ root: roots.api });
-  try {
-    const runners: Record<string, Runner> = {
-      api: async (id) => {
-        const { exit } = await rt.run({ id, bundle, stdio: 'ignore' });
-        if (exit?.exitCode !== 0) throw new Error(`api run ${id}: ${JSON.stringify(exit)}`);
-      },
-      cli: (id) => runTool(berthBin, ['--root', roots.cli, 'run', '--bundle', bundle, id]),
-      runc: (id) => runTool('runc', ['--root', roots.runc, 'run', '--bundle', bundle, id]),
-      crun: (id) => runTool('crun', ['--root', roots.crun, 'run', '--bundle', bundle, id]),
-    };
-    const tools = only.filter((t) => runners[t]);
-    for (const t of tools) await runners[t]!(`warm-${t}`); // first call loads what later ones reuse
+async function main(rt: Runtime) {
+  const lifecycle: Record<string, (id: string) => Promise<unknown>> = {
+    api: async (id) => {
+      const { exit } = await rt.run({ id, bundle, stdio: 'ignore' });
+      if (exit?.exitCode !== 0) throw new Error(`api run ${id}: ${JSON.stringify(exit)}`);
+    },
+    cli: (id) => cli('cli', roots.cli!, ['run', '--bundle', bundle, id]),
+    runc: (id) => cli('runc', roots.runc!, ['run', '--bundle', bundle, id]),
+    crun: (id) => cli('crun', roots.crun!, ['run', '--bundle', bundle, id]),
+  };
+  for (const t of only) await lifecycle[t]!(`warm-${t}`); // the first call loads what later ones reuse (and starts berth's server)
+  printLegend(only, roots.cli && berthPath(roots.cli));
 
-    // Sequential: the time of one lifecycle, median over rounds that interleave the tools.
-    const times: Record<string, number[]> = Object.fromEntries(tools.map((t) => [t, []]));
-    for (let i = 0; i < runs; i++)
-      for (const t of tools) {
-        const start = performance.now();
-        await runners[t]!(`seq-${t}-${i}`);
-        times[t]!.push(performance.now() - start);
-      }
-    const seq = Object.fromEntries(tools.map((t) => [t, median(times[t]!)]));
+  const seq = await interleave(runs, only, (t, r) => timed(() => lifecycle[t]!(`seq-${t}-${r}`)));
+  const par = await interleave(rounds, only, (t, r) => rate(batch, parallel, (i) => lifecycle[t]!(`par-${t}-${r}-${i}`).then(() => {})));
+  console.log(`# sequential: median of ${runs} interleaved rounds; parallel: median of ${rounds} interleaved rounds of ${batch} containers with ${parallel} in flight; busybox true`);
+  printMeasure('sequential', 'ms/lifecycle', seq, { api: { of: 'crun', max: 1 } });
+  printMeasure(`parallel${parallel}`, 'containers/s', par, { api: { of: 'crun', min: 2 } });
 
-    // Parallel: containers per second with P in flight, each tool on its own.
-    const rate: Record<string, number> = {};
-    for (const t of tools) {
-      let next = 0;
-      const total = runs * 2;
-      const start = performance.now();
-      await Promise.all(
-        Array.from({ length: parallel }, async () => {
-          while (next < total) await runners[t]!(`par-${t}-${next++}`);
-        }),
-      );
-      rate[t] = total / ((performance.now() - start) / 1000);
-    }
-
-    // Ratios against the anchors: time per lifecycle (lower is better), throughput (higher is better).
-    const against = (t: string, f: (o: string) => string) => ['runc', 'crun'].filter((o) => o !== t && tools.includes(o)).map(f).join(', ');
-    console.log(`# ${runs} sequential rounds; ${runs * 2} containers with ${parallel} in flight; busybox true`);
-    for (const t of tools) console.log(`sequential ${t.padEnd(4)} ${seq[t]!.toFixed(1).padStart(7)} ms per lifecycle   ${against(t, (o) => `${(seq[t]! / seq[o]!).toFixed(2)}× ${o}'s time`)}`);
-    for (const t of tools) console.log(`parallel   ${t.padEnd(4)} ${rate[t]!.toFixed(1).padStart(7)} containers/s      ${against(t, (o) => `${(rate[t]! / rate[o]!).toFixed(2)}× ${o}'s throughput`)}`);
-
-    if (only.includes('api')) await liveMemory(rt);
-  } finally {
-    await rt.close();
-    restoreCrun();
-    rmSync(dir, { recursive: true, force: true });
-  }
+  if (only.includes('api')) await withSleepers(rt);
 }
 
-/** RSS of this process idle, then at its peak with LIVE containers running at once. */
-async function liveMemory(rt: Runtime) {
-  const rss = () => Number(readFileSync('/proc/self/statm', 'utf8').split(' ')[1]) * 4096;
+/** Milliseconds of each of RUNS creates (of `true`, not started), one at a time; each is deleted untimed. */
+async function creates(rt: Runtime, tag: string): Promise<number[]> {
+  const ms: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const id = `create-${tag}-${i}`;
+    ms.push(await timed(() => rt.create({ id, bundle, stdio: 'ignore' })));
+    await rt.delete(id, { force: true });
+  }
+  return ms;
+}
+
+/** This process's resident memory (its worker threads included), after a collection when --expose-gc allows. */
+function rss(): number {
   global.gc?.();
+  return Number(readFileSync('/proc/self/statm', 'utf8').split(' ')[1]) * 4096;
+}
+
+/**
+ * Create latency with no container alive (before the sleepers and after them, so drift shows) and
+ * with each count of sleepers alive; the memory each live sleeper holds in this process (RSS with
+ * them up minus before, judged), and the peak while they were being started (shown).
+ */
+async function withSleepers(rt: Runtime) {
+  const before = await creates(rt, 'none-before');
   const idle = rss();
   let peak = idle;
-  const sampler = setInterval(() => (peak = Math.max(peak, rss())), 5);
-  const ids = Array.from({ length: live }, (_, i) => `live-${i}`);
+  const sampler = setInterval(() => (peak = Math.max(peak, Number(readFileSync('/proc/self/statm', 'utf8').split(' ')[1]) * 4096)), 20);
+  const alive: string[] = [];
+  const rows: { n: number; latency: number; held: number; peak: number; startS: number }[] = [];
   try {
-    for (let i = 0; i < ids.length; i += parallel)
-      await Promise.all(ids.slice(i, i + parallel).map((id) => rt.run({ id, bundle: sleeper, stdio: 'ignore', detach: true })));
-    peak = Math.max(peak, rss());
+    for (const n of sleepers) {
+      const ids = Array.from({ length: n - alive.length }, (_, i) => `sleeper-${alive.length + i}`);
+      const started = performance.now();
+      for (let i = 0; i < ids.length; i += parallel)
+        await Promise.all(ids.slice(i, i + parallel).map(async (id) => {
+          await rt.run({ id, bundle: sleeper, stdio: 'ignore', detach: true });
+          alive.push(id);
+        }));
+      const startS = (performance.now() - started) / 1000;
+      const held = rss();
+      rows.push({ n, held, startS, peak, latency: median(await creates(rt, `with-${n}`)) });
+    }
   } finally {
     clearInterval(sampler);
-    for (let i = 0; i < ids.length; i += parallel) await Promise.all(ids.slice(i, i + parallel).map((id) => rt.delete(id, { force: true }).catch(() => {})));
+    for (let i = 0; i < alive.length; i += parallel) await Promise.all(alive.slice(i, i + parallel).map((id) => rt.delete(id, { force: true }).catch(() => {})));
   }
-  const per = (peak - idle) / live / 1024 / 1024;
-  console.log(`memory     api  idle ${(idle / 2 ** 20).toFixed(1)} MB, peak ${(peak / 2 ** 20).toFixed(1)} MB with ${live} live containers: ${per.toFixed(3)} MB per container (target < 1)`);
+  const after = await creates(rt, 'none-after');
+  const none = median([...before, ...after]);
+  const mb = (b: number) => (b / 2 ** 20).toFixed(0);
+  console.log(`# api with sleepers alive (busybox sleep, started ${parallel} at a time): create latency, median of ${runs} creates of true, and this process's memory${global.gc ? '' : ' (no --expose-gc: RSS not collected first)'}`);
+  console.log(`create     api   ${none.toFixed(1).padStart(7)} ms            none alive (median of ${runs} before and ${runs} after the sleepers: ${median(before).toFixed(1)}, ${median(after).toFixed(1)} ms)`);
+  for (const { n, latency, held, peak, startS } of rows) {
+    const perMb = (held - idle) / n / 2 ** 20;
+    console.log(`create     api   ${latency.toFixed(1).padStart(7)} ms            ${n} sleepers alive: ${(latency / none).toFixed(2)}× the time with none ${targetText(latency / none, { of: 'none', max: 1.1 }, '×')}`);
+    console.log(`memory     api   ${perMb.toFixed(3).padStart(7)} MB/container  ${n} sleepers alive (started in ${startS.toFixed(0)} s): RSS ${mb(idle)} → ${mb(held)} MB, peak ${mb(peak)} MB ${targetText(perMb, { of: '', max: 0.2 }, ' MB')}`);
+  }
 }
 
-if (!existsSync(berthBin)) throw new Error('build berth first (npm run build)');
-await main();
+const restoreCrun = only.includes('crun') ? await prepareCrun(bundle, roots.crun!) : () => {};
+const rt = new Runtime({ root: roots.api ?? join(dir, 'api') });
+try {
+  await main(rt);
+} finally {
+  await rt.close();
+  restoreCrun();
+  await cleanup(dir, roots);
+}
