@@ -78,10 +78,13 @@ export async function stopServer(root: string): Promise<void> {
 /** What a berth CLI call under ROOT went through, for the labels: known only after a call. */
 export const berthPath = (root: string) => (serverPid(root) === null ? 'in-process: a Node start per call' : 'through the berth server');
 
+/** cli/berth as built here, or another build's (BERTH_BENCH_CLI=its cli/berth) to compare builds. */
+export const berthCli = process.env.BERTH_BENCH_CLI ?? berthBin;
+
 /** How each CLI tool is called: its binary, and for berth the path (through its server or in-process). */
 const clis: Record<string, { cmd: string; env: NodeJS.ProcessEnv }> = {
-  cli: { cmd: berthBin, env: berthEnv },
-  nosrv: { cmd: berthBin, env: noServerEnv },
+  cli: { cmd: berthCli, env: berthEnv },
+  nosrv: { cmd: berthCli, env: noServerEnv },
   runc: { cmd: 'runc', env: {} },
   crun: { cmd: 'crun', env: {} },
 };
@@ -145,10 +148,11 @@ export async function rate(total: number, parallel: number, run: (i: number) => 
 
 /** The labels every benchmark's lines use, printed once at the top: what kind of path each figure is. */
 export function printLegend(tools: string[], cliPath?: string): void {
+  const berth = berthCli === berthBin ? 'cli/berth' : berthCli;
   const what: Record<string, string> = {
     api: "berth's Runtime API, warm, inside this benchmark's process (no process start per call)",
-    cli: `cli/berth, one process per call (${cliPath ?? 'as built'}): the like-for-like line beside the anchors`,
-    nosrv: 'cli/berth with BERTH_NO_SERVER=1 (= --no-server): the in-process path, a Node start per call',
+    cli: `${berth}, one process per call (${cliPath ?? 'as built'}): the like-for-like line beside the anchors`,
+    nosrv: `${berth} with BERTH_NO_SERVER=1 (= --no-server): the in-process path, a Node start per call`,
     runc: `the anchor runc (${version('runc')}), one CLI process per call`,
     crun: `the anchor crun (${version('crun')}), one CLI process per call`,
   };
