@@ -174,13 +174,13 @@ export const targetText = (ratio: number, t: Target, unit = `× ${t.of}'s`) => `
 
 /**
  * One line per tool for the measure WHAT: its value (a time, or a throughput when UNIT ends in /s),
- * its ratio against each anchor, and the verdict on its TARGETS (tool → target).
+ * its ratio against each anchor, and the verdict on its TARGETS (tool → target or targets).
  */
-export function printMeasure(what: string, unit: string, values: Record<string, number>, targets: Record<string, Target> = {}): void {
+export function printMeasure(what: string, unit: string, values: Record<string, number>, targets: Record<string, Target | Target[]> = {}): void {
   const kind = unit.endsWith('/s') ? 'throughput' : 'time';
   for (const [t, v] of Object.entries(values)) {
     const ratios = ['runc', 'crun'].filter((o) => o !== t && values[o] !== undefined).map((o) => `${(v / values[o]!).toFixed(2)}× ${o}'s ${kind}`);
-    const target = targets[t] && values[targets[t].of] !== undefined ? ` ${targetText(v / values[targets[t].of]!, targets[t])}` : '';
-    console.log(`${what.padEnd(10)} ${t.padEnd(5)} ${v.toFixed(1).padStart(7)} ${unit.padEnd(13)} ${ratios.join(', ')}${target}`);
+    const verdicts = [targets[t] ?? []].flat().filter((g) => values[g.of] !== undefined).map((g) => ` ${targetText(v / values[g.of]!, g)}`);
+    console.log(`${what.padEnd(10)} ${t.padEnd(5)} ${v.toFixed(1).padStart(7)} ${unit.padEnd(13)} ${ratios.join(', ')}${verdicts.join('')}`);
   }
 }
