@@ -181,6 +181,6 @@ export function printMeasure(what: string, unit: string, values: Record<string, 
   for (const [t, v] of Object.entries(values)) {
     const ratios = ['runc', 'crun'].filter((o) => o !== t && values[o] !== undefined).map((o) => `${(v / values[o]!).toFixed(2)}× ${o}'s ${kind}`);
     const verdicts = [targets[t] ?? []].flat().filter((g) => values[g.of] !== undefined).map((g) => ` ${targetText(v / values[g.of]!, g)}`);
-    console.log(`${what.padEnd(10)} ${t.padEnd(5)} ${v.toFixed(1).padStart(7)} ${unit.padEnd(13)} ${ratios.join(', ')}${verdicts.join('')}`);
+    console.log(`${what.padEnd(10)} ${t.padEnd(5)} ${v.toFixed(1).padStart(7)} ${unit.padEnd(13)} ${ratios.join(', ')}${verdicts.join('')}`.trimEnd());
   }
 }
