@@ -48,9 +48,9 @@ export function runTool(cmd: string, args: string[], detached = false, env: Node
 // ---- cli/berth and its server
 
 /**
- * The environment of berth's CLI calls. A server exits after about a minute idle; a long podman or
- * sleeper phase could leave it idle that long, and the next "warm" call would then pay a server
- * start: 10 minutes keeps one server per root for the whole run (stopServers ends them).
+ * The environment of berth's CLI calls. A server exits after about a minute idle: a slow stretch of
+ * the other tools' turns could then make a "warm" berth call pay a server start. 10 minutes keeps
+ * one server per root for the whole run (cleanup stops it).
  */
 export const berthEnv = { BERTH_SERVER_IDLE: '600' };
 /** The in-process path (today's CLI ignores the variable, and is that path anyway). */
@@ -66,13 +66,22 @@ export function serverPid(root: string): number | null {
   }
 }
 
+/** Whether process PID has exited (gone, or a zombie its parent has not reaped yet). */
+const exited = (pid: number) => {
+  try {
+    return /\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return true;
+  }
+};
+
 /** Stop ROOT's server, only that pid, and wait until it is gone (a stopped server must not serve the next call). */
 export async function stopServer(root: string): Promise<void> {
   const pid = serverPid(root);
   if (pid === null) return;
   process.kill(pid, 'SIGTERM');
-  for (let i = 0; i < 1000 && existsSync(`/proc/${pid}`) && !/\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8')); i++) await sleep(5);
-  if (existsSync(`/proc/${pid}`) && !/\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'))) throw new Error(`berth server ${pid} (${root}) did not exit`);
+  for (let i = 0; i < 1000 && !exited(pid); i++) await sleep(5);
+  if (!exited(pid)) throw new Error(`berth server ${pid} (${root}) did not exit in 5 s`);
 }
 
 /** What a berth CLI call under ROOT went through, for the labels: known only after a call. */

@@ -64,10 +64,12 @@ async function creates(rt: Runtime, tag: string): Promise<number[]> {
   return ms;
 }
 
-/** This process's resident memory (its worker threads included), after a collection when --expose-gc allows. */
-function rss(): number {
+/** This process's resident memory (its worker threads included). */
+const rssNow = () => Number(readFileSync('/proc/self/statm', 'utf8').split(' ')[1]) * 4096;
+/** The same after a collection (of this thread's heap), when --expose-gc allows: what is held, not garbage. */
+function rssHeld(): number {
   global.gc?.();
-  return Number(readFileSync('/proc/self/statm', 'utf8').split(' ')[1]) * 4096;
+  return rssNow();
 }
 
 /**
@@ -77,9 +79,9 @@ function rss(): number {
  */
 async function withSleepers(rt: Runtime) {
   const before = await creates(rt, 'none-before');
-  const idle = rss();
+  const idle = rssHeld();
   let peak = idle;
-  const sampler = setInterval(() => (peak = Math.max(peak, Number(readFileSync('/proc/self/statm', 'utf8').split(' ')[1]) * 4096)), 20);
+  const sampler = setInterval(() => (peak = Math.max(peak, rssNow())), 20);
   const alive: string[] = [];
   const rows: { n: number; latency: number; held: number; peak: number; startS: number }[] = [];
   try {
@@ -92,7 +94,7 @@ async function withSleepers(rt: Runtime) {
           alive.push(id);
         }));
       const startS = (performance.now() - started) / 1000;
-      const held = rss();
+      const held = rssHeld();
       rows.push({ n, held, startS, peak, latency: median(await creates(rt, `with-${n}`)) });
     }
   } finally {
