@@ -72,45 +72,54 @@ function rssHeld(): number {
   return rssNow();
 }
 
+/** Start sleepers until N are ALIVE, PARALLEL at a time; throws the first failure once its batch has settled. */
+async function startSleepers(rt: Runtime, alive: string[], n: number): Promise<void> {
+  for (let k = alive.length; k < n; k += parallel) {
+    const ids = Array.from({ length: Math.min(parallel, n - k) }, (_, i) => `sleeper-${k + i}`);
+    const settled = await Promise.allSettled(ids.map((id) => rt.run({ id, bundle: sleeper, stdio: 'ignore', detach: true })));
+    settled.forEach((r, i) => r.status === 'fulfilled' && alive.push(ids[i]!));
+    const failed = settled.find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
+  }
+}
+
 /**
- * Create latency with no container alive (before the sleepers and after them, so drift shows) and
- * with each count of sleepers alive; the memory each live sleeper holds in this process (RSS with
- * them up minus before, judged), and the peak while they were being started (shown).
+ * Create latency with no container alive, then with each count of sleepers alive, then with none
+ * again (so drift shows); the memory each live sleeper holds in this process (RSS with them up
+ * minus before, judged) and the peak while they were being started (shown). Each count's lines are
+ * printed as soon as it is measured: a failure at a larger count leaves the smaller one's.
  */
 async function withSleepers(rt: Runtime) {
-  const before = await creates(rt, 'none-before');
+  const ms = (x: number) => `${x.toFixed(1).padStart(7)} ms           `;
+  const mb = (b: number) => (b / 2 ** 20).toFixed(0);
+  console.log(`# api with sleepers alive (busybox sleep, started ${parallel} at a time): create latency, median of ${runs} creates of true, and this process's memory${global.gc ? '' : ' (no --expose-gc: RSS not collected first)'}`);
+  const none = median(await creates(rt, 'none-before'));
+  console.log(`create     api   ${ms(none)} none alive`);
   const idle = rssHeld();
   let peak = idle;
   const sampler = setInterval(() => (peak = Math.max(peak, rssNow())), 20);
   const alive: string[] = [];
-  const rows: { n: number; latency: number; held: number; peak: number; startS: number }[] = [];
   try {
     for (const n of sleepers) {
-      const ids = Array.from({ length: n - alive.length }, (_, i) => `sleeper-${alive.length + i}`);
       const started = performance.now();
-      for (let i = 0; i < ids.length; i += parallel)
-        await Promise.all(ids.slice(i, i + parallel).map(async (id) => {
-          await rt.run({ id, bundle: sleeper, stdio: 'ignore', detach: true });
-          alive.push(id);
-        }));
+      try {
+        await startSleepers(rt, alive, n);
+      } catch (e) {
+        console.log(`sleepers   api   could not start more than ${alive.length} of ${n}: ${(e as Error).message}`);
+        break;
+      }
       const startS = (performance.now() - started) / 1000;
       const held = rssHeld();
-      rows.push({ n, held, startS, peak, latency: median(await creates(rt, `with-${n}`)) });
+      const perMb = (held - idle) / n / 2 ** 20;
+      const latency = median(await creates(rt, `with-${n}`));
+      console.log(`create     api   ${ms(latency)} ${n} sleepers alive: ${(latency / none).toFixed(2)}× the time with none ${targetText(latency / none, { of: 'none', max: 1.1 }, '×')}`);
+      console.log(`memory     api   ${perMb.toFixed(3).padStart(7)} MB/container  ${n} sleepers alive (started in ${startS.toFixed(0)} s): RSS ${mb(idle)} → ${mb(held)} MB, peak ${mb(peak)} MB ${targetText(perMb, { of: '', max: 0.2 }, ' MB')}`);
     }
   } finally {
     clearInterval(sampler);
-    for (let i = 0; i < alive.length; i += parallel) await Promise.all(alive.slice(i, i + parallel).map((id) => rt.delete(id, { force: true }).catch(() => {})));
+    for (let i = 0; i < alive.length; i += parallel) await Promise.allSettled(alive.slice(i, i + parallel).map((id) => rt.delete(id, { force: true })));
   }
-  const after = await creates(rt, 'none-after');
-  const none = median([...before, ...after]);
-  const mb = (b: number) => (b / 2 ** 20).toFixed(0);
-  console.log(`# api with sleepers alive (busybox sleep, started ${parallel} at a time): create latency, median of ${runs} creates of true, and this process's memory${global.gc ? '' : ' (no --expose-gc: RSS not collected first)'}`);
-  console.log(`create     api   ${none.toFixed(1).padStart(7)} ms            none alive (median of ${runs} before and ${runs} after the sleepers: ${median(before).toFixed(1)}, ${median(after).toFixed(1)} ms)`);
-  for (const { n, latency, held, peak, startS } of rows) {
-    const perMb = (held - idle) / n / 2 ** 20;
-    console.log(`create     api   ${latency.toFixed(1).padStart(7)} ms            ${n} sleepers alive: ${(latency / none).toFixed(2)}× the time with none ${targetText(latency / none, { of: 'none', max: 1.1 }, '×')}`);
-    console.log(`memory     api   ${perMb.toFixed(3).padStart(7)} MB/container  ${n} sleepers alive (started in ${startS.toFixed(0)} s): RSS ${mb(idle)} → ${mb(held)} MB, peak ${mb(peak)} MB ${targetText(perMb, { of: '', max: 0.2 }, ' MB')}`);
-  }
+  console.log(`create     api   ${ms(median(await creates(rt, 'none-after')))} none alive again, after the sleepers (drift check)`);
 }
 
 const restoreCrun = only.includes('crun') ? await prepareCrun(bundle, roots.crun!) : () => {};
