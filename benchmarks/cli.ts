@@ -43,8 +43,10 @@ const ops: Record<string, (t: string, id: string) => Promise<unknown>> = {
 
 /** Until T's container ID is stopped (after kill; not timed: when a process is seen gone differs by runtime). */
 async function stopped(t: string, id: string) {
-  for (let i = 0; i < 500; i++) if ((await status(t, id)) === 'stopped') return;
-  else await sleep(10);
+  for (let i = 0; i < 500; i++) {
+    if ((await status(t, id)) === 'stopped') return;
+    await sleep(10);
+  }
   throw new Error(`${t}: ${id} still not stopped`);
 }
 
