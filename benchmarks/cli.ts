@@ -8,8 +8,8 @@
 import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { makeBundle, makeRootfs } from '../test/helpers/fixtures.js';
-import { anchorVersion, berthPath, cleanup, cli, interleave, median, numberArg, onlyArg, printLegend, printMeasure, rate, serverPid, sleep, stopServer, timed } from './common.js';
+import { makeBundle, makeRootfs, serverPid, stopServer } from '../test/helpers/fixtures.js';
+import { anchorVersion, berthPath, cleanup, cli, interleave, median, numberArg, onlyArg, printLegend, printMeasure, rate, sleep, timed } from './common.js';
 import { prepareCrun } from './crun.js';
 
 const runs = numberArg('runs', 20);
@@ -80,7 +80,7 @@ async function firstCall() {
   const cold: number[] = [];
   const warm: number[] = [];
   for (let r = 0; r < runs; r++) {
-    await stopServer(roots.first!);
+    stopServer(roots.first!);
     cold.push(await timed(() => run('first', `cold-${r}`)));
     warm.push(await timed(() => run('first', `warm-${r}`)));
   }

@@ -4,8 +4,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { cpus } from 'node:os';
-import { join } from 'node:path';
-import { berthBin } from '../test/helpers/fixtures.js';
+import { berthBin, serverPid, stopServer } from '../test/helpers/fixtures.js';
 
 /** The number after --NAME on the command line, else DFLT. */
 export function numberArg(name: string, dflt: number): number {
@@ -53,36 +52,8 @@ export function runTool(cmd: string, args: string[], detached = false, env: Node
  * one server per root for the whole run (cleanup stops it).
  */
 export const berthEnv = { BERTH_SERVER_IDLE: '600' };
-/** The in-process path (today's CLI ignores the variable, and is that path anyway). */
+/** The in-process path (a CLI from before the server ignores the variable, and is that path anyway). */
 export const noServerEnv = { BERTH_NO_SERVER: '1' };
-
-/** The pid of the berth server serving ROOT, or null when none runs (none yet, or a CLI without one). */
-export function serverPid(root: string): number | null {
-  try {
-    const pid = Number(readFileSync(join(root, '@server', 'pid'), 'utf8'));
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('server') ? pid : null;
-  } catch {
-    return null;
-  }
-}
-
-/** Whether process PID has exited (gone, or a zombie its parent has not reaped yet). */
-const exited = (pid: number) => {
-  try {
-    return /\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return true;
-  }
-};
-
-/** Stop ROOT's server, only that pid, and wait until it is gone (a stopped server must not serve the next call). */
-export async function stopServer(root: string): Promise<void> {
-  const pid = serverPid(root);
-  if (pid === null) return;
-  process.kill(pid, 'SIGTERM');
-  for (let i = 0; i < 1000 && !exited(pid); i++) await sleep(5);
-  if (!exited(pid)) throw new Error(`berth server ${pid} (${root}) did not exit in 5 s`);
-}
 
 /** What a berth CLI call under ROOT went through, for the labels: known only after a call. */
 export const berthPath = (root: string) => (serverPid(root) === null ? 'in-process: a Node start per call' : 'through the berth server');
@@ -112,7 +83,7 @@ export async function cleanup(dir: string, roots: Record<string, string>): Promi
     const anchor = tool === 'runc' || tool === 'crun';
     for (const id of readdirSync(root).filter((d) => d !== '@server'))
       await cli(anchor ? tool : 'nosrv', root, ['delete', '--force', id]).catch((e: Error) => console.error(`cleanup: ${e.message}`));
-    if (!anchor) await stopServer(root);
+    if (!anchor) stopServer(root);
   }
   rmSync(dir, { recursive: true, force: true });
 }
