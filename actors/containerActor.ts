@@ -12,20 +12,19 @@ import type { Resources } from '../native/spec/config.js';
 import { lockFolder } from './folderLock.js';
 import type { HookClient } from './hookRunner.js';
 import { createLogger, type LogOptions } from './log.js';
-import type { Stdio } from './messages.js';
 import { requireState, saveState, type OperationContext } from './operations/context.js';
 import { createContainer, prepareCreate, type CreateRequest } from './operations/create.js';
 import { deleteContainer } from './operations/delete.js';
 import { execProcess, type ExecRequest, type ExecResult } from './operations/exec.js';
 import { checkpointContainer, type CheckpointRequest } from './operations/checkpoint.js';
-import { killContainer } from './operations/kill.js';
+import { killContainer, type KillRequest } from './operations/kill.js';
 import { pauseContainer } from './operations/pause.js';
-import { restartContainer } from './operations/restart.js';
+import { restartContainer, type RestartRequest } from './operations/restart.js';
 import { resumeContainer } from './operations/resume.js';
 import { prepareRestore, restoreContainer, type RestoreRequest } from './operations/restore.js';
 import { startContainer } from './operations/start.js';
-import { stopContainer } from './operations/stop.js';
-import { updateContainer } from './operations/update.js';
+import { stopContainer, type StopRequest } from './operations/stop.js';
+import { updateContainer, type UpdateRequest } from './operations/update.js';
 import { containerDir, makeContainerDir, processAlive, readState, validateId, type StateFile } from './stateStore.js';
 
 export interface HostOptions {
@@ -36,14 +35,13 @@ export interface HostOptions {
 export type OperationRequest = HostOptions &
   (
     | { op: 'create'; id: string; create: CreateRequest }
-    | { op: 'start'; id: string; restart?: boolean; stdio?: Stdio }
-    | { op: 'stop'; id: string; timeoutSeconds: number }
-    | { op: 'kill'; id: string; signal: number; all: boolean }
+    | ({ op: 'start'; id: string; restart?: boolean } & RestartRequest)
+    | ({ op: 'stop'; id: string } & StopRequest)
+    | ({ op: 'kill'; id: string } & KillRequest)
     | { op: 'exec'; id: string; exec: ExecRequest; ignorePaused: boolean }
     | { op: 'pause'; id: string }
     | { op: 'resume'; id: string }
-    /** RESOURCES: a linux.resources object, not validated yet. */
-    | { op: 'update'; id: string; resources: unknown }
+    | ({ op: 'update'; id: string } & UpdateRequest)
     | { op: 'delete'; id: string; force: boolean }
     | { op: 'checkpoint'; id: string; checkpoint: CheckpointRequest }
     | { op: 'restore'; id: string; restore: RestoreRequest }
@@ -115,17 +113,17 @@ interface Made {
 function effectsFor(ctx: OperationContext, req: OperationRequest, out: Made): Effects {
   return {
     start: () => startContainer(ctx),
-    kill: (e) => e.type === 'KILL' && killContainer(ctx, e.signal, e.all),
+    kill: (e) => e.type === 'KILL' && killContainer(ctx, e),
     exec: async () => {
       if (req.op === 'exec') out.exec = await execProcess(ctx, req.exec);
     },
     pause: () => pauseContainer(ctx),
     resume: () => resumeContainer(ctx),
     update: () => {
-      if (req.op === 'update') out.resources = updateContainer(ctx, req.resources);
+      if (req.op === 'update') out.resources = updateContainer(ctx, req);
     },
-    stop: (e) => e.type === 'STOP' && stopContainer(ctx, e.timeoutSeconds),
-    restart: () => req.op === 'start' && restartContainer(ctx, req.stdio),
+    stop: (e) => e.type === 'STOP' && stopContainer(ctx, e),
+    restart: () => req.op === 'start' && restartContainer(ctx, req),
     delete: () => deleteContainer(ctx),
     checkpoint: () => req.op === 'checkpoint' && checkpointContainer(ctx, req.checkpoint),
   };

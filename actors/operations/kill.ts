@@ -8,7 +8,13 @@ import { signalAll, signalProcess } from '../../native/signalling.js';
 import { signals } from '../../native/signals.js';
 import { requireState, type OperationContext } from './context.js';
 
-export function killContainer(ctx: OperationContext, signal: number, all: boolean): void {
+export interface KillRequest {
+  signal: number;
+  /** Every process in the container's cgroup, not only its own. */
+  all: boolean;
+}
+
+export function killContainer(ctx: OperationContext, { signal, all }: KillRequest): void {
   const state = requireState(ctx);
   const { cgroup, pidStartTime } = state.berth;
   if (all && cgroup) signalAll(cgroupPids(cgroup), signal);

@@ -14,7 +14,12 @@ import { compileContextOf } from './create.js';
 import { checkConsole, stdioFds } from './stdio.js';
 import { endProcesses } from './teardown.js';
 
-export async function restartContainer(ctx: OperationContext, stdio: Stdio | undefined): Promise<void> {
+export interface RestartRequest {
+  /** The new process's stdio (this process's own when absent). */
+  stdio?: Stdio;
+}
+
+export async function restartContainer(ctx: OperationContext, { stdio }: RestartRequest): Promise<void> {
   const state = requireState(ctx);
   const { cgroup, keptNamespaces = {}, noPivot } = state.berth;
   if (!cgroup) throw new BerthError(`container ${ctx.id} has no cgroup to restart in`);

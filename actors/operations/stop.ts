@@ -6,7 +6,12 @@ import { readConfig } from '../stateStore.js';
 import { requireState, saveState, type OperationContext } from './context.js';
 import { endProcesses } from './teardown.js';
 
-export async function stopContainer(ctx: OperationContext, timeoutSeconds: number): Promise<void> {
+export interface StopRequest {
+  /** How long after SIGTERM the processes that remain get SIGKILL. */
+  timeoutSeconds: number;
+}
+
+export async function stopContainer(ctx: OperationContext, { timeoutSeconds }: StopRequest): Promise<void> {
   const state = requireState(ctx);
   // A restarted container runs in what its first stop kept. Recorded before the processes go, so
   // a delete releases them even if the rest fails.

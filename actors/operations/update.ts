@@ -109,8 +109,13 @@ function apply(record: CgroupRecord, layout: CgroupLayout, resources: Resources)
   applyResources(record, writes, layout);
 }
 
+export interface UpdateRequest {
+  /** The changes: a linux.resources object, not validated yet. */
+  resources: unknown;
+}
+
 /** Update the container's limits; returns its resources as now recorded. */
-export function updateContainer(ctx: OperationContext, update: unknown): Resources {
+export function updateContainer(ctx: OperationContext, { resources: update }: UpdateRequest): Resources {
   const { cgroup } = requireState(ctx).berth;
   if (!cgroup) throw new BerthError('the container has no cgroup: its limits cannot be changed');
   const layout = hostLayout(cgroup.version);
