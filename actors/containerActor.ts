@@ -1,11 +1,11 @@
-// ContainerActor: one operation on one container. It rehydrates the container's machine from the
-// state folder, gives it the effects (actors/operations/*), sends the operation's event, waits for
-// the machine to settle and persists it. It holds nothing between operations, so it runs wherever
-// the host puts it — a pooled worker thread, or the CLI's own thread — and no container keeps a
-// thread while idle.
+// ContainerActor: one operation on one container, top to bottom. Under the container's lock it reads
+// the recorded state and the machine's snapshot in it, asks the machine whether the operation's
+// event is legal there (if not, runc's refusal), runs the operation as plain code with its request
+// (actors/operations/*), gives the machine the outcome (DONE or FAILED) and persists the state that
+// follows. It holds nothing between operations, so it runs wherever the host puts it — a pooled
+// worker thread, or the CLI's own thread — and no container keeps a thread while idle.
 import { rmSync } from 'node:fs';
-import { createActor, fromPromise, waitFor, type Actor } from 'xstate';
-import { containerMachine, isSettled, OPERATIONS, refusal, statusOf, type ContainerEvent, type ContainerSnapshot, type Operation, type Status } from '../machines/container.js';
+import { initial, next, persisted, refusal, rehydrate, statusOf, type ContainerEvent, type ContainerSnapshot, type PersistedMachine, type Status } from '../machines/container.js';
 import { BerthError, isErrno } from '../native/errors.js';
 import { thisProcess, type ProcessParent } from '../native/processParent.js';
 import type { Resources } from '../native/spec/config.js';
@@ -32,6 +32,7 @@ export interface HostOptions {
   log: LogOptions;
 }
 
+/** One operation's request, by op: what its code in actors/operations/ is given. */
 export type OperationRequest = HostOptions &
   (
     | { op: 'create'; id: string; create: CreateRequest }
@@ -46,6 +47,9 @@ export type OperationRequest = HostOptions &
     | { op: 'checkpoint'; id: string; checkpoint: CheckpointRequest }
     | { op: 'restore'; id: string; restore: RestoreRequest }
   );
+
+/** The operations on a container that exists. */
+type ExistingRequest = Exclude<OperationRequest, { op: 'create' | 'restore' }>;
 
 export interface OperationResult {
   id: string;
@@ -63,100 +67,15 @@ export interface OperationResult {
 /** What crosses the thread boundary: errors as data, so their kind survives structured cloning. */
 export type Outcome = { ok: true; result: OperationResult } | { ok: false; error: { message: string; kind: BerthError['kind'] } };
 
-type Effects = Partial<Record<Operation, (input: ContainerEvent) => unknown>>;
-
-/** One operation's effects, and the first effect failure as thrown (typed), for the caller. */
-interface Run {
-  effects: Effects;
-  failures: unknown[];
-}
-
-// Effects are per operation, but providing them makes a new machine, whose transitions XState
-// then recomputes (≈1 ms an operation). So the machine is made once per thread, and its actors find
-// the operation's effects by the actor system the operation's actor runs in.
-const runs = new WeakMap<object, Run>();
-const machine = containerMachine.provide({
-  actors: Object.fromEntries(
-    OPERATIONS.map((name) => [
-      name,
-      fromPromise<unknown, unknown>(async ({ input, system }) => {
-        const run = runs.get(system);
-        const effect = run?.effects[name];
-        if (!run || !effect) throw new Error(`no effect for ${name}`);
-        try {
-          return await effect(input as ContainerEvent);
-        } catch (e) {
-          run.failures.push(e);
-          throw e;
-        }
-      }),
-    ]),
-  ),
-});
-
-/** An actor of the machine that runs EFFECTS, from SNAPSHOT when given; started. */
-function startActor(effects: Effects, id: string, snapshot?: ContainerSnapshot) {
-  const actor = createActor(machine, { snapshot, input: { id } });
-  const run = { effects, failures: [] };
-  runs.set(actor.system, run);
-  actor.start();
-  return { actor, failures: run.failures };
-}
-
-/** What an operation made, for its result. */
-interface Made {
-  exec?: ExecResult;
-  resources?: Resources;
-}
-
-/** The effects of the operations on an existing container; what they make is kept in OUT. */
-function effectsFor(ctx: OperationContext, req: OperationRequest, out: Made): Effects {
-  return {
-    start: () => startContainer(ctx),
-    kill: (e) => e.type === 'KILL' && killContainer(ctx, e),
-    exec: async () => {
-      if (req.op === 'exec') out.exec = await execProcess(ctx, req.exec);
-    },
-    pause: () => pauseContainer(ctx),
-    resume: () => resumeContainer(ctx),
-    update: () => {
-      if (req.op === 'update') out.resources = updateContainer(ctx, req);
-    },
-    stop: (e) => e.type === 'STOP' && stopContainer(ctx, e),
-    restart: () => req.op === 'start' && restartContainer(ctx, req),
-    delete: () => deleteContainer(ctx),
-    checkpoint: () => req.op === 'checkpoint' && checkpointContainer(ctx, req.checkpoint),
-  };
-}
-
-/** The recorded machine, or for a container whose creator died mid-way, the state it is in now. */
-function recordedMachine(state: StateFile): ContainerSnapshot {
-  if (state.berth.machine) return state.berth.machine as ContainerSnapshot;
-  const value = state.status === 'creating' ? (processAlive(state) ? 'created' : 'stopped') : state.status;
-  return containerMachine.resolveState({ value, context: { id: state.id, error: null } });
-}
-
-function persist(ctx: OperationContext, actor: Actor<typeof containerMachine>): Status {
-  const snap = actor.getSnapshot();
-  const status = statusOf(snap) as Status;
-  saveState(ctx, { ...requireState(ctx), status, berth: { ...requireState(ctx).berth, machine: actor.getPersistedSnapshot() } });
-  return status;
-}
-
-async function settle(actor: Actor<typeof containerMachine>, failures: unknown[]): Promise<ContainerSnapshot> {
-  const snap = await waitFor(actor, isSettled);
-  if (snap.context.error !== null) throw failures[0] ?? new BerthError(snap.context.error);
-  return snap;
-}
-
-function eventOf(req: OperationRequest): ContainerEvent {
+/** The machine's event for an operation on an existing container. */
+function eventOf(req: ExistingRequest): ContainerEvent {
   switch (req.op) {
     case 'start':
       return req.restart ? { type: 'RESTART' } : { type: 'START' };
     case 'stop':
-      return { type: 'STOP', timeoutSeconds: req.timeoutSeconds };
+      return { type: 'STOP' };
     case 'kill':
-      return { type: 'KILL', signal: req.signal, all: req.all };
+      return { type: 'KILL' };
     case 'delete':
       return { type: 'DELETE', force: req.force };
     case 'exec':
@@ -168,27 +87,79 @@ function eventOf(req: OperationRequest): ContainerEvent {
     case 'update':
       return { type: 'UPDATE' };
     case 'checkpoint':
-      return { type: 'CHECKPOINT', leaveRunning: req.checkpoint.leaveRunning ?? false };
-    case 'create':
-    case 'restore':
-      throw new Error(`${req.op} makes a container: it is not an event of an existing one`);
+      return { type: 'CHECKPOINT' };
+  }
+}
+
+/** What an operation made: for its result, and (stillRunning) for the machine's next state. */
+interface Made {
+  exec?: ExecResult;
+  resources?: Resources;
+  /** After a checkpoint: whether the processes still run. */
+  stillRunning?: boolean;
+}
+
+/** The operation itself, plain code with its request; the machine has let its event through. */
+async function operation(ctx: OperationContext, req: ExistingRequest): Promise<Made> {
+  switch (req.op) {
+    case 'start':
+      await (req.restart ? restartContainer(ctx, req) : startContainer(ctx));
+      return {};
+    case 'stop':
+      await stopContainer(ctx, req);
+      return {};
+    case 'kill':
+      killContainer(ctx, req);
+      return {};
+    case 'delete':
+      await deleteContainer(ctx);
+      return {};
+    case 'exec':
+      return { exec: await execProcess(ctx, req.exec) };
+    case 'pause':
+      await pauseContainer(ctx);
+      return {};
+    case 'resume':
+      resumeContainer(ctx);
+      return {};
+    case 'update':
+      return { resources: updateContainer(ctx, req) };
+    case 'checkpoint':
+      return { stillRunning: await checkpointContainer(ctx, req.checkpoint) };
   }
 }
 
 /**
- * A new container (create, restore): everything checked before its folder exists, then the
- * machine's EVENT runs EFFECT, which resolves with a terminal's master when one was asked back.
+ * The recorded machine (this format, or XState's persisted snapshot that berth wrote before: the
+ * same value and context); for a container whose creator died mid-way, the state it is in now.
  */
-async function newContainer(ctx: OperationContext, event: 'CREATE' | 'RESTORE', effect: () => Promise<number | undefined>): Promise<OperationResult> {
+function recordedMachine(state: StateFile): ContainerSnapshot {
+  const machine = state.berth.machine as PersistedMachine | null;
+  if (machine) return rehydrate(machine);
+  const value = state.status === 'creating' ? (processAlive(state) ? 'created' : 'stopped') : state.status;
+  return rehydrate({ value, context: { id: state.id, error: null } });
+}
+
+/** Persist the settled SNAPSHOT with the state the operation left in CTX; returns its status. */
+function persist(ctx: OperationContext, snapshot: ContainerSnapshot): Status {
+  const status = statusOf(snapshot) as Status;
+  const state = requireState(ctx);
+  saveState(ctx, { ...state, status, berth: { ...state.berth, machine: persisted(snapshot) } });
+  return status;
+}
+
+/**
+ * A new container (create, restore): everything checked before its folder exists, then MAKE runs
+ * under the machine's EVENT, and resolves with a terminal's master when one was asked back. A
+ * failed MAKE undoes all it made, the folder too: the machine's `failed` has nowhere to be kept.
+ */
+async function newContainer(ctx: OperationContext, event: 'CREATE' | 'RESTORE', make: () => Promise<number | undefined>): Promise<OperationResult> {
   makeContainerDir(ctx.root, ctx.id);
   const unlock = await lockFolder(ctx.dir);
   try {
-    let terminal: number | undefined;
-    const effects = { [event === 'CREATE' ? 'create' : 'restore']: async () => (terminal = await effect()) };
-    const { actor, failures } = startActor(effects, ctx.id);
-    actor.send({ type: event });
-    await settle(actor, failures);
-    const status = persist(ctx, actor);
+    const busy = next(initial(ctx.id), { type: event });
+    const terminal = await make();
+    const status = persist(ctx, next(busy, { type: 'DONE' }));
     return { id: ctx.id, status, pid: requireState(ctx).pid, terminal };
   } finally {
     unlock();
@@ -203,7 +174,7 @@ const exclusive = (op: OperationRequest['op']) => op !== 'kill' && op !== 'exec'
  * else exists yet then: the state is written before the cgroup and the process). delete --force
  * removes it; everything else calls it what it is.
  */
-function readOrAbandoned(ctx: OperationContext, req: OperationRequest): StateFile | null {
+function readOrAbandoned(ctx: OperationContext, req: ExistingRequest): StateFile | null {
   try {
     return readState(ctx.root, ctx.id);
   } catch (e) {
@@ -215,7 +186,7 @@ function readOrAbandoned(ctx: OperationContext, req: OperationRequest): StateFil
   }
 }
 
-async function operate(ctx: OperationContext, req: OperationRequest): Promise<OperationResult> {
+async function operate(ctx: OperationContext, req: ExistingRequest): Promise<OperationResult> {
   let unlock: (() => void) | null = null;
   try {
     unlock = exclusive(req.op) ? await lockFolder(ctx.dir) : null;
@@ -226,18 +197,17 @@ async function operate(ctx: OperationContext, req: OperationRequest): Promise<Op
   try {
     ctx.state = readOrAbandoned(ctx, req);
     if (!ctx.state) return { id: ctx.id, status: 'deleted', pid: 0 };
-    const out: Made = {};
-    const { actor, failures } = startActor(effectsFor(ctx, req, out), ctx.id, recordedMachine(ctx.state));
-    const recorded = statusOf(actor.getSnapshot());
-    if ((recorded === 'created' || recorded === 'running' || recorded === 'paused') && !processAlive(ctx.state)) actor.send({ type: 'EXITED' });
+    let snapshot = recordedMachine(ctx.state);
+    const recorded = statusOf(snapshot);
+    if ((recorded === 'created' || recorded === 'running' || recorded === 'paused') && !processAlive(ctx.state)) snapshot = next(snapshot, { type: 'EXITED' });
     const event = eventOf(req);
-    const before = actor.getSnapshot();
-    if (!before.can(event)) throw new BerthError(refusal(statusOf(before), event, ctx.id), 'state');
-    actor.send(event);
-    const after = await settle(actor, failures);
+    if (!snapshot.can(event)) throw new BerthError(refusal(statusOf(snapshot), event, ctx.id), 'state');
+    const busy = next(snapshot, event);
+    const made = await operation(ctx, req); // a failure is thrown as it is, and nothing is recorded
+    const after = next(busy, { type: 'DONE', stillRunning: made.stillRunning });
     const status = statusOf(after);
     if (status === 'deleted') return { id: ctx.id, status, pid: ctx.state.pid };
-    return { id: ctx.id, status: unlock ? persist(ctx, actor) : (status as Status), pid: ctx.state.pid, execPid: out.exec?.pid, terminal: out.exec?.terminal, resources: out.resources };
+    return { id: ctx.id, status: unlock ? persist(ctx, after) : (status as Status), pid: ctx.state.pid, execPid: made.exec?.pid, terminal: made.exec?.terminal, resources: made.resources };
   } finally {
     unlock?.();
   }

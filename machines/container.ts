@@ -1,59 +1,59 @@
-// The container lifecycle as a statechart. Pure: effects are actors the host provides with
-// `containerMachine.provide({ actors })`; the defaults here only refuse to run. Effects that need
-// the operation's parameters (kill's signal, delete's force) get the event as input.
-import { assign, fromPromise, setup, type SnapshotFrom } from 'xstate';
+// The container lifecycle as a statechart, and nothing more: which events each state accepts and
+// which state follows. It runs no code. An operation's event enters a busy substate, the operation
+// runs as plain code outside the machine (actors/containerActor.ts), and its outcome comes back as
+// DONE or FAILED. So the machine is a pure function of (snapshot, event): `next` below, no actor.
+import { assign, createActor, setup, type ActorScope, type SnapshotFrom, type StateValue } from 'xstate';
 
 export type Status = 'creating' | 'created' | 'running' | 'paused' | 'stopped';
 
+/** What an operation asks of the machine; only what the machine's guards read is carried. */
 export type ContainerEvent =
   /** A new container: made from a bundle, or from a checkpoint's images. */
   | { type: 'CREATE' }
   | { type: 'RESTORE' }
   | { type: 'START' }
-  | { type: 'KILL'; signal: number; all: boolean }
+  | { type: 'KILL' }
   /** A new process in the container (exec); in a paused one only when asked to ignore the pause. */
   | { type: 'EXEC'; ignorePaused: boolean }
   | { type: 'PAUSE' }
   /** Stop every process (SIGTERM, then SIGKILL after the timeout), keeping what can outlive them. */
-  | { type: 'STOP'; timeoutSeconds: number }
+  | { type: 'STOP' }
   /** The seed's start of a stopped container: a new process in its kept namespaces and cgroup. */
   | { type: 'RESTART' }
   | { type: 'RESUME' }
-  /** New resource limits (the operation carries them); allowed wherever kill is. */
+  /** New resource limits; allowed wherever kill is. */
   | { type: 'UPDATE' }
   | { type: 'DELETE'; force: boolean }
   /** The container's process was seen dead. */
   | { type: 'EXITED' }
-  /** CRIU dumps the processes; they end unless asked to keep running. */
-  | { type: 'CHECKPOINT'; leaveRunning: boolean };
+  /** CRIU dumps the processes; whether they go on running is the dump's outcome (DONE). */
+  | { type: 'CHECKPOINT' };
 
-/** The effects a host provides, one per operation, by name. */
-export const OPERATIONS = ['create', 'restore', 'start', 'kill', 'exec', 'pause', 'resume', 'update', 'stop', 'restart', 'checkpoint', 'delete'] as const;
-export type Operation = (typeof OPERATIONS)[number];
+/** How the operation of a busy state ended. */
+export type OutcomeEvent =
+  /** stillRunning: after a checkpoint, whether the processes go on (--leave-running, --pre-dump). */
+  | { type: 'DONE'; stillRunning?: boolean }
+  | { type: 'FAILED'; message: string };
+
+type MachineEvent = ContainerEvent | OutcomeEvent;
 
 export interface ContainerContext {
   id: string;
-  /** The last refused or failed operation's message; cleared when the next one begins. */
+  /** The last failed operation's message; cleared when the next one begins. */
   error: string | null;
 }
 
-const noEffect = <Output = void>(op: Operation) =>
-  fromPromise<Output, unknown>(async () => {
-    throw new Error(`no effect provided for ${op}`);
-  });
-
 /**
- * A busy substate that runs the effect SRC — given the event when it needs the operation's
- * parameters — and goes to DONE; a failure goes back to idle with its message kept.
+ * A busy substate: the operation it names (`runs`, for the statechart) is under way. DONE goes
+ * to DONE_TARGET; FAILED back to FAILED_TARGET (idle by default), with its message kept.
  */
-const effectState = <S extends Operation>(src: S, done: string, withEvent = false) => ({
+const busy = (runs: string, doneTarget: string | { guard?: 'stillRunning'; target: string }[], failedTarget = 'idle') => ({
   tags: ['busy'],
+  meta: { runs },
   entry: 'clearError' as const,
-  invoke: {
-    src,
-    ...(withEvent ? { input: ({ event }: { event: ContainerEvent }) => event } : {}),
-    onDone: done,
-    onError: { target: 'idle', actions: 'recordError' as const },
+  on: {
+    DONE: doneTarget,
+    FAILED: { target: failedTarget, actions: 'recordError' as const },
   },
 });
 
@@ -72,57 +72,29 @@ const acting = {
   },
   states: {
     idle: {},
-    signalling: effectState('kill', 'idle', true),
-    executing: effectState('exec', 'idle', true),
-    updating: effectState('update', 'idle'),
+    signalling: busy('kill', 'idle'),
+    executing: busy('exec', 'idle'),
+    updating: busy('update', 'idle'),
   },
 };
 
-/** A checkpoint's effect resolves with whether the processes still run (--leave-running, --pre-dump). */
-const checkpointing = {
-  tags: ['busy'],
-  entry: 'clearError' as const,
-  invoke: {
-    src: 'checkpoint' as const,
-    input: ({ event }: { event: ContainerEvent }) => event,
-    onDone: [{ guard: 'stillRunning' as const, target: 'idle' }, { target: '#container.stopped' }],
-    onError: { target: 'idle', actions: 'recordError' as const },
-  },
-};
+/** A dump that leaves the processes running returns to idle; one that ends them, to stopped. */
+const checkpointing = busy('checkpoint', [{ guard: 'stillRunning', target: 'idle' }, { target: '#container.stopped' }]);
 
 export const containerMachine = setup({
   types: {
     context: {} as ContainerContext,
-    events: {} as ContainerEvent,
+    events: {} as MachineEvent,
     input: {} as { id: string },
   },
-  actors: {
-    create: noEffect('create'),
-    start: noEffect('start'),
-    kill: noEffect('kill'),
-    exec: noEffect('exec'),
-    pause: noEffect('pause'),
-    stop: noEffect('stop'),
-    restart: noEffect('restart'),
-    resume: noEffect('resume'),
-    update: noEffect('update'),
-    delete: noEffect('delete'),
-    checkpoint: noEffect<boolean>('checkpoint'),
-    restore: noEffect('restore'),
-  },
   actions: {
-    recordError: assign({
-      error: ({ event }) => {
-        const e = (event as { error?: unknown }).error;
-        return e instanceof Error ? e.message : String(e);
-      },
-    }),
+    recordError: assign({ error: ({ event }) => (event.type === 'FAILED' ? event.message : null) }),
     clearError: assign({ error: null }),
   },
   guards: {
     forced: ({ event }) => event.type === 'DELETE' && event.force,
     ignoresPause: ({ event }) => event.type === 'EXEC' && event.ignorePaused,
-    stillRunning: ({ event }) => (event as { output?: unknown }).output === true,
+    stillRunning: ({ event }) => event.type === 'DONE' && event.stillRunning === true,
   },
 }).createMachine({
   id: 'container',
@@ -132,20 +104,14 @@ export const containerMachine = setup({
     new: {
       on: { CREATE: 'creating', RESTORE: 'restoring' },
     },
-    creating: {
-      tags: ['busy'],
-      invoke: { src: 'create', onDone: 'created', onError: { target: 'failed', actions: 'recordError' as const } },
-    },
-    restoring: {
-      tags: ['busy'],
-      invoke: { src: 'restore', onDone: 'running', onError: { target: 'failed', actions: 'recordError' as const } },
-    },
+    creating: busy('create', 'created', 'failed'),
+    restoring: busy('restore', 'running', 'failed'),
     created: {
       ...acting,
       on: { ...acting.on, START: '.starting' },
       states: {
         ...acting.states,
-        starting: effectState('start', '#container.running'),
+        starting: busy('start', '#container.running'),
       },
     },
     running: {
@@ -154,8 +120,8 @@ export const containerMachine = setup({
       states: {
         ...acting.states,
         checkpointing,
-        pausing: effectState('pause', '#container.paused'),
-        stopping: effectState('stop', '#container.stopped', true),
+        pausing: busy('pause', '#container.paused'),
+        stopping: busy('stop', '#container.stopped'),
       },
     },
     paused: {
@@ -164,7 +130,7 @@ export const containerMachine = setup({
       states: {
         ...acting.states,
         checkpointing,
-        resuming: effectState('resume', '#container.running'),
+        resuming: busy('resume', '#container.running'),
       },
     },
     stopped: {
@@ -172,20 +138,11 @@ export const containerMachine = setup({
       on: { DELETE: 'deleting', RESTART: '.restarting' },
       states: {
         idle: {},
-        restarting: effectState('restart', '#container.running'),
+        restarting: busy('restart', '#container.running'),
       },
     },
-    deleting: {
-      tags: ['busy'],
-      entry: 'clearError' as const,
-      invoke: {
-        src: 'delete',
-        input: ({ event }: { event: ContainerEvent }) => event,
-        onDone: 'deleted',
-        // A failed delete leaves what it could not remove; the container reads as stopped again.
-        onError: { target: 'stopped', actions: 'recordError' as const },
-      },
-    },
+    // A failed delete leaves what it could not remove; the container reads as stopped again.
+    deleting: busy('delete', 'deleted', 'stopped'),
     deleted: { type: 'final' },
     failed: { type: 'final' },
   },
@@ -193,15 +150,60 @@ export const containerMachine = setup({
 
 export type ContainerSnapshot = SnapshotFrom<typeof containerMachine>;
 
+/**
+ * What XState's machine.transition needs around it, made once (on first use: a call that reads
+ * no container does not pay for it). XState's own pure `transition()` makes a throwaway actor for
+ * every call, as much CPU as the actor per operation this replaced; the machine has no actions to
+ * run and invokes nothing, so one inert scope serves every call. An action that did need running
+ * would make the machine impure: it throws.
+ */
+let scope: ActorScope<ContainerSnapshot, MachineEvent> | null = null;
+function inertScope(): ActorScope<ContainerSnapshot, MachineEvent> {
+  if (scope) return scope;
+  const self = createActor(containerMachine, { input: { id: '' } });
+  scope = {
+    self,
+    system: self.system,
+    id: '',
+    sessionId: '',
+    logger: () => {},
+    defer: () => {},
+    emit: () => {},
+    stopChild: () => {},
+    actionExecutor: (action) => {
+      throw new Error(`the container machine runs no actions, but ${action.type} was to run`);
+    },
+  };
+  return scope;
+}
+
+/** A new container's snapshot: in `new`, where only CREATE and RESTORE are taken. */
+export function initial(id: string): ContainerSnapshot {
+  return containerMachine.getInitialSnapshot(inertScope(), { id });
+}
+
+/** The snapshot EVENT leads to from SNAPSHOT; the same state when SNAPSHOT does not take EVENT. */
+export function next(snapshot: ContainerSnapshot, event: MachineEvent): ContainerSnapshot {
+  return containerMachine.transition(snapshot, event, inertScope());
+}
+
+/** What is read back of a persisted snapshot: its state and context. */
+export interface PersistedMachine {
+  /** The state, as XState writes it: `"stopped"`, `{ "running": "idle" }`. */
+  value: StateValue;
+  context: ContainerContext;
+}
+
+/** A settled snapshot as state.json keeps it: XState's persisted form, as berth has always written it. */
+export const persisted = (snapshot: ContainerSnapshot): unknown => containerMachine.getPersistedSnapshot(snapshot);
+
+/** The snapshot a persisted one (or a bare value and context) stands for; throws for a state the machine lacks. */
+export const rehydrate = (m: PersistedMachine): ContainerSnapshot => containerMachine.resolveState({ value: m.value as ContainerSnapshot['value'], context: m.context });
+
 /** The lifecycle status a snapshot stands for (the top-level state). */
 export function statusOf(snapshot: ContainerSnapshot): Status | 'deleted' | 'failed' {
   const v = snapshot.value;
   return (typeof v === 'string' ? v : Object.keys(v)[0]) as Status | 'deleted' | 'failed';
-}
-
-/** True when no effect is under way: the snapshot may be persisted or answered from. */
-export function isSettled(snapshot: ContainerSnapshot): boolean {
-  return snapshot.status !== 'active' || !snapshot.hasTag('busy');
 }
 
 /**

@@ -1,74 +1,77 @@
-// The lifecycle machine, with effects that only record: no root, no kernel.
+// The lifecycle machine as a pure function: events in, snapshots out; no actor, no root, no kernel.
+// An operation's event enters a busy state that names the operation (`runs`); its outcome is
+// given back as DONE or FAILED, as actors/containerActor.ts does.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createActor, fromPromise, waitFor } from 'xstate';
-import { containerMachine, isSettled, refusal, statusOf, type ContainerEvent } from '../machines/container.js';
+import { initial, next, persisted, refusal, rehydrate, statusOf, type ContainerEvent, type ContainerSnapshot, type PersistedMachine } from '../machines/container.js';
 
-function machine(calls: string[], fail: string[] = []) {
-  const effect = (name: string) =>
-    fromPromise<void, unknown>(async () => {
-      calls.push(name);
-      if (fail.includes(name)) throw new Error(`${name} failed`);
-    });
-  // A checkpoint's effect says whether the processes still run: here, when asked to leave them running.
-  const checkpoint = fromPromise<boolean, unknown>(async ({ input }) => {
-    calls.push('checkpoint');
-    if (fail.includes('checkpoint')) throw new Error('checkpoint failed');
-    const e = input as ContainerEvent;
-    return e.type === 'CHECKPOINT' && e.leaveRunning;
-  });
-  return containerMachine.provide({
-    actors: {
-      create: effect('create'),
-      restore: effect('restore'),
-      start: effect('start'),
-      kill: effect('kill'),
-      exec: effect('exec'),
-      pause: effect('pause'),
-      resume: effect('resume'),
-      stop: effect('stop'),
-      restart: effect('restart'),
-      update: effect('update'),
-      delete: effect('delete'),
-      checkpoint,
-    },
-  });
+/** The operation a busy snapshot runs (its state's `runs`), or undefined when none is under way. */
+const runs = (snap: ContainerSnapshot) => Object.values(snap.getMeta() as Record<string, { runs?: string }>).find((m) => m.runs)?.runs;
+
+interface Options {
+  /** Operations that fail. */
+  fail?: string[];
+  /** What a checkpoint reports: its processes still run. */
+  stillRunning?: boolean;
+  birth?: 'CREATE' | 'RESTORE';
 }
 
-async function run(events: ContainerEvent[], fail: string[] = [], birth: 'CREATE' | 'RESTORE' = 'CREATE') {
+/** One operation: its event must be taken, and lead to a busy state; then its outcome. */
+function operate(snap: ContainerSnapshot, e: ContainerEvent, calls: string[], { fail = [], stillRunning = false }: Options): ContainerSnapshot {
+  assert.ok(e.type === 'CREATE' || e.type === 'RESTORE' || snap.can(e), `${e.type} allowed in ${statusOf(snap)}`);
+  const busy = next(snap, e);
+  assert.ok(busy.hasTag('busy'), `${e.type} leads to a busy state`);
+  const op = runs(busy)!;
+  calls.push(op);
+  return next(busy, fail.includes(op) ? { type: 'FAILED', message: `${op} failed` } : { type: 'DONE', stillRunning: op === 'checkpoint' ? stillRunning : undefined });
+}
+
+function run(events: ContainerEvent[], opts: Options = {}) {
   const calls: string[] = [];
-  const actor = createActor(machine(calls, fail), { input: { id: 'c' } }).start();
-  actor.send({ type: birth });
-  await waitFor(actor, isSettled);
-  for (const e of events) {
-    assert.ok(actor.getSnapshot().can(e), `${e.type} allowed in ${statusOf(actor.getSnapshot())}`);
-    actor.send(e);
-    await waitFor(actor, isSettled);
-  }
-  return { actor, calls, snap: actor.getSnapshot() };
+  let snap = operate(initial('c'), { type: opts.birth ?? 'CREATE' }, calls, opts);
+  for (const e of events) snap = e.type === 'EXITED' ? next(snap, e) : operate(snap, e, calls, opts);
+  return { calls, snap };
 }
 
-test('creating → created → running → stopped → deleted', async () => {
-  const { calls, snap } = await run([{ type: 'START' }, { type: 'EXITED' }, { type: 'DELETE', force: false }]);
+test('creating → created → running → stopped → deleted', () => {
+  const { calls, snap } = run([{ type: 'START' }, { type: 'EXITED' }, { type: 'DELETE', force: false }]);
   assert.equal(calls, ['create', 'start', 'delete']);
   assert.is(statusOf(snap), 'deleted');
 });
 
-test('running ⇄ paused, and kill keeps the state', async () => {
-  const { calls, snap } = await run([{ type: 'START' }, { type: 'PAUSE' }, { type: 'KILL', signal: 9, all: false }, { type: 'RESUME' }]);
+test('running ⇄ paused, and kill keeps the state', () => {
+  const { calls, snap } = run([{ type: 'START' }, { type: 'PAUSE' }, { type: 'KILL' }, { type: 'RESUME' }]);
   assert.equal(calls, ['create', 'start', 'pause', 'kill', 'resume']);
   assert.is(statusOf(snap), 'running');
+  assert.not.ok(runs(snap), 'settled: nothing under way');
 });
 
-test('illegal events are refused and change nothing', async () => {
-  const { actor } = await run([{ type: 'START' }]);
-  const snap = actor.getSnapshot();
-  for (const e of [{ type: 'START' }, { type: 'RESUME' }, { type: 'DELETE', force: false }] as ContainerEvent[]) assert.not.ok(snap.can(e), e.type);
+test('a transition is pure: the snapshot it starts from is unchanged', () => {
+  const { snap } = run([{ type: 'START' }]);
+  const busy = next(snap, { type: 'PAUSE' });
+  assert.equal(snap.value, { running: 'idle' });
+  assert.equal(busy.value, { running: 'pausing' });
+  assert.equal(next(busy, { type: 'DONE' }).value, { paused: 'idle' });
+  assert.equal(busy.value, { running: 'pausing' });
+});
+
+test('illegal events are refused and change nothing', () => {
+  const { snap } = run([{ type: 'START' }]);
+  for (const e of [{ type: 'START' }, { type: 'RESUME' }, { type: 'DELETE', force: false }] as ContainerEvent[]) {
+    assert.not.ok(snap.can(e), e.type);
+    assert.equal(next(snap, e).value, snap.value, `${e.type} leaves the state`);
+  }
   assert.ok(snap.can({ type: 'DELETE', force: true }), 'delete --force is allowed while running');
 });
 
-test('exec adds a process in created and running; in paused only when told to ignore the pause', async () => {
-  const { calls, snap } = await run([{ type: 'EXEC', ignorePaused: false }, { type: 'START' }, { type: 'EXEC', ignorePaused: false }, { type: 'PAUSE' }]);
+test('an outcome outside a busy state changes nothing', () => {
+  const { snap } = run([{ type: 'START' }]);
+  assert.equal(next(snap, { type: 'DONE' }).value, snap.value);
+  assert.equal(next(snap, { type: 'FAILED', message: 'x' }).context.error, null);
+});
+
+test('exec adds a process in created and running; in paused only when told to ignore the pause', () => {
+  const { calls, snap } = run([{ type: 'EXEC', ignorePaused: false }, { type: 'START' }, { type: 'EXEC', ignorePaused: false }, { type: 'PAUSE' }]);
   assert.equal(calls, ['create', 'exec', 'start', 'exec', 'pause']);
   assert.not.ok(snap.can({ type: 'EXEC', ignorePaused: false }));
   assert.ok(snap.can({ type: 'EXEC', ignorePaused: true }));
@@ -76,89 +79,99 @@ test('exec adds a process in created and running; in paused only when told to ig
   assert.is(refusal('stopped', { type: 'EXEC', ignorePaused: false }, 'x'), 'cannot exec in a stopped container');
 });
 
-test('stop from running; restart from stopped only', async () => {
-  const { calls, snap } = await run([{ type: 'START' }, { type: 'STOP', timeoutSeconds: 1 }, { type: 'RESTART' }]);
+test('stop from running; restart from stopped only', () => {
+  const { calls, snap } = run([{ type: 'START' }, { type: 'STOP' }, { type: 'RESTART' }]);
   assert.equal(calls, ['create', 'start', 'stop', 'restart']);
   assert.is(statusOf(snap), 'running');
   assert.not.ok(snap.can({ type: 'RESTART' }));
   assert.is(refusal('running', { type: 'RESTART' }, 'x'), 'cannot restart a container that is not stopped: running');
-  assert.is(refusal('created', { type: 'STOP', timeoutSeconds: 1 }, 'x'), 'container not running');
+  assert.is(refusal('created', { type: 'STOP' }, 'x'), 'container not running');
 });
 
-test('update changes limits in created, running and paused, and keeps the state', async () => {
-  const { calls, snap } = await run([{ type: 'UPDATE' }, { type: 'START' }, { type: 'UPDATE' }, { type: 'PAUSE' }, { type: 'UPDATE' }]);
+test('update changes limits in created, running and paused, and keeps the state', () => {
+  const { calls, snap } = run([{ type: 'UPDATE' }, { type: 'START' }, { type: 'UPDATE' }, { type: 'PAUSE' }, { type: 'UPDATE' }]);
   assert.equal(calls, ['create', 'update', 'start', 'update', 'pause', 'update']);
   assert.is(statusOf(snap), 'paused');
   assert.is(refusal('stopped', { type: 'UPDATE' }, 'x'), 'container not running');
 });
 
-test('a stopped container can only be deleted or restarted', async () => {
-  const { snap } = await run([{ type: 'EXITED' }]);
+test('a stopped container can only be deleted or restarted', () => {
+  const { snap } = run([{ type: 'EXITED' }]);
   assert.is(statusOf(snap), 'stopped');
-  for (const e of [{ type: 'START' }, { type: 'KILL', signal: 15, all: false }, { type: 'PAUSE' }, { type: 'STOP', timeoutSeconds: 1 }, { type: 'UPDATE' }] as ContainerEvent[]) assert.not.ok(snap.can(e), e.type);
+  for (const e of [{ type: 'START' }, { type: 'KILL' }, { type: 'PAUSE' }, { type: 'STOP' }, { type: 'UPDATE' }] as ContainerEvent[]) assert.not.ok(snap.can(e), e.type);
   assert.ok(snap.can({ type: 'DELETE', force: false }));
   assert.ok(snap.can({ type: 'RESTART' }));
 });
 
-test('a failed effect records its error and returns to where it was', async () => {
-  const { snap } = await run([{ type: 'START' }], ['start']);
+test('a failed operation records its error and returns to where it was; the next one clears it', () => {
+  const { snap } = run([{ type: 'START' }], { fail: ['start'] });
   assert.is(statusOf(snap), 'created');
   assert.is(snap.context.error, 'start failed');
+  assert.is(next(snap, { type: 'START' }).context.error, null);
 });
 
-test('a failed create ends in failed', async () => {
-  const calls: string[] = [];
-  const actor = createActor(machine(calls, ['create']), { input: { id: 'c' } }).start();
-  actor.send({ type: 'CREATE' });
-  const snap = await waitFor(actor, isSettled);
+test('a failed delete reads as stopped', () => {
+  const { snap } = run([{ type: 'START' }, { type: 'DELETE', force: true }], { fail: ['delete'] });
+  assert.is(statusOf(snap), 'stopped');
+  assert.is(snap.context.error, 'delete failed');
+});
+
+test('a failed create ends in failed', () => {
+  const { snap } = run([], { fail: ['create'] });
   assert.is(statusOf(snap), 'failed');
+  assert.is(snap.status, 'done');
   assert.is(snap.context.error, 'create failed');
 });
 
-test('a persisted snapshot rehydrates to the same state', async () => {
-  const { actor } = await run([{ type: 'START' }]);
-  const persisted = JSON.parse(JSON.stringify(actor.getPersistedSnapshot()));
-  const again = createActor(machine([]), { snapshot: persisted, input: { id: 'c' } }).start();
-  assert.is(statusOf(again.getSnapshot()), 'running');
-  assert.ok(again.getSnapshot().can({ type: 'PAUSE' }));
+test('a persisted snapshot rehydrates to the same state', () => {
+  const { snap } = run([{ type: 'START' }]);
+  const again = rehydrate(JSON.parse(JSON.stringify(persisted(snap))) as PersistedMachine);
+  assert.is(statusOf(again), 'running');
+  assert.ok(again.can({ type: 'PAUSE' }));
 });
 
-test('restore: a new container that is running at once; a failed one ends in failed', async () => {
-  const { calls, snap } = await run([], [], 'RESTORE');
+test('state.json keeps XState\'s persisted snapshot, as berth wrote it before', () => {
+  const { snap } = run([{ type: 'START' }, { type: 'PAUSE' }]);
+  assert.equal(JSON.parse(JSON.stringify(persisted(snap))), { status: 'active', value: { paused: 'idle' }, historyValue: {}, context: { id: 'c', error: null }, children: {} });
+  assert.is(statusOf(rehydrate({ value: 'stopped', context: { id: 'c', error: null } })), 'stopped', 'a bare status: its idle state');
+});
+
+test('restore: a new container that is running at once; a failed one ends in failed', () => {
+  const { calls, snap } = run([], { birth: 'RESTORE' });
   assert.equal(calls, ['restore']);
   assert.is(statusOf(snap), 'running');
-  const failed = await run([], ['restore'], 'RESTORE');
+  const failed = run([], { fail: ['restore'], birth: 'RESTORE' });
   assert.is(statusOf(failed.snap), 'failed');
   assert.is(failed.snap.context.error, 'restore failed');
 });
 
-test('checkpoint: stopped after a dump, still running with leaveRunning, paused stays paused', async () => {
-  const dumped = await run([{ type: 'START' }, { type: 'CHECKPOINT', leaveRunning: false }]);
+test('checkpoint: stopped after a dump, still running when the dump says so, paused stays paused', () => {
+  const dumped = run([{ type: 'START' }, { type: 'CHECKPOINT' }]);
   assert.is(statusOf(dumped.snap), 'stopped');
   assert.ok(dumped.snap.can({ type: 'DELETE', force: false }), 'a checkpointed container can be deleted');
-  const kept = await run([{ type: 'START' }, { type: 'CHECKPOINT', leaveRunning: true }]);
+  const kept = run([{ type: 'START' }, { type: 'CHECKPOINT' }], { stillRunning: true });
   assert.is(statusOf(kept.snap), 'running');
-  assert.ok(kept.snap.can({ type: 'CHECKPOINT', leaveRunning: false }), 'and can be checkpointed again');
-  const paused = await run([{ type: 'START' }, { type: 'PAUSE' }, { type: 'CHECKPOINT', leaveRunning: true }]);
+  assert.ok(kept.snap.can({ type: 'CHECKPOINT' }), 'and can be checkpointed again');
+  const paused = run([{ type: 'START' }, { type: 'PAUSE' }, { type: 'CHECKPOINT' }], { stillRunning: true });
   assert.is(statusOf(paused.snap), 'paused');
-  const failed = await run([{ type: 'START' }, { type: 'CHECKPOINT', leaveRunning: false }], ['checkpoint']);
+  const failed = run([{ type: 'START' }, { type: 'CHECKPOINT' }], { fail: ['checkpoint'] });
   assert.is(statusOf(failed.snap), 'running', 'a failed dump leaves the container as it was');
   assert.is(failed.snap.context.error, 'checkpoint failed');
 });
 
-test('checkpoint is refused before start and after stop', async () => {
-  const { snap } = await run([]);
-  assert.not.ok(snap.can({ type: 'CHECKPOINT', leaveRunning: false }));
-  assert.is(refusal('created', { type: 'CHECKPOINT', leaveRunning: false }, 'x'), 'Container cannot be checkpointed in created state');
-  const stopped = await run([{ type: 'START' }, { type: 'EXITED' }]);
-  assert.not.ok(stopped.snap.can({ type: 'CHECKPOINT', leaveRunning: false }));
+test('checkpoint is refused before start and after stop', () => {
+  const { snap } = run([]);
+  assert.not.ok(snap.can({ type: 'CHECKPOINT' }));
+  assert.is(refusal('created', { type: 'CHECKPOINT' }, 'x'), 'Container cannot be checkpointed in created state');
+  const stopped = run([{ type: 'START' }, { type: 'EXITED' }]);
+  assert.not.ok(stopped.snap.can({ type: 'CHECKPOINT' }));
 });
 
 test('refusals read as runc words them', () => {
   assert.is(refusal('running', { type: 'START' }, 'x'), 'cannot start an already running container');
   assert.is(refusal('stopped', { type: 'START' }, 'x'), 'cannot start a container that has stopped');
   assert.is(refusal('running', { type: 'DELETE', force: false }, 'x'), 'cannot delete container x that is not stopped: running');
-  assert.is(refusal('stopped', { type: 'KILL', signal: 9, all: false }, 'x'), 'container not running');
+  assert.is(refusal('stopped', { type: 'KILL' }, 'x'), 'container not running');
   assert.is(refusal('running', { type: 'RESUME' }, 'x'), 'container not paused');
   assert.is(refusal('created', { type: 'PAUSE' }, 'x'), 'container not running');
 });

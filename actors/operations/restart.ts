@@ -39,5 +39,5 @@ export async function restartContainer(ctx: OperationContext, { stdio }: Restart
     if (pid) await ctx.parent.reap(pid); // a child no reaper knows of
     throw e;
   }
-  ctx.state = { ...state, pid, berth: { ...state.berth, pidStartTime } }; // recorded when the machine settles
+  ctx.state = { ...state, pid, berth: { ...state.berth, pidStartTime } }; // recorded with the state that follows
 }
