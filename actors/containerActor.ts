@@ -148,6 +148,8 @@ function persist(ctx: OperationContext, snapshot: ContainerSnapshot): Status {
   return status;
 }
 
+const messageOf = (e: unknown) => (e instanceof Error ? e.message : String(e));
+
 /**
  * A new container (create, restore): everything checked before its folder exists, then MAKE runs
  * under the machine's EVENT, and resolves with a terminal's master when one was asked back. A
@@ -203,7 +205,20 @@ async function operate(ctx: OperationContext, req: ExistingRequest): Promise<Ope
     const event = eventOf(req);
     if (!snapshot.can(event)) throw new BerthError(refusal(statusOf(snapshot), event, ctx.id), 'state');
     const busy = next(snapshot, event);
-    const made = await operation(ctx, req); // a failure is thrown as it is, and nothing is recorded
+    let made: Made;
+    try {
+      made = await operation(ctx, req);
+    } catch (e) {
+      // Where a failure leads is recorded too (a failed delete reads as stopped); the error is the operation's.
+      if (unlock) {
+        try {
+          persist(ctx, next(busy, { type: 'FAILED', message: messageOf(e) }));
+        } catch (write) {
+          ctx.log.warn(`${req.op} ${ctx.id} failed, and its state could not be recorded: ${messageOf(write)}`);
+        }
+      }
+      throw e;
+    }
     const after = next(busy, { type: 'DONE', stillRunning: made.stillRunning });
     const status = statusOf(after);
     if (status === 'deleted') return { id: ctx.id, status, pid: ctx.state.pid };

@@ -1,8 +1,14 @@
 // The lifecycle machine as a pure function: events in, snapshots out; no actor, no root, no kernel.
 // An operation's event enters a busy state that names the operation (`runs`); its outcome is
-// given back as DONE or FAILED, as actors/containerActor.ts does.
+// given back as DONE or FAILED, as actors/containerActor.ts does. Last, that path itself, on state
+// folders written by hand (no root needed: nothing is made in the kernel).
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { performOperation, type OperationRequest } from '../actors/containerActor.js';
+import { procStat } from '../native/procfs.js';
 import { initial, next, persisted, refusal, rehydrate, statusOf, type ContainerEvent, type ContainerSnapshot, type PersistedMachine } from '../machines/container.js';
 
 /** The operation a busy snapshot runs (its state's `runs`), or undefined when none is under way. */
@@ -174,6 +180,57 @@ test('refusals read as runc words them', () => {
   assert.is(refusal('stopped', { type: 'KILL' }, 'x'), 'container not running');
   assert.is(refusal('running', { type: 'RESUME' }, 'x'), 'container not paused');
   assert.is(refusal('created', { type: 'PAUSE' }, 'x'), 'container not running');
+});
+
+/** A state folder for ID: state.json as given (status running by default), and an empty config.json. */
+function stateFolder(root: string, id: string, patch: { status?: string; pid?: number; pidStartTime?: number; machine?: unknown }) {
+  const dir = join(root, id);
+  mkdirSync(dir, { recursive: true });
+  const { status = 'running', pid = 0, pidStartTime = 0, machine = null } = patch;
+  const state = { ociVersion: '1.2.0', id, status, pid, bundle: '/', rootfs: '/', created: '', owner: '', berth: { pidStartTime, cgroup: null, hostMounts: false, noPivot: false, machine } };
+  writeFileSync(join(dir, 'state.json'), JSON.stringify(state));
+  writeFileSync(join(dir, 'config.json'), '{}');
+  return { dir, read: () => readFileSync(join(dir, 'state.json'), 'utf8') };
+}
+
+const services = { hooks: { run: async () => {} } };
+/** An operation as the coordinator sends it (the host adds root and log). */
+type Request = OperationRequest extends infer R ? (R extends unknown ? Omit<R, 'root' | 'log'> : never) : never;
+const perform = (root: string, req: Request) => performOperation({ ...req, root, log: {} } as OperationRequest, services);
+
+test('the operation path: a refusal changes nothing; a failure is thrown and where it leads is recorded', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'berth-machine-'));
+  try {
+    // A "container" whose process is this one (alive), recorded by an older berth, with no cgroup.
+    const old = { status: 'active', value: { running: 'idle' }, historyValue: {}, context: { id: 'c', error: null }, children: {} };
+    const { read } = stateFolder(root, 'c', { pid: process.pid, pidStartTime: procStat(process.pid)!.startTime, machine: old });
+    const before = read();
+    assert.equal(await perform(root, { op: 'resume', id: 'c' }), { ok: false, error: { message: 'container not paused', kind: 'state' } });
+    assert.is(read(), before, 'a refused event leaves state.json as it was');
+    assert.equal(await perform(root, { op: 'pause', id: 'c' }), { ok: false, error: { message: 'the container has no cgroup: it cannot be paused', kind: 'failed' } });
+    const after = JSON.parse(read());
+    assert.is(after.status, 'running');
+    assert.equal(after.berth.machine.value, { running: 'idle' }, 'a failed pause goes back to running');
+    assert.is(after.berth.machine.context.error, 'the container has no cgroup: it cannot be paused');
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('the operation path: a state.json without a machine is read from its status, and its dead process seen', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'berth-machine-'));
+  try {
+    // A create that died before the container process was recorded: stopped, so delete needs no --force.
+    const { dir } = stateFolder(root, 'd', { status: 'creating' });
+    assert.equal(await perform(root, { op: 'start', id: 'd' }), { ok: false, error: { message: 'cannot start a container that has stopped', kind: 'state' } });
+    assert.equal(await perform(root, { op: 'delete', id: 'd', force: false }), { ok: true, result: { id: 'd', status: 'deleted', pid: 0 } });
+    assert.not.ok(existsSync(dir), 'deleted');
+    // Recorded running, its process gone: EXITED first, so a pause is refused as runc refuses it.
+    stateFolder(root, 'e', { status: 'running', pid: 0 });
+    assert.equal(await perform(root, { op: 'pause', id: 'e' }), { ok: false, error: { message: 'container not running', kind: 'state' } });
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
 });
 
 test.run();
