@@ -596,6 +596,12 @@ static int do_sync(struct step *s)
 
 static int do_fork(void)
 {
+	/* The child goes on once the parent has reported its pid (the pipe's end closes when the parent
+	 * exits): berth must know the pid before anything the child sends, READY included. Without
+	 * it, a parent descheduled after clone on a busy host let READY arrive first. */
+	int order[2];
+	if (pipe2(order, O_CLOEXEC) < 0)
+		return -1;
 	/* CLONE_PARENT: the container's process becomes a child of berth, which can reap it. */
 	pid_t pid = (pid_t)syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0, NULL, NULL, 0);
 	if (pid < 0)
@@ -604,6 +610,11 @@ static int do_fork(void)
 		send_msg(MSG_PID, current_step, 0, pid);
 		_exit(0);
 	}
+	char c;
+	close(order[1]);
+	while (read(order[0], &c, 1) < 0 && errno == EINTR)
+		;
+	close(order[0]);
 	/* A session of its own, as runc's and crun's: the session leader is then inside the container
 	 * (stage 1, outside its pid namespace, exits), which CRIU requires to checkpoint it. */
 	return setsid() < 0 ? -1 : 0;
