@@ -1,6 +1,7 @@
 // A berth killed with SIGKILL at any point of create leaves a container that delete -f removes
 // completely: the in-process CLI (--no-server), and the berth server the CLI calls.
 import { spawn } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -49,6 +50,20 @@ test('SIGKILL of the server during create, at many points: the next calls work, 
   }
   await new Promise((r) => setTimeout(r, 500));
   for (const id of ids) assertNothingLeft(root, id, dir);
+});
+
+test('a state.json a machine crash left empty (written without fsync): no container, and delete --force removes its folder', () => {
+  for (const [name, content] of [['empty', ''], ['zeroes', '\0'.repeat(900)]] as const) {
+    const id = uniqueId(`lost-${name}`);
+    mkdirSync(join(root, id), { recursive: true });
+    writeFileSync(join(root, id, 'state.json'), content);
+    writeFileSync(join(root, id, 'config.json'), '{}');
+    const state = berth(root, ['state', id]);
+    assert.is(state.stderr, 'container does not exist\n');
+    assert.not.match(berth(root, ['list', '-q']).stdout, id);
+    assert.is(berth(root, ['delete', '--force', id]).status, 0);
+    assertNothingLeft(root, id, dir);
+  }
 });
 
 if (isRoot) test.run();
