@@ -100,8 +100,27 @@ export function writeState(dir: string, state: StateFile): void {
   writeAtomic(stateFile(dir), JSON.stringify(state));
 }
 
+/**
+ * Record the container's config. The first write (create, restore) comes before state.json exists,
+ * and nothing reads config.json before that (every reader finds the container by its state first),
+ * so it is written in place: no temp file to make and rename. A berth killed during it leaves a
+ * folder without state.json, which delete --force removes. Later writes (update) are atomic.
+ */
 export function writeConfig(dir: string, config: Config): void {
-  writeAtomic(configFile(dir), JSON.stringify(config));
+  const path = configFile(dir);
+  const content = JSON.stringify(config);
+  let fd: number;
+  try {
+    fd = openSync(path, 'wx', 0o600);
+  } catch (e) {
+    if (isErrno(e, 'EEXIST')) return writeAtomic(path, content);
+    throw e;
+  }
+  try {
+    writeSync(fd, content);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** The config the container was created with: later edits of the bundle do not affect it. */
