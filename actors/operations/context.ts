@@ -1,6 +1,6 @@
 // What every operation works with: the container's folder, its recorded state, and a way to save it.
-import type { HookKind } from '../../native/spec/config.js';
-import type { HookClient } from '../hookRunner.js';
+import type { Hook, HookKind } from '../../native/spec/config.js';
+import type { HookClient, HookRun } from '../hookRunner.js';
 import type { Logger } from '../log.js';
 import type { ProcessParent } from '../../native/processParent.js';
 import { innermostPid } from '../../native/procfs.js';
@@ -38,6 +38,16 @@ export function requireState(ctx: OperationContext): StateFile {
 export function hookState(state: StateFile, kind: HookKind): Pick<OciState, 'ociVersion' | 'id' | 'status' | 'pid' | 'bundle' | 'annotations'> {
   const pid = inContainerHooks.includes(kind) ? (innermostPid(state.pid) ?? state.pid) : state.pid;
   return { ociVersion: state.ociVersion, id: state.id, status: hookStatus[kind], pid, bundle: state.bundle, annotations: state.annotations ?? {} };
+}
+
+/**
+ * Run HOOKS, config.json's hooks of KIND, for the container in STATE — when there are any. Most
+ * containers have none: then no hook state is worked out (for in-container hooks it reads /proc)
+ * and the runner is not asked, which from a pooled worker is a round trip to the coordinator's thread.
+ */
+export function runHooks(ctx: OperationContext, kind: HookKind, hooks: Hook[] | undefined, state: StateFile, inContainer?: HookRun['inContainer']): Promise<void> {
+  if (!hooks?.length) return Promise.resolve();
+  return ctx.hooks.run({ kind, hooks, state: hookState(state, kind), inContainer });
 }
 
 export const inContainerHooks: readonly HookKind[] = ['createContainer', 'startContainer'];

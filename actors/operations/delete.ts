@@ -2,12 +2,12 @@
 // trace goes — processes, cgroup, state folder — and the poststop hooks run (a failing one is a
 // warning: the container is gone either way).
 import { readConfig } from '../stateStore.js';
-import { hookState, requireState, type OperationContext } from './context.js';
+import { requireState, runHooks, type OperationContext } from './context.js';
 import { teardown } from './teardown.js';
 
 export async function deleteContainer(ctx: OperationContext): Promise<void> {
   const state = requireState(ctx);
-  const poststop = readConfig(ctx.dir).hooks?.poststop ?? [];
+  const poststop = readConfig(ctx.dir).hooks?.poststop;
   await teardown(ctx.dir, state);
-  await ctx.hooks.run({ kind: 'poststop', hooks: poststop, state: hookState(state, 'poststop') });
+  await runHooks(ctx, 'poststop', poststop, state);
 }

@@ -2,24 +2,24 @@
 // it exec the program. No reader on the fifo means the process is gone. startContainer hooks run
 // before, in the container (a failing one kills it); poststart hooks after (a failing one is a
 // warning).
-import { closeSync, constants, openSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, constants, openSync, unlinkSync, writeSync } from 'node:fs';
 import { BerthError, isErrno } from '../../native/errors.js';
 import { signalProcess } from '../../native/signalling.js';
 import { signals } from '../../native/signals.js';
 import { fifoPath, readConfig } from '../stateStore.js';
-import { hookState, requireState, type OperationContext } from './context.js';
+import { requireState, runHooks, type OperationContext } from './context.js';
 
 export async function startContainer(ctx: OperationContext): Promise<void> {
   const state = requireState(ctx);
   const config = readConfig(ctx.dir);
   try {
-    await ctx.hooks.run({ kind: 'startContainer', hooks: config.hooks?.startContainer ?? [], state: hookState(state, 'startContainer'), inContainer: { pid: state.pid, config } });
+    await runHooks(ctx, 'startContainer', config.hooks?.startContainer, state, { pid: state.pid, config });
   } catch (e) {
     signalProcess(state.pid, state.berth.pidStartTime, signals.SIGKILL!);
     throw e;
   }
   release(ctx);
-  await ctx.hooks.run({ kind: 'poststart', hooks: config.hooks?.poststart ?? [], state: hookState(state, 'poststart') });
+  await runHooks(ctx, 'poststart', config.hooks?.poststart, state);
 }
 
 function release(ctx: OperationContext): void {
@@ -36,5 +36,9 @@ function release(ctx: OperationContext): void {
   } finally {
     closeSync(fd);
   }
-  rmSync(fifo, { force: true });
+  try {
+    unlinkSync(fifo);
+  } catch (e) {
+    if (!isErrno(e, 'ENOENT')) throw e;
+  }
 }
