@@ -110,6 +110,17 @@ export function pidfdOpen(pid: number): number {
   return check('pidfd_open', c.syscall(SYS_pidfd_open, 'int', pid, 'uint', 0), String(pid));
 }
 
+const ESRCH = 3;
+
+/** A pidfd for PID, or null when there is no such process (no error is made for that common case). */
+export function pidfdOpenIfAlive(pid: number): number | null {
+  const r = Number(c.syscall(SYS_pidfd_open, 'int', pid, 'uint', 0));
+  if (r >= 0) return r;
+  const errno = koffi.errno();
+  if (errno === ESRCH) return null;
+  throw new SyscallError('pidfd_open', errno, String(pid));
+}
+
 export function pidfdSendSignal(pidfd: number, signal: number, what?: string): void {
   check('pidfd_send_signal', c.syscall(SYS_pidfd_send_signal, 'int', pidfd, 'int', signal, 'void *', null, 'uint', 0), what);
 }
