@@ -15,15 +15,20 @@ import type { StateFile } from '../stateStore.js';
 
 const KILL_GRACE_MS = 10_000;
 
-/** Signal every process of the container: its own (through a pidfd, pid reuse cannot fool it) and its cgroup's. */
-function signalContainer(state: StateFile, signal: number): void {
+/**
+ * Signal every process of the container: its own (through a pidfd, pid reuse cannot fool it) and its
+ * cgroup's. False when there was none to signal: then there is nothing to wait for either.
+ */
+function signalContainer(state: StateFile, signal: number): boolean {
   const { cgroup } = state.berth;
-  if (state.pid > 0) signalProcess(state.pid, state.berth.pidStartTime, signal);
-  if (!cgroup) return;
-  signalAll(cgroupPids(cgroup), signal);
+  const own = state.pid > 0 && signalProcess(state.pid, state.berth.pidStartTime, signal);
+  if (!cgroup) return own;
+  const pids = cgroupPids(cgroup);
+  signalAll(pids, signal);
   // A paused container's tasks see a signal only once thawed; signalled first, a SIGKILLed one
   // runs no user code after.
   thaw(cgroup);
+  return own || pids.length > 0;
 }
 
 /** True once every process of the container is gone, false after MS. */
@@ -40,11 +45,10 @@ async function allGone(state: StateFile, ms: number): Promise<boolean> {
  */
 export async function endProcesses(state: StateFile, termGraceMs = 0): Promise<void> {
   if (termGraceMs > 0) {
-    signalContainer(state, signals.SIGTERM!);
-    if (await allGone(state, termGraceMs)) return detachHostMounts(state);
+    if (!signalContainer(state, signals.SIGTERM!) || (await allGone(state, termGraceMs))) return detachHostMounts(state);
   }
-  signalContainer(state, signals.SIGKILL!);
-  if (!(await allGone(state, KILL_GRACE_MS))) throw new BerthError(`the processes of container ${state.id} did not die after SIGKILL`);
+  // Most deletes come after the container's process exited: nothing left, nothing to wait for.
+  if (signalContainer(state, signals.SIGKILL!) && !(await allGone(state, KILL_GRACE_MS))) throw new BerthError(`the processes of container ${state.id} did not die after SIGKILL`);
   detachHostMounts(state);
 }
 
