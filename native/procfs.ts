@@ -30,9 +30,12 @@ export function isAlive(pid: number, startTime: number): boolean {
   return st !== null && st.startTime === startTime && st.state !== 'Z' && st.state !== 'X';
 }
 
+/** Facts about the running kernel that cannot change until it reboots: read once per process. */
+const bootFacts: { lastCap?: number; lsm?: { apparmor: boolean; selinux: boolean } } = {};
+
 /** The highest capability number the running kernel knows. */
 export function lastCapability(): number {
-  return Number(readFileSync('/proc/sys/kernel/cap_last_cap', 'utf8'));
+  return (bootFacts.lastCap ??= Number(readFileSync('/proc/sys/kernel/cap_last_cap', 'utf8')));
 }
 
 /** PID as the innermost pid namespace it is in sees it (NSpid's last entry), or null. */
@@ -45,8 +48,12 @@ export function innermostPid(pid: number): number | null {
   }
 }
 
-/** The LSMs the host has enabled. */
+/** The LSMs the host has enabled (chosen at boot). */
 export function lsmHost(): { apparmor: boolean; selinux: boolean } {
+  return { ...(bootFacts.lsm ??= readLsmHost()) };
+}
+
+function readLsmHost(): { apparmor: boolean; selinux: boolean } {
   let apparmor = false;
   try {
     apparmor = readFileSync('/sys/module/apparmor/parameters/enabled', 'utf8').trim() === 'Y';

@@ -37,15 +37,19 @@ export function hugepageSizeName(entry: string): string | null {
 }
 
 const HUGEPAGES = '/sys/kernel/mm/hugepages';
+/** The kernel's huge page sizes: fixed at boot, so read once per process. */
+let hugepageSizes: string[] | undefined;
 
 export function cgroupFacts(layout: CgroupLayout): HostFacts {
-  // On a hybrid host cgroup2 offers exactly the controllers no v1 hierarchy has taken.
+  // On a hybrid host cgroup2 offers exactly the controllers no v1 hierarchy has taken (read each
+  // time: binding a controller to a v1 hierarchy takes it off cgroup2 at any moment).
   const unified = layout.unified ? controllerList(readFileSync(join(layout.unified, 'cgroup.controllers'), 'utf8')) : new Set<string>();
   const v1 = new Set(layout.v1.flatMap((h) => h.controllers));
+  hugepageSizes ??= existsSync(HUGEPAGES) ? readdirSync(HUGEPAGES).flatMap((e) => hugepageSizeName(e) ?? []) : [];
   return {
     controllers: layout.version === 1 ? v1 : unified,
     unifiedOnly: layout.version === 1 ? unified : new Set(),
-    hugepageSizes: existsSync(HUGEPAGES) ? readdirSync(HUGEPAGES).flatMap((e) => hugepageSizeName(e) ?? []) : [],
+    hugepageSizes: [...hugepageSizes],
     pageSize: pageSize(),
   };
 }
