@@ -130,14 +130,23 @@ export function readConfig(dir: string): Config {
 
 /** Make the state folder; fails if the id is taken. */
 export function makeContainerDir(root: string, id: string): string {
-  mkdirSync(root, { recursive: true, mode: 0o711 });
   const dir = containerDir(root, id);
-  try {
-    mkdirSync(dir, { mode: 0o700 });
-  } catch (e) {
-    if (isErrno(e, 'EEXIST')) throw new BerthError(`container with id exists: ${id}`, 'exists');
-    throw e;
+  const make = (): unknown => {
+    try {
+      mkdirSync(dir, { mode: 0o700 });
+      return null;
+    } catch (e) {
+      if (isErrno(e, 'EEXIST')) throw new BerthError(`container with id exists: ${id}`, 'exists');
+      return e;
+    }
+  };
+  // The root is made (or found not to be a folder) on first need, not checked every time.
+  let failed = make();
+  if (isErrno(failed, 'ENOENT', 'ENOTDIR')) {
+    mkdirSync(root, { recursive: true, mode: 0o711 });
+    failed = make();
   }
+  if (failed) throw failed;
   return dir;
 }
 
