@@ -18,8 +18,11 @@ function unwrap(outcome: Outcome): OperationResult {
 }
 
 export class InlineHost implements ActorHost {
+  /** Loaded on first use (state and list never need it), once: an import() per operation cost ≈10 µs. */
+  private actor: Promise<typeof import('./containerActor.js')> | null = null;
+
   async perform(req: OperationRequest, services: OperationServices): Promise<OperationResult> {
-    const { performOperation } = await import('./containerActor.js');
+    const { performOperation } = await (this.actor ??= import('./containerActor.js'));
     return unwrap(await performOperation(req, services));
   }
 
@@ -48,11 +51,14 @@ export class PooledHost implements ActorHost {
     return this.pool;
   }
 
+  /** What each task's hook port needs, loaded once. */
+  private ports: Promise<[typeof import('comlink'), typeof import('comlink/dist/esm/node-adapter.mjs'), typeof import('node:worker_threads')]> | null = null;
+
   async perform(req: OperationRequest, { hooks, parent }: OperationServices): Promise<OperationResult> {
     // A caller's process spawns over its connection, which lives on this thread.
     if (parent?.remote) throw new BerthError('the worker pool cannot spawn through a caller process: use the inline host', 'invalid');
     const pool = await this.open();
-    const [Comlink, { default: nodeEndpoint }, { MessageChannel }] = await Promise.all([import('comlink'), import('comlink/dist/esm/node-adapter.mjs'), import('node:worker_threads')]);
+    const [Comlink, { default: nodeEndpoint }, { MessageChannel }] = await (this.ports ??= Promise.all([import('comlink'), import('comlink/dist/esm/node-adapter.mjs'), import('node:worker_threads')]));
     const { port1, port2 } = new MessageChannel();
     Comlink.expose(hooks, nodeEndpoint(port1));
     try {
