@@ -2,7 +2,7 @@
 // with CLONE_PARENT). libuv only reaps the children it spawned, so berth reaps these itself: on
 // SIGCHLD, in the main thread, for every container the coordinator created. (The process of a
 // create that failed is reaped by the create itself: nobody else knows its pid.)
-import { reapChild } from '../native/syscalls.js';
+import { exitedChild, reapChild } from '../native/syscalls.js';
 import type { ProcessExit } from './messages.js';
 
 export class Reaper {
@@ -38,22 +38,37 @@ export class Reaper {
     });
   }
 
+  /**
+   * Reap the watched children that have exited. The kernel names the oldest exited child (without
+   * reaping it): while that is one of ours it is reaped, one by one, and when there is none nothing
+   * else is asked — a SIGCHLD costs no more with 200 live containers than with one. Only when the
+   * oldest is someone else's (berth-init's first stage, a hook: their starters reap them) could
+   * ours be behind it, and each of ours is asked.
+   */
   private reap(): void {
-    for (const [pid, { id, exec }] of this.children) {
-      const exit = reapChild(pid);
-      if (!exit) continue;
-      this.children.delete(pid);
-      const record = { id, exec, ...exit };
-      // The container's exit is kept for a later wait() until delete forgets it; an exec'd one is not.
-      if (!exec) this.exits.set(pid, record);
-      this.onExit(record);
-      for (const resolve of this.waiters.get(pid) ?? []) resolve(record);
-      this.waiters.delete(pid);
+    for (let pid = exitedChild(); pid !== 0 && this.children.has(pid); pid = exitedChild()) {
+      this.collect(pid);
+      if (this.children.has(pid)) break; // not reaped after all: every one is asked below
     }
+    if (exitedChild() !== 0) for (const pid of this.children.keys()) this.collect(pid);
     if (this.waiters.size === 0 && this.keepAlive) {
       clearInterval(this.keepAlive);
       this.keepAlive = null;
     }
+  }
+
+  /** Reap the watched child PID if it has exited, and announce its exit. */
+  private collect(pid: number): void {
+    const child = this.children.get(pid);
+    const exit = child && reapChild(pid);
+    if (!child || !exit) return;
+    this.children.delete(pid);
+    const record = { id: child.id, exec: child.exec, ...exit };
+    // The container's exit is kept for a later wait() until delete forgets it; an exec'd one is not.
+    if (!child.exec) this.exits.set(pid, record);
+    this.onExit(record);
+    for (const resolve of this.waiters.get(pid) ?? []) resolve(record);
+    this.waiters.delete(pid);
   }
 
   /** Drop what is remembered of PID (its container is gone). */

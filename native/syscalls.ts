@@ -133,6 +133,7 @@ export interface ChildExit {
   signal: number | null;
 }
 
+const P_ALL = 0;
 const P_PID = 1;
 const WEXITED = 4;
 const WNOHANG = 1;
@@ -159,6 +160,20 @@ export function reapChild(pid: number, leaveZombie = false): ChildExit | null {
     throw new SyscallError('waitid', errno, String(pid));
   }
   return info.readInt32LE(16) === pid ? decodeExit(pid, info) : null;
+}
+
+/**
+ * The pid of a child of this process that has exited and not been reaped yet — the oldest such —
+ * or 0 when there is none. Nothing is reaped (WNOWAIT): the child is left for whoever reaps it.
+ */
+export function exitedChild(): number {
+  const info = Buffer.alloc(128);
+  if (c.waitid(P_ALL, 0, info, WEXITED | WNOHANG | WNOWAIT) < 0) {
+    const errno = koffi.errno();
+    if (errno === ECHILD) return 0; // no children at all
+    throw new SyscallError('waitid', errno, 'any child');
+  }
+  return info.readInt32LE(16);
 }
 
 /** Wait for the child PID to exit and reap it (blocking: for a child known to be exiting). */
