@@ -4,7 +4,8 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { rmdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { isErrno } from '../errors.js';
-import { parseProcCgroup, type CgroupLayout } from './layout.js';
+import { controllerDir } from './apply.js';
+import { hostLayout, parseProcCgroup, type CgroupLayout } from './layout.js';
 
 export interface CgroupRecord {
   version: 1 | 2;
@@ -58,11 +59,13 @@ export function planCgroup(version: 1 | 2, paths: string[]): CgroupRecord {
 
 /** Make the directories planCgroup recorded. */
 export function createCgroup(record: CgroupRecord): void {
+  // The cpuset hierarchy is known from the layout: no probe of cpuset.cpus in every hierarchy.
+  const cpuset = record.version === 1 ? controllerDir(hostLayout(1), record.paths, 'cpuset') : undefined;
   record.paths.forEach((p, i) => {
     const top = record.created[i];
     if (!top) return;
     mkdirSync(p, { recursive: true });
-    if (record.version === 1 && existsSync(join(top, 'cpuset.cpus'))) fillCpuset(top, p);
+    if (p === cpuset) fillCpuset(top, p);
   });
 }
 
