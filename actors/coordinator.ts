@@ -2,7 +2,6 @@
 // container's state go through that container's mailbox, one at a time (and, across processes, its
 // lock); different containers proceed in parallel. Reads (state, list, wait, ps, stats, events),
 // kill and exec do not queue.
-import { setTimeout as sleep } from 'node:timers/promises';
 import { BerthError, isErrno } from '../native/errors.js';
 import type { OperationRequest, OperationResult } from './containerActor.js';
 import type { ActorHost } from './hosts.js';
@@ -249,7 +248,8 @@ export class Coordinator {
     }
     const reaper = this.reaper;
     if (reaper?.owns(state.pid)) return reaper.wait(state.pid);
-    for (let delay = 5; processAlive(state); delay = Math.min(delay * 2, 100)) await sleep(delay);
+    const { waitForExit } = await import('../native/signalling.js');
+    if (processAlive(state)) await waitForExit(state.pid, state.berth.pidStartTime, Infinity);
     return { id, pid: state.pid, exec: false, exitCode: null, signal: null };
   }
 

@@ -65,13 +65,16 @@ export async function runInit(opts: InitOptions): Promise<number> {
     let ready = false;
     let buffered = Buffer.alloc(0);
     let settled = false;
+    // Stage 1 exits right after it reports the pid (or fails): reaped then, so no zombie of it
+    // lingers while the container gets ready. Nobody needs its status.
+    const reapStage1 = () => void opts.parent.reap(stage1.pid).catch(() => {});
     const finish = (err: Error | null) => {
       if (settled) return;
       settled = true;
       sock.destroy();
-      // Stage 1 exits right after it forks (or fails): reap it. On our own failure, end it first.
+      // On our own failure before the pid came, stage 1 is ended first.
       if (err && !pid) signalAll([stage1.pid], 9);
-      opts.parent.reap(stage1.pid).catch(() => {}); // nobody needs its status
+      if (!pid) reapStage1();
       if (err) reject(err);
       else resolve(pid);
     };
@@ -106,6 +109,7 @@ export async function runInit(opts: InitOptions): Promise<number> {
           return;
         } else if (kind === Msg.PID) {
           pid = value;
+          reapStage1();
           opts.onPid(pid);
         } else if (kind === Msg.READY) {
           ready = true;

@@ -4,6 +4,8 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { rmdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { isErrno } from '../errors.js';
+import { signalAll } from '../signalling.js';
+import { signals } from '../signals.js';
 import { controllerDir } from './apply.js';
 import { hostLayout, parseProcCgroup, type CgroupLayout } from './layout.js';
 
@@ -92,8 +94,10 @@ export function cgroupPids(record: CgroupRecord): number[] {
  * libuv's pool: an rmdir in cgroupfs waits for the kernel's cgroup lock, which the creates and
  * exits of other containers hold, and the calling thread has other operations to run meanwhile
  * (16 in flight through the inline host: 5-14% more containers per second). A cgroup whose last
- * tasks are still exiting is busy for a moment: retry briefly before giving up. Every hierarchy is
- * tried; a failure is reported as the first failing hierarchy's.
+ * tasks are still exiting is busy for a moment: retry briefly before giving up. A task that joined
+ * after the container's processes were ended (berth-init's stage 1 of a create whose berth was
+ * killed, joining hierarchy after hierarchy) is killed then too: nothing of the container may stay.
+ * Every hierarchy is tried; a failure is reported as the first failing hierarchy's.
  */
 export async function removeCgroup(record: CgroupRecord): Promise<void> {
   const removals = record.paths.map(async (path, i) => {
@@ -107,6 +111,7 @@ export async function removeCgroup(record: CgroupRecord): Promise<void> {
         } catch (e) {
           if (isErrno(e, 'ENOENT')) break;
           if (!isErrno(e, 'EBUSY') || attempt >= 50) throw e;
+          signalAll(cgroupPids(record), signals.SIGKILL!);
           await new Promise((r) => setTimeout(r, 10));
         }
       }
