@@ -1,12 +1,13 @@
 // A real client that knows nothing of berth: podman (with conmon) drives cli/berth as its OCI
-// runtime. podman gets storage, run state and a cgroup parent of its own under a temp folder, so
-// nothing of the machine's podman set-up is touched and everything is removed afterwards.
+// runtime. podman gets storage, run state and a cgroup parent of its own under a temp folder, and
+// berth a state root there too (podman passes no --root: its runtime is a one-line wrapper), so
+// nothing of the machine's podman or berth set-up is touched and everything is removed afterwards.
 import { spawnSync } from 'node:child_process';
-import { existsSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { berthBin, cgroupsLeft, isRoot, makeRootfs, mountsUnder, tempDir } from './helpers/fixtures.js';
+import { berth, berthBin, cgroupsLeft, isRoot, makeRootfs, mountsUnder, stopServer, tempDir } from './helpers/fixtures.js';
 import { counterScript, countIn } from './helpers/counter.js';
 import { sleepSync, waitUntil } from './helpers/wait.js';
 
@@ -15,19 +16,26 @@ const hasPodman = spawnSync('podman', ['--version']).status === 0;
 const enabled = isRoot && hasPodman;
 const dir = enabled ? tempDir('berth-podman-') : '';
 const cgroupParent = `berth-podman-${process.pid}`;
+const root = join(dir, 'berth');
+const runtime = join(dir, 'berth-runtime');
 // podman's defaults exceed this machine's hard limits for these two (design.md §8).
 const limits = ['--ulimit', 'nproc=1000:1000', '--ulimit', 'nofile=1024:1024'];
 
 function podman(args: string[], input?: string) {
   const r = spawnSync(
     'podman',
-    ['--root', join(dir, 'storage'), '--runroot', join(dir, 'run'), '--runtime', berthBin, '--cgroup-manager', 'cgroupfs', '--events-backend', 'none', ...args],
+    ['--root', join(dir, 'storage'), '--runroot', join(dir, 'run'), '--runtime', runtime, '--cgroup-manager', 'cgroupfs', '--events-backend', 'none', ...args],
     { encoding: 'utf8', input, timeout: 60_000 },
   );
   return { status: r.status, stdout: r.stdout.trim(), stderr: r.stderr.trim() };
 }
 
 test.before(() => {
+  writeFileSync(runtime, `#!/bin/sh\nexec ${berthBin} --root ${root} "$@"\n`);
+  chmodSync(runtime, 0o755);
+  // Started here, the server is not a child of conmon, the subreaper podman runs berth under (an
+  // orphan goes to the nearest subreaper, and conmon would live on until the server exits).
+  assert.is(berth(root, ['list']).status, 0);
   const rootfs = makeRootfs(join(dir, 'rootfs'));
   const tar = join(dir, 'rootfs.tar');
   spawnSync('tar', ['-C', rootfs, '-cf', tar, '.']);
@@ -38,6 +46,7 @@ test.after(() => {
   if (!enabled) return;
   podman(['rm', '--all', '--force']);
   podman(['rmi', '--all', '--force']);
+  stopServer(root);
   for (const m of mountsUnder(dir).reverse()) spawnSync('umount', ['-l', m]);
   rmSync(dir, { recursive: true, force: true });
   // conmon puts itself in <parent>/conmon: remove the tree, deepest first.
