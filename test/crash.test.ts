@@ -1,6 +1,6 @@
 // A berth killed with SIGKILL at any point of create leaves a container that delete -f removes
 // completely: the in-process CLI (--no-server), and the berth server the CLI calls.
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { suite } from 'uvu';
@@ -10,17 +10,21 @@ import { assertNothingLeft, berth, berthBin, isRoot, makeBundle, serverPid, uniq
 const test = suite('crash');
 const { dir, root, rootfs } = workspace(test);
 
-test('SIGKILL of the in-process CLI during create, at many points: delete --force leaves nothing', async () => {
-  const b = makeBundle(join(dir, 'bundle'), rootfs, ['sleep', '30']);
-  // From before the state folder exists to after the container process is waiting for start.
+/**
+ * For each delay: a create of a container named NAME<delay>, and after that long KILL, given what
+ * PREPARE returned just before the create; then delete --force must leave nothing, now and later.
+ */
+async function killDuringCreate<T>(name: string, args: string[], delays: number[], prepare: () => T, kill: (create: ChildProcess, prepared: T) => void) {
+  const b = makeBundle(join(dir, `bundle-${name}`), rootfs, ['sleep', '30']);
   const ids: string[] = [];
-  for (const delay of [0, 40, 60, 70, 80, 90, 100, 110, 120, 140, 170, 200, 300]) {
-    const id = uniqueId(`crash${delay}`);
+  for (const delay of delays) {
+    const id = uniqueId(`${name}${delay}`);
     ids.push(id);
-    const child = spawn(berthBin, ['--root', root, '--no-server', 'create', '--bundle', b, id], { stdio: 'ignore' });
+    const prepared = prepare();
+    const child = spawn(berthBin, ['--root', root, ...args, 'create', '--bundle', b, id], { stdio: 'ignore' });
     const exited = new Promise((r) => child.on('exit', r));
     await new Promise((r) => setTimeout(r, delay));
-    child.kill('SIGKILL');
+    kill(child, prepared);
     await exited;
     const r = berth(root, ['delete', '--force', id]);
     assert.ok(r.status === 0 || r.stderr === 'container does not exist\n', `delay ${delay}: ${r.stderr}`);
@@ -29,27 +33,16 @@ test('SIGKILL of the in-process CLI during create, at many points: delete --forc
   // Nothing the killed berths started may come back later either.
   await new Promise((r) => setTimeout(r, 500));
   for (const id of ids) assertNothingLeft(root, id, dir);
+}
+
+test('SIGKILL of the in-process CLI during create, at many points: delete --force leaves nothing', async () => {
+  // From before the state folder exists to after the container process is waiting for start.
+  await killDuringCreate('crash', ['--no-server'], [0, 40, 60, 70, 80, 90, 100, 110, 120, 140, 170, 200, 300], () => null, (create) => create.kill('SIGKILL'));
 });
 
 test('SIGKILL of the server during create, at many points: the next calls work, delete --force leaves nothing', async () => {
-  const b = makeBundle(join(dir, 'bundle-server'), rootfs, ['sleep', '30']);
-  const ids: string[] = [];
-  for (const delay of [0, 1, 2, 3, 4, 5, 6, 8, 10, 12, 15, 20, 30]) {
-    berth(root, ['list']); // a server runs
-    const pid = serverPid(root)!;
-    const id = uniqueId(`srvcrash${delay}`);
-    ids.push(id);
-    const child = spawn(berthBin, ['--root', root, 'create', '--bundle', b, id], { stdio: 'ignore' });
-    const exited = new Promise((r) => child.on('exit', r));
-    await new Promise((r) => setTimeout(r, delay));
-    process.kill(pid, 'SIGKILL');
-    await exited;
-    const r = berth(root, ['delete', '--force', id]);
-    assert.ok(r.status === 0 || r.stderr === 'container does not exist\n', `delay ${delay}: ${r.stderr}`);
-    assertNothingLeft(root, id, dir);
-  }
-  await new Promise((r) => setTimeout(r, 500));
-  for (const id of ids) assertNothingLeft(root, id, dir);
+  const runningServer = () => (berth(root, ['list']), serverPid(root)!);
+  await killDuringCreate('srvcrash', [], [0, 1, 2, 3, 4, 5, 6, 8, 10, 12, 15, 20, 30], runningServer, (_, server) => process.kill(server, 'SIGKILL'));
 });
 
 test('a state.json a machine crash left empty (written without fsync): no container, and delete --force removes its folder', () => {
