@@ -3,7 +3,9 @@
 //     containers run in parallel, and the coordinator's thread never blocks on a system call.
 //   InlineHost: the calling thread. For the CLI, a process that lives for one operation: starting a
 //     worker thread costs more than the operation itself (README, "Design").
+import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
+import { MessageChannel } from 'node:worker_threads';
 import { BerthError } from '../native/errors.js';
 import type { OperationRequest, OperationResult, OperationServices, Outcome } from './containerActor.js';
 
@@ -36,7 +38,8 @@ export class PooledHost implements ActorHost {
 
   private async open() {
     if (!this.pool) {
-      const { Piscina } = await import('piscina');
+      // required, not import()ed: the CLI's bundle runs in a vm.Script, where import() has no loader
+      const { Piscina } = createRequire(import.meta.url)('piscina') as typeof import('piscina');
       this.pool = new Piscina({
         filename: new URL('./worker.js', import.meta.url).href,
         minThreads: 0,
@@ -52,13 +55,13 @@ export class PooledHost implements ActorHost {
   }
 
   /** What each task's hook port needs, loaded once. */
-  private ports: Promise<[typeof import('comlink'), typeof import('comlink/dist/esm/node-adapter.mjs'), typeof import('node:worker_threads')]> | null = null;
+  private ports: Promise<[typeof import('comlink'), typeof import('comlink/dist/esm/node-adapter.mjs')]> | null = null;
 
   async perform(req: OperationRequest, { hooks, parent }: OperationServices): Promise<OperationResult> {
     // A caller's process spawns over its connection, which lives on this thread.
     if (parent?.remote) throw new BerthError('the worker pool cannot spawn through a caller process: use the inline host', 'invalid');
     const pool = await this.open();
-    const [Comlink, { default: nodeEndpoint }, { MessageChannel }] = await (this.ports ??= Promise.all([import('comlink'), import('comlink/dist/esm/node-adapter.mjs'), import('node:worker_threads')]));
+    const [Comlink, { default: nodeEndpoint }] = await (this.ports ??= Promise.all([import('comlink'), import('comlink/dist/esm/node-adapter.mjs')]));
     const { port1, port2 } = new MessageChannel();
     Comlink.expose(hooks, nodeEndpoint(port1));
     try {
