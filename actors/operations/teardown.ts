@@ -11,7 +11,8 @@ import { releaseNamespaces } from '../../native/keptNamespaces.js';
 import { signalAll, signalProcess, waitForExit, waitUntilEmpty } from '../../native/signalling.js';
 import { signals } from '../../native/signals.js';
 import { detachMount } from '../../native/syscalls.js';
-import type { StateFile } from '../stateStore.js';
+import { processAlive, type StateFile } from '../stateStore.js';
+import { procStat } from '../../native/procfs.js';
 
 const KILL_GRACE_MS = 10_000;
 
@@ -48,8 +49,21 @@ export async function endProcesses(state: StateFile, termGraceMs = 0): Promise<v
     if (!signalContainer(state, signals.SIGTERM!) || (await allGone(state, termGraceMs))) return detachHostMounts(state);
   }
   // Most deletes come after the container's process exited: nothing left, nothing to wait for.
-  if (signalContainer(state, signals.SIGKILL!) && !(await allGone(state, KILL_GRACE_MS))) throw new BerthError(`the processes of container ${state.id} did not die after SIGKILL`);
+  if (signalContainer(state, signals.SIGKILL!) && !(await allGone(state, KILL_GRACE_MS))) throw new BerthError(`the processes of container ${state.id} did not die after SIGKILL: ${survivors(state)}`);
   detachHostMounts(state);
+}
+
+/** The container's processes still there, with the kernel's state and wait channel of each (an uninterruptible sleep outlasts SIGKILL). */
+function survivors(state: StateFile): string {
+  const pids = new Set([...(state.pid > 0 && processAlive(state) ? [state.pid] : []), ...(state.berth.cgroup ? cgroupPids(state.berth.cgroup) : [])]);
+  const describe = (pid: number) => {
+    try {
+      return `${pid} (${procStat(pid)?.state ?? '?'} in ${readFileSync(`/proc/${pid}/wchan`, 'utf8') || '-'})`;
+    } catch {
+      return `${pid} (gone)`;
+    }
+  };
+  return [...pids].map(describe).join(', ') || 'none any more';
 }
 
 export async function teardown(dir: string, state: StateFile): Promise<void> {
