@@ -18,13 +18,14 @@ const dir = enabled ? tempDir('berth-podman-') : '';
 const cgroupParent = `berth-podman-${process.pid}`;
 const root = join(dir, 'berth');
 const runtime = join(dir, 'berth-runtime');
-// podman's defaults exceed this machine's hard limits for these two (design.md §8).
-const limits = ['--ulimit', 'nproc=1000:1000', '--ulimit', 'nofile=1024:1024'];
+// podman's defaults exceed this machine's hard limits for these two (design.md §8); and no network:
+// podman's bridge would leave its netns mount and firewall rules on the host, and tests none of berth.
+const runFlags = ['--ulimit', 'nproc=1000:1000', '--ulimit', 'nofile=1024:1024', '--network', 'none'];
 
 function podman(args: string[], input?: string) {
   const r = spawnSync(
     'podman',
-    ['--root', join(dir, 'storage'), '--runroot', join(dir, 'run'), '--runtime', runtime, '--cgroup-manager', 'cgroupfs', '--events-backend', 'none', ...args],
+    ['--root', join(dir, 'storage'), '--runroot', join(dir, 'run'), '--tmpdir', join(dir, 'tmp'), '--network-config-dir', join(dir, 'net'), '--runtime', runtime, '--cgroup-manager', 'cgroupfs', '--events-backend', 'none', ...args],
     { encoding: 'utf8', input, timeout: 60_000 },
   );
   return { status: r.status, stdout: r.stdout.trim(), stderr: r.stderr.trim() };
@@ -54,13 +55,13 @@ test.after(() => {
 });
 
 test('podman run --rm: output, exit status, the container’s own hostname and pid 1', () => {
-  const r = podman(['run', '--rm', ...limits, '--cgroup-parent', `/${cgroupParent}`, '--hostname', 'pod', 'localhost/berth-busybox:test', 'sh', '-c', 'echo hello; hostname; echo $$; exit 3']);
+  const r = podman(['run', '--rm', ...runFlags, '--cgroup-parent', `/${cgroupParent}`, '--hostname', 'pod', 'localhost/berth-busybox:test', 'sh', '-c', 'echo hello; hostname; echo $$; exit 3']);
   assert.is(r.status, 3, r.stderr);
   assert.is(r.stdout, 'hello\npod\n1');
 });
 
 test('podman run -d, ps, logs, inspect, stop, rm', () => {
-  const run = podman(['run', '-d', ...limits, '--cgroup-parent', `/${cgroupParent}`, '--name', 'ticker', 'localhost/berth-busybox:test', 'sh', '-c', 'trap "exit 0" TERM; while true; do echo tick; sleep 0.2; done']);
+  const run = podman(['run', '-d', ...runFlags, '--cgroup-parent', `/${cgroupParent}`, '--name', 'ticker', 'localhost/berth-busybox:test', 'sh', '-c', 'trap "exit 0" TERM; while true; do echo tick; sleep 0.2; done']);
   assert.is(run.status, 0, run.stderr);
   spawnSync('sleep', ['0.8']);
   assert.match(podman(['ps', '--format', '{{.Names}} {{.Status}}']).stdout, /^ticker Up /m);
@@ -75,7 +76,7 @@ test('podman run -d, ps, logs, inspect, stop, rm', () => {
 });
 
 test('podman exec runs in the container: its namespaces, its exit status', () => {
-  const run = podman(['run', '-d', ...limits, '--cgroup-parent', `/${cgroupParent}`, '--hostname', 'execd', 'localhost/berth-busybox:test', 'sleep', '60']);
+  const run = podman(['run', '-d', ...runFlags, '--cgroup-parent', `/${cgroupParent}`, '--hostname', 'execd', 'localhost/berth-busybox:test', 'sleep', '60']);
   assert.is(run.status, 0, run.stderr);
   const exec = podman(['exec', run.stdout, 'sh', '-c', 'hostname; echo $$; exit 5']);
   assert.is(exec.status, 5, exec.stderr);
@@ -86,14 +87,14 @@ test('podman exec runs in the container: its namespaces, its exit status', () =>
 });
 
 test('a detached container that exits at once: its status reaches conmon, not berth', () => {
-  const run = podman(['run', '-d', ...limits, '--cgroup-parent', `/${cgroupParent}`, 'localhost/berth-busybox:test', 'sh', '-c', 'exit 7']);
+  const run = podman(['run', '-d', ...runFlags, '--cgroup-parent', `/${cgroupParent}`, 'localhost/berth-busybox:test', 'sh', '-c', 'exit 7']);
   assert.is(run.status, 0, run.stderr);
   assert.is(podman(['wait', run.stdout]).stdout, '7');
   assert.is(podman(['rm', run.stdout]).status, 0);
 });
 
 test('podman kill reaches the container', () => {
-  const run = podman(['run', '-d', ...limits, '--cgroup-parent', `/${cgroupParent}`, 'localhost/berth-busybox:test', 'sleep', '60']);
+  const run = podman(['run', '-d', ...runFlags, '--cgroup-parent', `/${cgroupParent}`, 'localhost/berth-busybox:test', 'sleep', '60']);
   assert.is(run.status, 0, run.stderr);
   assert.is(podman(['kill', run.stdout]).status, 0);
   assert.is(podman(['wait', run.stdout]).stdout, '137');
@@ -101,7 +102,7 @@ test('podman kill reaches the container', () => {
 });
 
 test('podman pause and unpause freeze and thaw the container', () => {
-  const run = podman(['run', '-d', ...limits, '--cgroup-parent', `/${cgroupParent}`, 'localhost/berth-busybox:test', 'sh', '-c', counterScript(0.05)]);
+  const run = podman(['run', '-d', ...runFlags, '--cgroup-parent', `/${cgroupParent}`, 'localhost/berth-busybox:test', 'sh', '-c', counterScript(0.05)]);
   assert.is(run.status, 0, run.stderr);
   const pid = Number(podman(['inspect', run.stdout, '--format', '{{.State.Pid}}']).stdout);
   const count = () => countIn(pid);
@@ -117,7 +118,7 @@ test('podman pause and unpause freeze and thaw the container', () => {
 });
 
 test('podman exec -t: a terminal through the console socket', () => {
-  const run = podman(['run', '-d', ...limits, '--cgroup-parent', `/${cgroupParent}`, 'localhost/berth-busybox:test', 'sleep', '60']);
+  const run = podman(['run', '-d', ...runFlags, '--cgroup-parent', `/${cgroupParent}`, 'localhost/berth-busybox:test', 'sleep', '60']);
   assert.is(run.status, 0, run.stderr);
   const exec = podman(['exec', '-t', run.stdout, 'sh', '-c', 'tty; [ -t 0 ] && echo stdin-is-a-tty']);
   assert.is(exec.status, 0, exec.stderr);
