@@ -1,7 +1,7 @@
 // The container's state folder: <root>/<id>/ with state.json (OCI state + berth's own data), the
 // config.json the container was created from, and the start fifo. Readable by anyone at any time:
 // writes go to a temp file and are renamed over.
-import { closeSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, rmdirSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Status } from '../machines/container.js';
 import type { CgroupRecord } from '../native/cgroups/manager.js';
@@ -126,6 +126,22 @@ export function writeConfig(dir: string, config: Config): void {
 /** The config the container was created with: later edits of the bundle do not affect it. */
 export function readConfig(dir: string): Config {
   return JSON.parse(readFileSync(configFile(dir), 'utf8')) as Config;
+}
+
+/**
+ * Remove the state folder DIR: the files berth keeps there one by one, then the folder; whatever
+ * else is there (a temp file of a killed write, kept namespaces' files) is found by a recursive
+ * removal. (rmSync's recursion reads and stats the folder first: 0.5 ms a delete on ext4 here.)
+ */
+export function removeContainerDir(dir: string): void {
+  for (const f of [stateFile(dir), configFile(dir), fifoPath(dir)]) rmSync(f, { force: true });
+  try {
+    rmdirSync(dir);
+  } catch (e) {
+    if (isErrno(e, 'ENOENT')) return;
+    if (!isErrno(e, 'ENOTEMPTY', 'EEXIST')) throw e;
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /** Make the state folder; fails if the id is taken. */

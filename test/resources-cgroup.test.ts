@@ -23,7 +23,7 @@ const made: CgroupRecord[] = [];
 
 /** A cgroup of this test's own, at /berth-test-<pid>-NAME in every hierarchy of VERSION. */
 function makeCgroup(version: 1 | 2, name: string): CgroupRecord {
-  const record = planCgroup(version, cgroupDirs(layouts[version], `/berth-test-${process.pid}-${name}`, new Map()));
+  const record = planCgroup(layouts[version], cgroupDirs(layouts[version], `/berth-test-${process.pid}-${name}`, new Map()));
   made.push(record);
   createCgroup(record);
   return record;

@@ -136,7 +136,7 @@ export function initialState(ctx: OperationContext, prepared: ReturnType<typeof 
     owner: '',
     annotations: config.annotations,
     // The cgroup is recorded before it is made, so a berth killed midway leaves what delete -f needs.
-    berth: { pidStartTime: 0, cgroup: planCgroup(layout.version, cgroupDirs), hostMounts: !ownMountNamespace(config), noPivot, machine: null },
+    berth: { pidStartTime: 0, cgroup: planCgroup(layout, cgroupDirs), hostMounts: !ownMountNamespace(config), noPivot, machine: null },
   };
 }
 

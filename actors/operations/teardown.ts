@@ -3,7 +3,7 @@
 // alike, so both leave the same nothing behind. stop uses the process part, gently first.
 // A container without a mount namespace of its own mounted into the host's, under its rootfs:
 // those mounts go with its processes.
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { thaw } from '../../native/cgroups/freezer.js';
 import { cgroupPids, removeCgroup } from '../../native/cgroups/manager.js';
 import { BerthError } from '../../native/errors.js';
@@ -11,7 +11,7 @@ import { releaseNamespaces } from '../../native/keptNamespaces.js';
 import { signalAll, signalProcess, waitForExit, waitUntilEmpty } from '../../native/signalling.js';
 import { signals } from '../../native/signals.js';
 import { detachMount } from '../../native/syscalls.js';
-import { processAlive, type StateFile } from '../stateStore.js';
+import { processAlive, removeContainerDir, type StateFile } from '../stateStore.js';
 import { procStat } from '../../native/procfs.js';
 
 const KILL_GRACE_MS = 10_000;
@@ -72,7 +72,7 @@ export async function teardown(dir: string, state: StateFile): Promise<void> {
   releaseNamespaces(state.berth.keptNamespaces ?? {});
   // A restore killed midway leaves its bind of the rootfs in the folder: never remove through it.
   for (const m of mountsBelow(dir)) detachMount(m);
-  rmSync(dir, { recursive: true, force: true });
+  removeContainerDir(dir);
 }
 
 function detachHostMounts(state: StateFile): void {

@@ -34,9 +34,11 @@ export function containerCgroupDirs(layout: CgroupLayout, cgroupsPath: string): 
   return cgroupDirs(layout, cgroupsPath, own);
 }
 
-function topmostMissing(dir: string): string | null {
+/** The topmost directory missing on the way from ROOT (a hierarchy's mount point: it exists) to DIR. */
+function topmostMissing(root: string, dir: string): string | null {
   let top: string | null = null;
-  for (let d = dir; !existsSync(d); d = dirname(d)) top = d;
+  // Each probe is a kernfs lookup, slow while other containers' cgroups come and go: none for ROOT.
+  for (let d = dir; d !== root && !existsSync(d); d = dirname(d)) top = d;
   return top;
 }
 
@@ -54,9 +56,10 @@ function fillCpuset(top: string, dir: string): void {
   }
 }
 
-/** What creating PATHS would make (the topmost missing directory of each), without making it. */
-export function planCgroup(version: 1 | 2, paths: string[]): CgroupRecord {
-  return { version, paths, created: paths.map(topmostMissing) };
+/** What creating PATHS (cgroupDirs' for LAYOUT) would make (the topmost missing directory of each), without making it. */
+export function planCgroup(layout: CgroupLayout, paths: string[]): CgroupRecord {
+  const roots = layout.version === 2 ? [layout.unified!] : layout.v1.map((h) => h.mountPoint);
+  return { version: layout.version, paths, created: paths.map((p, i) => topmostMissing(roots[i]!, p)) };
 }
 
 /** Make the directories planCgroup recorded. */
