@@ -3,7 +3,6 @@
 // file, as SCM_RIGHTS would give, without a socket read of our own beside Node's).
 import { SyscallError } from './errors.js';
 import { koffi, libc } from './libc.js';
-import { pidfdOpen } from './syscalls.js';
 
 const SYS_pidfd_getfd = 438;
 const SOL_SOCKET = 1;
@@ -27,10 +26,7 @@ export function peerCredentials(sock: number): PeerCredentials {
   return { pid: cred.readInt32LE(0), uid: cred.readUInt32LE(4), gid: cred.readUInt32LE(8) };
 }
 
-/** A pidfd of PID, to copy its fds with. */
-export const openPeer = (pid: number) => pidfdOpen(pid);
-
-/** A copy (close-on-exec) of fd FD of the process PIDFD refers to. */
+/** A copy (close-on-exec) of fd FD of the process PIDFD (pidfdOpen's) refers to. */
 export function copyPeerFd(pidfd: number, fd: number): number {
   const r = Number(c.syscall(SYS_pidfd_getfd, 'int', pidfd, 'int', fd, 'uint', 0));
   if (r < 0) throw new SyscallError('pidfd_getfd', koffi.errno(), `fd ${fd}`);

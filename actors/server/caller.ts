@@ -2,11 +2,10 @@
 // call needs of that process — its output, its stdin, its fds, its signals, its terminal — and the
 // process itself as the parent of what the call spawns (protocol.ts says how each travels).
 import type { Socket } from 'node:net';
-import { BerthError } from '../../native/errors.js';
-import { SyscallError } from '../../native/errors.js';
-import { copyPeerFd, openPeer } from '../../native/peer.js';
+import { BerthError, SyscallError } from '../../native/errors.js';
+import { copyPeerFd } from '../../native/peer.js';
 import type { ProcessParent } from '../../native/processParent.js';
-import { closeFd, type ChildExit } from '../../native/syscalls.js';
+import { closeFd, pidfdOpen, type ChildExit } from '../../native/syscalls.js';
 import { encodeServer, FdKind, type ClientMessage } from './protocol.js';
 
 type Reply = Extract<ClientMessage, { type: 'reply' | 'stdin' }>;
@@ -76,7 +75,7 @@ export class Caller {
 
   /** A copy of the caller's fd N, ours until the call ends. */
   fd(n: number): number {
-    if (this.pidfd < 0) this.pidfd = openPeer(this.pid);
+    if (this.pidfd < 0) this.pidfd = pidfdOpen(this.pid);
     const fd = copyPeerFd(this.pidfd, n);
     this.copies.set(fd, n);
     return fd;

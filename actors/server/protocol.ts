@@ -177,25 +177,6 @@ export function decodeClient(type: number, body: Buffer): ClientMessage {
   return m;
 }
 
-/** Decode a server frame (tests speak as a client). */
-export function decodeServer(type: number, body: Buffer): { type: number; fields: (number | string | string[])[] } {
-  const r = new Reader(body);
-  switch (type) {
-    case ServerMsg.ACCEPTED:
-    case ServerMsg.EXIT:
-      return { type, fields: [r.i32()] };
-    case ServerMsg.WRITE:
-      return { type, fields: [r.i32(), r.str()] };
-    case ServerMsg.WAIT:
-    case ServerMsg.TERMINAL:
-      return { type, fields: [r.u32(), r.i32()] };
-    case ServerMsg.READ_STDIN:
-      return { type, fields: [r.u32()] };
-    default:
-      return { type, fields: [] };
-  }
-}
-
 /** Splits a byte stream into frames; throws ProtocolError on a frame that cannot be one. */
 export class FrameReader {
   private buffered: Buffer = Buffer.alloc(0);

@@ -15,8 +15,7 @@ import { peerCredentials } from '../../native/peer.js';
 import { flock, LOCK_EX, LOCK_NB } from '../../native/syscalls.js';
 import type { Logger } from '../log.js';
 import { Caller } from './caller.js';
-import { decodeClient, FrameReader, encodeServer, type Call } from './protocol.js';
-import { SERVER_DIR } from './protocol.js';
+import { decodeClient, encodeServer, FrameReader, SERVER_DIR, type Call } from './protocol.js';
 
 export interface ServerOptions {
   root: string;
@@ -29,7 +28,7 @@ export interface ServerOptions {
   stale(): boolean;
 }
 
-export const serverDir = (root: string) => join(root, SERVER_DIR);
+const serverDir = (root: string) => join(root, SERVER_DIR);
 
 const LOCK_WAIT_MS = 5000;
 
