@@ -187,11 +187,14 @@ export function waitChild(pid: number): ChildExit {
   return decodeExit(pid, info);
 }
 
-/** A struct pollfd asking whether FD is readable. */
-function pollIn(fd: number): Buffer {
+const POLLIN = 1;
+const POLLPRI = 2;
+
+/** A struct pollfd asking for EVENTS on FD (POLLIN: whether it is readable). */
+function pollIn(fd: number, events = POLLIN): Buffer {
   const fds = Buffer.alloc(8);
   fds.writeInt32LE(fd, 0);
-  fds.writeInt16LE(1 /* POLLIN */, 4);
+  fds.writeInt16LE(events, 4);
   return fds;
 }
 
@@ -213,7 +216,15 @@ export function untilReadable(fd: number): Promise<void> {
 
 /** True when FD is readable now (for a pidfd: its process has exited). */
 export function isReadable(fd: number, what: string): boolean {
-  const fds = pollIn(fd);
+  return pollNow(pollIn(fd), what);
+}
+
+/** True when FD has an exceptional condition now (for /proc/self/mountinfo: the mount table changed since FD was opened). */
+export function hasPriorityEvent(fd: number, what: string): boolean {
+  return pollNow(pollIn(fd, POLLPRI), what);
+}
+
+function pollNow(fds: Buffer, what: string): boolean {
   for (;;) {
     const r = c.poll(fds, 1, 0);
     if (r >= 0) return r > 0;

@@ -1,5 +1,5 @@
 // How cgroups are mounted on this host: v1 hierarchies, the cgroup2 mount, or both (hybrid).
-import { readFileSync } from 'node:fs';
+import { mountTable } from '../mountTable.js';
 
 export interface V1Hierarchy {
   /** Where the hierarchy is mounted, e.g. /sys/fs/cgroup/memory. */
@@ -46,7 +46,7 @@ let cached: { mountinfo: string; prefer?: 1 | 2; layout: CgroupLayout } | undefi
 
 /** This host's layout as mounted now: a long-lived berth server sees hierarchies come and go (parsed again only then). */
 export function hostLayout(prefer?: 1 | 2): CgroupLayout {
-  const mountinfo = readFileSync('/proc/self/mountinfo', 'utf8');
+  const mountinfo = mountTable();
   if (cached?.mountinfo !== mountinfo || cached.prefer !== prefer) cached = { mountinfo, prefer, layout: parseLayout(mountinfo, prefer) };
   return cached.layout;
 }

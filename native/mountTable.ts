@@ -1,0 +1,20 @@
+// This process's mount table, /proc/self/mountinfo, read again only when it changed: a long-lived
+// berth server looks at it in every create and delete, and the kernel says when it changes (an
+// open mountinfo polls POLLPRI once the table differs from when it was opened).
+import { closeSync, openSync, readFileSync } from 'node:fs';
+import { hasPriorityEvent } from './syscalls.js';
+
+const MOUNTINFO = '/proc/self/mountinfo';
+
+let watch = -1;
+let text = '';
+
+/** The text of /proc/self/mountinfo as it is now. */
+export function mountTable(): string {
+  if (watch >= 0 && !hasPriorityEvent(watch, MOUNTINFO)) return text;
+  // Opened before the read: a change in between is seen at the next call.
+  if (watch >= 0) closeSync(watch);
+  watch = openSync(MOUNTINFO, 'r');
+  text = readFileSync(MOUNTINFO, 'utf8');
+  return text;
+}
