@@ -1,5 +1,5 @@
 // The lifecycle through cli/berth, as podman, containerd and the validation suite drive it.
-import { existsSync, mkdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readlinkSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -168,6 +168,19 @@ export function cliLifecycleSuite(name: string, env: Record<string, string>) {
     assert.equal(cgroupsLeft(`berth-${id}`), []);
     const running = ok(berth(root, ['statechart']), 'statechart').split('\n').find((l) => l.startsWith('running:'))!;
     for (const t of ['PAUSE → running.pausing', 'KILL → running.signalling', 'EXEC → running.executing', 'UPDATE → running.updating', 'EXITED → stopped', 'DELETE [forced] → deleting', 'CHECKPOINT → running.checkpointing']) assert.ok(running.includes(t), `${t} in: ${running}`);
+  });
+
+  test('two containers under one parent cgroup (containerd\'s /default): deleting the first leaves the parent to the second', () => {
+    const parent = uniqueId('berth-shared');
+    const ids = [uniqueId('sharedA'), uniqueId('sharedB')];
+    for (const [i, id] of ids.entries())
+      ok(berth(root, ['run', '-d', '-b', bundle(id, ['sleep', '30'], (c) => (c.linux.cgroupsPath = `/${parent}/${i}`)), id]), `run ${id}`);
+    ok(berth(root, ['delete', '--force', ids[0]!]), 'delete the first, whose create made the parent');
+    assert.ok(readFileSync(`/sys/fs/cgroup/pids/${parent}/1/cgroup.procs`, 'utf8').trim() !== '', 'the second is still in its cgroup');
+    ok(berth(root, ['delete', '--force', ids[1]!]), 'delete the second');
+    assert.equal(cgroupsLeft(`${parent}/0`).concat(cgroupsLeft(`${parent}/1`)), [], "both containers' cgroups are gone");
+    // The parent stays, as runc leaves it: removed here, in every hierarchy.
+    for (const c of cgroupsLeft(parent)) rmdirSync(c);
   });
 
   test('--log with --log-format json records errors as containerd reads them', () => {

@@ -113,6 +113,9 @@ export async function removeCgroup(record: CgroupRecord): Promise<void> {
           break;
         } catch (e) {
           if (isErrno(e, 'ENOENT')) break;
+          // A parent berth made for this container that now holds others' cgroups (containerd's
+          // /default, shared by its namespace's containers) stays: it is theirs too.
+          if (d !== path && isErrno(e, 'EBUSY', 'ENOTEMPTY')) return;
           if (!isErrno(e, 'EBUSY') || attempt >= 50) throw e;
           signalAll(cgroupPids(record), signals.SIGKILL!);
           await new Promise((r) => setTimeout(r, 10));
