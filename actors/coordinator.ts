@@ -276,6 +276,7 @@ export class Coordinator {
     const { watchContainer } = await import('./operations/events.js');
     const state = readState(this.opts.root, msg.id);
     const stop = new AbortController();
+    if (msg.signal?.aborted) stop.abort();
     msg.signal?.addEventListener('abort', () => stop.abort(), { once: true });
     this.watches.add(stop);
     try {

@@ -30,6 +30,8 @@ export interface CallIO {
   parent?: ProcessParent;
   /** From now on, the signals a foreground call forwards go to HANDLER. */
   onSignal(handler: (signal: (typeof forwarded)[number]) => void): void;
+  /** Aborted when the caller has gone (a server's call; a process of its own ends with its caller). */
+  callerGone?: AbortSignal;
   /** Proxy the caller's terminal to a container's pty master (which the proxy then owns). */
   proxyTerminal(master: number): Promise<Proxy>;
 }
@@ -205,7 +207,7 @@ async function execute(cl: CommandLine, rt: Runtime, io: CallIO): Promise<number
         return 0;
       }
       rt.on((e) => (e.type === 'stats' || e.type === 'oom') && e.id === id && print(JSON.stringify(e)));
-      await rt.send({ type: 'events', id, interval });
+      await rt.send({ type: 'events', id, interval, signal: io.callerGone });
       return 0;
     }
     case 'update': {

@@ -19,6 +19,7 @@ function callerIO(call: Call, caller: Caller): CallIO {
     readStdin: () => caller.readStdin(),
     stdio: (preserve) => [caller.fd(0), caller.fd(1), caller.fd(2), ...Array.from({ length: preserve }, (_, i) => caller.fd(3 + i))],
     parent: caller.parent,
+    callerGone: caller.callerGone,
     onSignal: (handler) =>
       caller.forwardSignals((signo) => {
         const name = forwarded.find((s) => s === signalName(signo));

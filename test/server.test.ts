@@ -165,6 +165,20 @@ test('an idle server exits; the next call starts another', () => {
   assert.ok(serverPid(root));
 });
 
+test('a watch whose caller has gone ends with it (the server then goes idle)', async () => {
+  stopServer(root);
+  const idle = { ...process.env, BERTH_SERVER_IDLE: '1' };
+  const id = uniqueId('watched');
+  assert.is(spawnSync(berthBin, ['--root', root, 'run', '-d', '--bundle', makeBundle(join(dir, id), rootfs, ['sleep', '30']), id], { env: idle, stdio: 'ignore' }).status, 0);
+  const pid = serverPid(root);
+  const events = spawn(berthBin, ['--root', root, 'events', '--interval', '100ms', id], { stdio: ['ignore', 'pipe', 'ignore'] });
+  await new Promise<void>((r) => events.stdout.once('data', () => r()));
+  events.kill('SIGKILL');
+  assert.ok(waitUntil(() => !existsSync(`/proc/${pid}`), 5000), 'the server went idle and exited: the watch ended');
+  ok(berth(root, ['delete', '--force', id]), 'delete');
+  assertNothingLeft(root, id, dir);
+});
+
 /** Send BYTES on a connection of our own; what came back. */
 function exchange(bytes: Buffer): Promise<Buffer> {
   return new Promise((resolve, reject) => {

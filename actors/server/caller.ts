@@ -27,6 +27,9 @@ export class Caller {
   private pidfd = -1;
   private signalHandler: ((signo: number) => void) | null = null;
   private gone = false;
+  private readonly hungUp = new AbortController();
+  /** Aborted when the caller's process has gone: what only it wanted (a watch) can stop. */
+  readonly callerGone = this.hungUp.signal;
 
   constructor(
     private readonly sock: Socket,
@@ -59,6 +62,7 @@ export class Caller {
   /** The connection ended: nothing asked will be answered. */
   ended(): void {
     this.gone = true;
+    this.hungUp.abort();
     for (const { reject } of this.pending.values()) reject(new CallerGone());
     this.pending.clear();
     this.release();
