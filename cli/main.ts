@@ -127,7 +127,8 @@ async function execute(cl: CommandLine, rt: Runtime, io: CallIO): Promise<number
       await rt.create(createOptions());
       return 0;
     case 'start':
-      await rt.start(id, { restart: flags.restart as boolean | undefined, stdio: stdio() });
+      // Only a restart makes a process (and needs the caller's stdio for it).
+      await rt.start(id, flags.restart ? { restart: true, stdio: stdio() } : {});
       return 0;
     case 'stop':
       if ((flags.timeout as number | undefined) !== undefined && (flags.timeout as number) < 0) throw new UsageError('--timeout must be 0 or more seconds');

@@ -26,7 +26,6 @@ export class Caller {
   private readonly copies = new Map<number, number>();
   private pidfd = -1;
   private signalHandler: ((signo: number) => void) | null = null;
-  private gone = false;
   private readonly hungUp = new AbortController();
   /** Aborted when the caller's process has gone: what only it wanted (a watch) can stop. */
   readonly callerGone = this.hungUp.signal;
@@ -35,6 +34,10 @@ export class Caller {
     private readonly sock: Socket,
     private readonly pid: number,
   ) {}
+
+  private get gone(): boolean {
+    return this.callerGone.aborted;
+  }
 
   private send(frame: Buffer): void {
     if (!this.gone) this.sock.write(frame);
@@ -61,7 +64,6 @@ export class Caller {
 
   /** The connection ended: nothing asked will be answered. */
   ended(): void {
-    this.gone = true;
     this.hungUp.abort();
     for (const { reject } of this.pending.values()) reject(new CallerGone());
     this.pending.clear();

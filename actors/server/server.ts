@@ -62,8 +62,10 @@ export async function serve(opts: ServerOptions): Promise<number> {
   rmSync(sockPath, { force: true }); // a killed server's: the lock says none listens
   let active = 0;
   let idle: NodeJS.Timeout | null = null;
-  let stopping: ((code: number) => void) | null = null;
-  const done = new Promise<number>((resolve) => (stopping = resolve));
+  /** Set once the server stops listening: its exit status, given when the last call has finished. */
+  let stopCode: number | null = null;
+  let stopped: (code: number) => void = () => {};
+  const done = new Promise<number>((resolve) => (stopped = resolve));
 
   const server = createServer((sock) => {
     if (opts.stale()) {
@@ -75,21 +77,25 @@ export async function serve(opts: ServerOptions): Promise<number> {
     active++;
     if (idle) clearTimeout(idle);
     void serveConnection(sock, opts).finally(() => {
-      if (--active === 0 && server.listening) armIdle();
+      if (--active > 0) return;
+      if (stopCode === null) armIdle();
+      else stopped(stopCode);
     });
   });
   const armIdle = () => {
     if (opts.idleMs > 0) idle = setTimeout(() => stop(0), opts.idleMs);
   };
   const stop = (code: number) => {
-    if (!server.listening) return;
+    if (stopCode !== null) return;
+    stopCode = code;
+    if (idle) clearTimeout(idle);
     // Unlinked first: a call from now on starts a new server rather than reach this one.
     rmSync(sockPath, { force: true });
     rmSync(join(dir, 'pid'), { force: true });
     server.close();
-    // Calls under way finish: what they were asked is done, and the state they write stays whole.
-    const finish = () => (active === 0 ? stopping?.(code) : setTimeout(finish, 10));
-    finish();
+    // Calls under way finish (the last one's end gives the status): what they were asked is done,
+    // and the state they write stays whole.
+    if (active === 0) stopped(code);
   };
 
   await new Promise<void>((resolve, reject) => {
