@@ -41,20 +41,44 @@ export class Reaper {
   /**
    * Reap the watched children that have exited. The kernel names the oldest exited child (without
    * reaping it): while that is one of ours it is reaped, one by one, and when there is none nothing
-   * else is asked — a SIGCHLD costs no more with 200 live containers than with one. Only when the
-   * oldest is someone else's (berth-init's first stage, a hook: their starters reap them) could
-   * ours be behind it, and each of ours is asked.
+   * else is asked — a SIGCHLD costs no more with 1000 live containers than with one. When the
+   * oldest is someone else's (berth-init's first stage, a hook: their starters reap them within a
+   * millisecond or two) ours may be behind it: look again shortly, after its starter has reaped it.
+   * Only a foreign zombie nobody reaps (for STUCK_MS) makes each of ours be asked, on every SIGCHLD.
    */
   private reap(): void {
-    for (let pid = exitedChild(); pid !== 0 && this.children.has(pid); pid = exitedChild()) {
-      this.collect(pid);
-      if (this.children.has(pid)) break; // not reaped after all: every one is asked below
+    let head = exitedChild();
+    for (; head !== 0 && this.children.has(head); head = exitedChild()) {
+      this.collect(head);
+      if (this.children.has(head)) break; // not reaped after all: ask each below
     }
-    if (exitedChild() !== 0) for (const pid of this.children.keys()) this.collect(pid);
+    if (head === 0) this.blocker = null;
+    else if (this.children.has(head) || this.blockedFor(head) >= Reaper.STUCK_MS) for (const pid of this.children.keys()) this.collect(pid);
+    else this.lookAgain();
     if (this.waiters.size === 0 && this.keepAlive) {
       clearInterval(this.keepAlive);
       this.keepAlive = null;
     }
+  }
+
+  private static readonly STUCK_MS = 200;
+  private blocker: { pid: number; since: number; delay: number } | null = null;
+  private retry: NodeJS.Timeout | null = null;
+
+  /** How long the foreign zombie PID has been the oldest exited child. */
+  private blockedFor(pid: number): number {
+    if (this.blocker?.pid !== pid) this.blocker = { pid, since: performance.now(), delay: 1 };
+    return performance.now() - this.blocker.since;
+  }
+
+  /** reap() again after 1, 2, 4 … ms while a foreign zombie is in front. */
+  private lookAgain(): void {
+    if (this.retry || !this.blocker) return;
+    this.retry = setTimeout(() => {
+      this.retry = null;
+      this.reap();
+    }, this.blocker.delay);
+    this.blocker.delay = Math.min(this.blocker.delay * 2, 64);
   }
 
   /** Reap the watched child PID if it has exited, and announce its exit. */
@@ -71,8 +95,12 @@ export class Reaper {
     this.waiters.delete(pid);
   }
 
-  /** Drop what is remembered of PID (its container is gone). */
+  /**
+   * Drop what is remembered of PID (its container is gone). A process delete killed may have
+   * exited before its SIGCHLD was handled: it is reaped here, or it would stay a zombie.
+   */
   forget(pid: number): void {
+    if (this.children.has(pid)) reapChild(pid);
     this.children.delete(pid);
     this.exits.delete(pid);
   }
@@ -80,5 +108,6 @@ export class Reaper {
   close(): void {
     process.off('SIGCHLD', this.onSignal);
     if (this.keepAlive) clearInterval(this.keepAlive);
+    if (this.retry) clearTimeout(this.retry);
   }
 }

@@ -93,6 +93,8 @@ async function withSleepers(rt: Runtime) {
   const ms = (x: number) => `${x.toFixed(1).padStart(7)} ms           `;
   const mb = (b: number) => (b / 2 ** 20).toFixed(0);
   console.log(`# api with sleepers alive (busybox sleep, started ${parallel} at a time): create latency, median of ${runs} creates of true, and this process's memory${global.gc ? '' : ' (no --expose-gc: RSS not collected first)'}`);
+  // The phases before leave cgroups being released by the kernel's workers for a while: warm up first.
+  await creates(rt, 'warm-up');
   const none = median(await creates(rt, 'none-before'));
   console.log(`create     api   ${ms(none)} none alive`);
   const idle = rssHeld();

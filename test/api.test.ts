@@ -1,6 +1,6 @@
 // The programmatic API: the same lifecycle through Runtime's messages, on the worker pool, with
 // typed results, errors and events.
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -41,6 +41,36 @@ test('run: the exit of a program killed by a signal', async () => {
   assert.is(exit?.signal, 9);
   assert.is(exit?.exitCode, null);
   assertNothingLeft(root, id, dir);
+});
+
+/** Children of this process that have exited and not been reaped. */
+function zombieChildren(): number[] {
+  return readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
+    try {
+      const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
+      const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      return state === 'Z' && Number(ppid) === process.pid;
+    } catch {
+      return false; // gone meanwhile
+    }
+  }).map(Number);
+}
+
+test('delete -f of a created container reaps its process: no zombie is left, however the SIGCHLD falls', async () => {
+  const inline = new Runtime({ root, host: 'inline' });
+  try {
+    for (const r of [rt, inline]) {
+      for (let i = 0; i < 6; i++) {
+        const id = uniqueId('api-zombie');
+        await r.create({ id, bundle: bundle(id, ['true']), stdio: 'ignore' });
+        await r.delete(id, { force: true });
+      }
+    }
+  } finally {
+    await inline.close();
+  }
+  await new Promise((r) => setTimeout(r, 50));
+  assert.equal(zombieChildren(), []);
 });
 
 test('errors carry a kind and runc’s words', async () => {
