@@ -6,7 +6,7 @@ import type { CompileContext } from '../native/compile/context.js';
 import { compileExecPlan } from '../native/compile/execPlan.js';
 import { compileInitPlan } from '../native/compile/initPlan.js';
 import { ignoredLsmFields } from '../native/compile/lsm.js';
-import { MS, parseMountOptions } from '../native/compile/mountFlags.js';
+import { MOUNT_ATTR, MS, parseMountOptions } from '../native/compile/mountFlags.js';
 import { capabilityMasks } from '../native/compile/capabilities.js';
 import { CLONE_FLAGS, idMapText, loopbackPlan } from '../native/compile/namespaces.js';
 import { Resolve, Slot, type Plan } from '../native/plan.js';
@@ -89,10 +89,31 @@ test('namespaces berth cannot make yet are refused by path', () => {
 });
 
 test('mount options become flags, propagation and data', () => {
-  const p = parseMountOptions(['nosuid', 'noexec', 'ro', 'rw', 'strictatime', 'mode=755', 'rslave', 'size=1k']);
+  const p = parseMountOptions(['nosuid', 'noexec', 'ro', 'rw', 'strictatime', 'mode=755', 'rslave', 'size=1k'], 'tmpfs');
   assert.is(p.flags, MS.NOSUID | MS.NOEXEC | MS.STRICTATIME);
   assert.equal(p.propagation, [MS.SLAVE | MS.REC]);
   assert.equal(p.data, ['mode=755', 'size=1k']);
+  assert.equal(parseMountOptions(['rbind', 'mode=755']).data, [], 'a bind has no file system to give data to');
+  assert.equal(parseMountOptions(['lowerdir=/a', 'upperdir=/b'], 'overlay').data, ['lowerdir=/a', 'upperdir=/b'], "other types' words go to the kernel");
+});
+
+test('recursive words become mount_setattr attributes; the later word wins, atime words set the field', () => {
+  const r = (...o: string[]) => parseMountOptions(o).recursive;
+  assert.equal(r('rro', 'rnosuid'), { set: MOUNT_ATTR.RDONLY | MOUNT_ATTR.NOSUID, clear: 0 });
+  assert.equal(r('rro', 'rrw'), { set: 0, clear: MOUNT_ATTR.RDONLY });
+  assert.equal(r('rnoatime'), { set: MOUNT_ATTR.NOATIME, clear: MOUNT_ATTR.ATIME_FIELD });
+  assert.equal(r('rnoatime', 'rstrictatime'), { set: MOUNT_ATTR.STRICTATIME, clear: MOUNT_ATTR.ATIME_FIELD });
+  const plan = compileInitPlan(config((c) => c.mounts.push({ destination: '/data', type: 'bind', source: '/b', options: ['rbind', 'rro', 'rnodev'] })), ctx());
+  const i = plan.findIndex((s) => s.what === 'bind /b on /data');
+  assert.equal(plan[i + 1], { op: 'MOUNT_SETATTR', what: 'set recursive mount attributes on /data', args: ['/data', Resolve.EXISTING, MOUNT_ATTR.RDONLY | MOUNT_ATTR.NODEV, 0, 1] });
+});
+
+test('tmpcopyup: a tmpfs mounted with a copy of what it hides; only for tmpfs', () => {
+  const plan = compileInitPlan(config((c) => c.mounts.push({ destination: '/etc', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'tmpcopyup', 'mode=755'] })), ctx());
+  const copy = plan.find((s) => s.op === 'MOUNT_COPYUP')!;
+  assert.equal(copy.args, ['tmpfs', '/etc', 'tmpfs', MS.NOSUID, 'mode=755', Resolve.DIR]);
+  assert.throws(() => compileInitPlan(config((c) => c.mounts.push({ destination: '/p', type: 'proc', source: 'proc', options: ['tmpcopyup'] })), ctx()), /mounts\[\d+\]\.options\[0\]: tmpcopyup is for tmpfs mounts only/);
+  assert.throws(() => compileInitPlan(config((c) => c.mounts.push({ destination: '/t', type: 'tmpfs', source: 'tmpfs', options: ['sizee=1k'] })), ctx()), /mounts\[\d+\]\.options\[0\]: "sizee=1k" is not a mount option berth knows for tmpfs/);
 });
 
 test('a file system mount: one MOUNT resolved in the rootfs, data passed through', () => {

@@ -1,6 +1,6 @@
 // What a container sees from inside: checked by running busybox in real containers.
-import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { chownSync, existsSync, mkdirSync, openSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -56,6 +56,56 @@ test('mounts as configured; a read-only root', () => {
   assert.match(mounts, /^sysfs \/sys sysfs ro,/m);
   assert.match(mounts, /Read-only file system\nrc=1$/);
   assert.match(inside('touch /x && rm /x && echo wrote', (c) => (c.root.readonly = false)), /wrote/);
+});
+
+test('tmpcopyup: a tmpfs over /etc holds a copy of what it hides, with modes, owners and symlinks; writes stay in it', () => {
+  const r = makeRootfs(join(dir, 'copyup-rootfs'));
+  mkdirSync(join(r, 'etc', 'conf.d'), { mode: 0o750 });
+  writeFileSync(join(r, 'etc', 'conf.d', 'a.conf'), 'a=1\n', { mode: 0o604 });
+  chownSync(join(r, 'etc', 'conf.d', 'a.conf'), 7, 8);
+  symlinkSync('../passwd', join(r, 'etc', 'conf.d', 'link'));
+  const out = inside(
+    'grep " /etc " /proc/mounts | cut -d" " -f1,3; cat /etc/passwd | head -1; stat -c "%a %u:%g %n" /etc/conf.d /etc/conf.d/a.conf; readlink /etc/conf.d/link; cat /etc/conf.d/a.conf; touch /etc/new && echo wrote',
+    (c) => c.mounts.push({ destination: '/etc', type: 'tmpfs', source: 'tmpfs', options: ['rw', 'nosuid', 'nodev', 'tmpcopyup'] }),
+    r,
+  );
+  assert.is(out, 'tmpfs tmpfs\nroot:x:0:0:root:/root:/bin/sh\n750 0:0 /etc/conf.d\n604 7:8 /etc/conf.d/a.conf\n../passwd\na=1\nwrote');
+  assert.not.ok(existsSync(join(r, 'etc', 'new')), 'the write stayed in the tmpfs');
+});
+
+test('rro: a recursive bind is read-only in every mount below it too; ro only on top', () => {
+  const r = makeRootfs(join(dir, 'rro-rootfs'));
+  const src = join(dir, 'rro-src');
+  mkdirSync(join(src, 'sub'), { recursive: true });
+  const mounted = spawnSync('mount', ['-t', 'tmpfs', 'tmpfs', join(src, 'sub')]);
+  assert.is(mounted.status, 0, String(mounted.stderr));
+  try {
+    const write = 'touch /m/x 2>/dev/null && echo top-rw || echo top-ro; touch /m/sub/x 2>/dev/null && echo sub-rw || echo sub-ro';
+    const bind = (options: string[]) => (c: Config) => c.mounts.push({ destination: '/m', type: 'bind', source: src, options });
+    assert.is(inside(write, bind(['rbind', 'ro']), r), 'top-ro\nsub-rw');
+    assert.is(inside(write, bind(['rbind', 'rro']), r), 'top-ro\nsub-ro');
+    assert.is(inside(write, bind(['rbind', 'rro', 'rrw']), r), 'top-rw\nsub-rw', 'the later word wins');
+  } finally {
+    spawnSync('umount', [join(src, 'sub')]);
+  }
+});
+
+test('a mount option berth cannot apply is refused by its path, and nothing is left', () => {
+  const cases: [Config['mounts'][number], RegExp][] = [
+    [{ destination: '/t', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'bogus=1'] }, /^mounts\[\d+\]\.options\[1\]: "bogus=1" is not a mount option berth knows for tmpfs$/m],
+    [{ destination: '/p', type: 'proc', source: 'proc', options: ['tmpcopyup'] }, /^mounts\[\d+\]\.options\[0\]: tmpcopyup is for tmpfs mounts only$/m],
+    [{ destination: '/m', type: 'bind', source: dir, options: ['rbind', 'idmap'] }, /^mounts\[\d+\]\.options\[1\]: "idmap": idmapped mounts are not supported yet$/m],
+    [{ destination: '/m', type: 'bind', source: dir, options: ['rbind', 'frobnicate'] }, /^mounts\[\d+\]\.options\[1\]: "frobnicate" is not a mount option berth knows$/m],
+  ];
+  for (const [mount, message] of cases) {
+    const id = uniqueId('iso-opt');
+    const b = makeBundle(join(dir, id), rootfs, ['true'], (c) => c.mounts.push(mount));
+    const r = berth(root, ['create', '--bundle', b, id]);
+    assert.is.not(r.status, 0);
+    assert.match(r.stderr, message);
+    assert.is(r.stderr.trim().split('\n').length, 1, r.stderr);
+    assert.not.ok(existsSync(join(root, id)), 'no state folder');
+  }
 });
 
 test('the default devices, and configured ones with their modes', () => {

@@ -72,26 +72,127 @@ export const propagationOptions: Readonly<Record<string, number>> = {
   runbindable: MS.UNBINDABLE | MS.REC,
 };
 
+/** mount_setattr(2) attributes (MOUNT_ATTR_*); the atime ones are a 3-bit field. */
+export const MOUNT_ATTR = {
+  RDONLY: 0x1,
+  NOSUID: 0x2,
+  NODEV: 0x4,
+  NOEXEC: 0x8,
+  ATIME_FIELD: 0x70,
+  RELATIME: 0x0,
+  NOATIME: 0x10,
+  STRICTATIME: 0x20,
+  NODIRATIME: 0x80,
+  NOSYMFOLLOW: 0x200000,
+} as const;
+
+const A = MOUNT_ATTR;
+const atime = (mode: number) => ({ set: mode, clear: A.ATIME_FIELD });
+
+/** runc's and crun's recursive words: an attribute set or cleared on the mount and every mount below it. */
+export const recursiveOptions: Readonly<Record<string, { set: number; clear: number }>> = {
+  rro: { set: A.RDONLY, clear: 0 },
+  rrw: { set: 0, clear: A.RDONLY },
+  rnosuid: { set: A.NOSUID, clear: 0 },
+  rsuid: { set: 0, clear: A.NOSUID },
+  rnodev: { set: A.NODEV, clear: 0 },
+  rdev: { set: 0, clear: A.NODEV },
+  rnoexec: { set: A.NOEXEC, clear: 0 },
+  rexec: { set: 0, clear: A.NOEXEC },
+  rnodiratime: { set: A.NODIRATIME, clear: 0 },
+  rdiratime: { set: 0, clear: A.NODIRATIME },
+  rnosymfollow: { set: A.NOSYMFOLLOW, clear: 0 },
+  rsymfollow: { set: 0, clear: A.NOSYMFOLLOW },
+  rrelatime: atime(A.RELATIME),
+  rnorelatime: atime(A.STRICTATIME),
+  rnoatime: atime(A.NOATIME),
+  ratime: atime(A.RELATIME),
+  rstrictatime: atime(A.STRICTATIME),
+  rnostrictatime: atime(A.RELATIME),
+};
+
+/** Words that ask berth itself to do something beyond mount(2). */
+export const extensionOptions = {
+  /** Copy what the tmpfs hides into it (podman's --tmpfs and --read-only ask for it). */
+  tmpcopyup: 'tmpfs',
+} as const;
+
+/** Words berth knows and cannot apply yet: refused by name rather than handed to the kernel. */
+const unsupportedOptions: Readonly<Record<string, string>> = {
+  idmap: 'idmapped mounts are not supported yet',
+  ridmap: 'idmapped mounts are not supported yet',
+};
+
+const selinuxWords = ['context', 'fscontext', 'defcontext', 'rootcontext'];
+
+/**
+ * File-system words (`size=64k`) berth knows, by file-system type; any other word for these types
+ * is refused by name. Words for other types go to the kernel, which is their judge.
+ */
+export const dataOptions: Readonly<Record<string, readonly string[]>> = {
+  tmpfs: ['size', 'nr_blocks', 'nr_inodes', 'mode', 'uid', 'gid', 'huge', 'mpol', 'inode32', 'inode64', 'noswap', 'quota', 'usrquota', 'grpquota', 'usrquota_block_hardlimit', 'usrquota_inode_hardlimit', 'grpquota_block_hardlimit', 'grpquota_inode_hardlimit', ...selinuxWords],
+  devpts: ['newinstance', 'ptmxmode', 'mode', 'gid', 'uid', 'max', ...selinuxWords],
+  proc: ['hidepid', 'gid', 'subset'],
+  sysfs: selinuxWords,
+  mqueue: selinuxWords,
+};
+
 export interface ParsedOptions {
   flags: number;
   propagation: number[];
+  /** mount_setattr attributes for the mount and every mount below it (rro, rnosuid, …). */
+  recursive: { set: number; clear: number };
+  copyUp: boolean;
   /** File-system specific words (`mode=755`, `size=64k`, `newinstance`), passed as mount data. */
   data: string[];
 }
 
-export function parseMountOptions(options: string[]): ParsedOptions {
+/** Thrown for a word berth will not pass on; the caller names where it is (`mounts[2].options[1]`). */
+export class MountOptionError extends Error {
+  constructor(readonly index: number, message: string) {
+    super(message);
+  }
+}
+
+/**
+ * OPTIONS of a mount of TYPE (undefined: a bind) as flags, propagation, recursive attributes,
+ * extensions and data. Throws MountOptionError for a word berth knows it cannot apply.
+ */
+export function parseMountOptions(options: string[], type?: string): ParsedOptions {
   let flags = 0;
   const propagation: number[] = [];
+  const recursive = { set: 0, clear: 0 };
+  let copyUp = false;
   const data: string[] = [];
-  for (const o of options) {
+  options.forEach((o, i) => {
     const f = flagOptions[o];
     if (f) {
       flags = (flags | (f.set ?? 0)) & ~(f.clear ?? 0);
-      continue;
+      return;
     }
     const p = propagationOptions[o];
-    if (p !== undefined) propagation.push(p);
-    else data.push(o);
-  }
-  return { flags, propagation, data };
+    if (p !== undefined) return propagation.push(p);
+    const r = recursiveOptions[o];
+    if (r) {
+      recursive.set = (recursive.set & ~r.clear) | r.set;
+      recursive.clear = (recursive.clear & ~r.set) | r.clear;
+      return;
+    }
+    if (o === 'tmpcopyup') {
+      if (type !== extensionOptions.tmpcopyup) throw new MountOptionError(i, 'tmpcopyup is for tmpfs mounts only');
+      copyUp = true;
+      return;
+    }
+    if (unsupportedOptions[o]) throw new MountOptionError(i, `"${o}": ${unsupportedOptions[o]}`);
+    const key = o.split('=')[0]!;
+    if (type === undefined) {
+      // A bind has no file system of its own: key=value words mean nothing to it (runc ignores them too).
+      if (o.includes('=')) return;
+      throw new MountOptionError(i, `"${o}" is not a mount option berth knows`);
+    }
+    const known = dataOptions[type];
+    if (known && !known.includes(key)) throw new MountOptionError(i, `"${o}" is not a mount option berth knows for ${type}`);
+    data.push(o);
+  });
+  return { flags, propagation, recursive, copyUp, data };
 }

@@ -5,7 +5,7 @@ import type { Config, Mount } from '../spec/config.js';
 import { ConfigError } from '../spec/validate.js';
 import { O_DIRECTORY, O_PATH, type CompileContext } from './context.js';
 import { mountData } from './lsm.js';
-import { MS, parseMountOptions, propagationOptions } from './mountFlags.js';
+import { MountOptionError, MS, parseMountOptions, propagationOptions, type ParsedOptions } from './mountFlags.js';
 import { hasNewNamespace } from './namespaces.js';
 
 /** Flags a bind remount can change; anything else in a bind's options is meaningless. */
@@ -50,6 +50,22 @@ export function enterRootPlan(config: Config, ctx: CompileContext): PlanStep[] {
   return late ? [enter, step('MOUNT', `set propagation of / to ${name}`, '', '/', '', propagationOptions[name]!, '', Resolve.ABSOLUTE)] : [enter];
 }
 
+/** The options of mounts[I], or a ConfigError naming the word berth will not pass on. */
+function optionsOf(m: Mount, i: number, type?: string): ParsedOptions {
+  try {
+    return parseMountOptions(m.options, type);
+  } catch (e) {
+    if (e instanceof MountOptionError) throw new ConfigError(`mounts[${i}].options[${e.index}]`, e.message);
+    throw e;
+  }
+}
+
+/** The recursive attributes (rro, rnosuid, …) on DEST and every mount below it, after it is mounted. */
+function recursivePlan(dest: string, { recursive }: ParsedOptions): PlanStep[] {
+  if (!recursive.set && !recursive.clear) return [];
+  return [step('MOUNT_SETATTR', `set recursive mount attributes on ${dest}`, dest, Resolve.EXISTING, recursive.set, recursive.clear, 1)];
+}
+
 export function isBind(m: Mount): boolean {
   return m.type === 'bind' || m.options.includes('bind') || m.options.includes('rbind');
 }
@@ -59,22 +75,22 @@ function bindPlan(m: Mount, i: number, ctx: CompileContext): PlanStep[] {
   const source = isAbsolute(m.source) ? m.source : join(ctx.bundle, m.source);
   const kind = ctx.sourceKind(source);
   if (!kind) throw new ConfigError(`mounts[${i}].source`, `"${source}" does not exist`);
-  // File-system words (mode=, size=) mean nothing to a bind mount; the kernel ignores them, as runc does.
-  const { flags, propagation } = parseMountOptions(m.options);
+  const options = optionsOf(m, i);
+  const { flags, propagation } = options;
   const dest = m.destination;
   const what = `bind ${source} on ${dest}`;
   const steps = [step('MOUNT', what, source, dest, '', MS.BIND | (flags & MS.REC), '', kind === 'dir' ? Resolve.DIR : Resolve.FILE)];
   const remount = flags & BIND_REMOUNTABLE;
   if (remount) steps.push(step('MOUNT', `remount ${dest} (${m.options.join(',')})`, '', dest, '', MS.BIND | MS.REMOUNT | remount, '', Resolve.EXISTING));
-  return [...steps, ...propagate(dest, propagation, dest)];
+  return [...steps, ...recursivePlan(dest, options), ...propagate(dest, propagation, dest)];
 }
 
 /**
  * `cgroup` mounts: with a cgroup namespace, the container mounts its own view of each hierarchy;
  * without one, its own cgroup directories are bound in (a fresh mount would show the whole host).
  */
-function cgroupPlan(m: Mount, config: Config, ctx: CompileContext): PlanStep[] {
-  const { flags, propagation } = parseMountOptions(m.options);
+function cgroupPlan(m: Mount, i: number, config: Config, ctx: CompileContext): PlanStep[] {
+  const { flags, propagation } = optionsOf(m, i, 'cgroup');
   const ownNamespace = hasNewNamespace(config, 'cgroup');
   const dest = m.destination;
   const mountFlags = flags & ~MS.RDONLY;
@@ -102,13 +118,13 @@ export function mountPlan(config: Config, ctx: CompileContext): PlanStep[] {
   return config.mounts.flatMap((m, i) => {
     if (isBind(m)) return bindPlan(m, i, ctx);
     if (!m.type) throw new ConfigError(`mounts[${i}].type`, 'is required unless the mount is a bind mount');
-    if (m.type === 'cgroup') return cgroupPlan(m, config, ctx);
-    const { flags, propagation, data } = parseMountOptions(m.options);
+    if (m.type === 'cgroup') return cgroupPlan(m, i, config, ctx);
+    const options = optionsOf(m, i, m.type);
+    const { flags, propagation, data } = options;
     const dest = m.destination;
-    return [
-      step('MOUNT', `mount ${m.type} on ${dest}`, m.source ?? m.type, dest, m.type, flags, mountData(m, data, config, ctx.lsm), Resolve.DIR),
-      ...propagate(dest, propagation, dest),
-    ];
+    const [op, what] = options.copyUp ? (['MOUNT_COPYUP', `mount ${m.type} on ${dest}, with a copy of what it hides`] as const) : (['MOUNT', `mount ${m.type} on ${dest}`] as const);
+    const mount = step(op, what, m.source ?? m.type, dest, m.type, flags, mountData(m, data, config, ctx.lsm), Resolve.DIR);
+    return [mount, ...recursivePlan(dest, options), ...propagate(dest, propagation, dest)];
   });
 }
 

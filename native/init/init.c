@@ -8,6 +8,7 @@
  * usage: berth-init SYNC_FD
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -220,6 +221,120 @@ static int do_mount(struct step *s)
 	char p[64];
 	fd_path(p, sizeof p, fd);
 	int r = mount(source, p, fstype, flags, data);
+	int err = errno;
+	close(fd);
+	return errno = err, r;
+}
+
+/*
+ * Copy the tree under directory fd FROM into directory fd TO: directories, files, symlinks and
+ * special files with their modes, owners and times, nothing followed (a symlink is copied as one).
+ * Both fds are consumed.
+ */
+static int copy_tree(int from, int to)
+{
+	DIR *d = fdopendir(from);
+	if (!d) {
+		int err = errno;
+		close(from);
+		close(to);
+		return errno = err, -1;
+	}
+	int r = 0;
+	struct dirent *e;
+	while (r == 0 && (errno = 0, e = readdir(d))) {
+		const char *n = e->d_name;
+		if (!strcmp(n, ".") || !strcmp(n, ".."))
+			continue;
+		struct stat st;
+		if ((r = fstatat(from, n, &st, AT_SYMLINK_NOFOLLOW)) < 0)
+			break;
+		mode_t perm = st.st_mode & 07777;
+		if (S_ISDIR(st.st_mode)) {
+			int sub_from = openat(from, n, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (sub_from < 0 || mkdirat(to, n, 0700) < 0) {
+				r = -1;
+				if (sub_from >= 0)
+					close(sub_from);
+				break;
+			}
+			int sub_to = openat(to, n, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			r = sub_to < 0 ? (close(sub_from), -1) : copy_tree(sub_from, sub_to);
+		} else if (S_ISREG(st.st_mode)) {
+			int in = openat(from, n, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+			int out = in < 0 ? -1 : openat(to, n, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+			char buf[65536];
+			ssize_t k = out < 0 ? -1 : 0;
+			while (k >= 0 && (k = read(in, buf, sizeof buf)) > 0)
+				if (write(out, buf, (size_t)k) != k)
+					k = -1;
+			r = k < 0 ? -1 : 0;
+			int err = errno;
+			if (in >= 0)
+				close(in);
+			if (out >= 0)
+				close(out);
+			errno = err;
+		} else if (S_ISLNK(st.st_mode)) {
+			char target[PATH_MAX];
+			ssize_t k = readlinkat(from, n, target, sizeof target - 1);
+			r = k < 0 ? -1 : (target[k] = '\0', symlinkat(target, to, n));
+		} else {
+			r = mknodat(to, n, st.st_mode, st.st_rdev);
+		}
+		if (r == 0)
+			r = fchownat(to, n, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW);
+		if (r == 0 && !S_ISLNK(st.st_mode))
+			r = fchmodat(to, n, perm, 0);
+		if (r == 0) {
+			struct timespec times[2] = { st.st_atim, st.st_mtim };
+			r = utimensat(to, n, times, AT_SYMLINK_NOFOLLOW);
+		}
+	}
+	if (r == 0 && errno != 0)
+		r = -1;
+	int err = errno;
+	closedir(d);
+	close(to);
+	return errno = err, r;
+}
+
+/* MOUNT, then copy what the mount hides into it (runc's and crun's tmpcopyup). */
+static int do_mount_copyup(struct step *s)
+{
+	const char *target = str_or_empty(s, 1);
+	int fd = open_in_root(target, (int)num(s, 5), 0755);
+	if (fd < 0)
+		return -1;
+	int under = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int err = errno;
+	close(fd);
+	if (under < 0)
+		return errno = err, -1;
+	if (do_mount(s) < 0) {
+		err = errno;
+		close(under);
+		return errno = err, -1;
+	}
+	int top = openat2_in_root(target, O_RDONLY | O_DIRECTORY);
+	if (top < 0) {
+		err = errno;
+		close(under);
+		return errno = err, -1;
+	}
+	return copy_tree(under, top);
+}
+
+/* mount_setattr(2) on the mount at PATH: (path, resolve, attr_set, attr_clr, recursive). */
+static int do_mount_setattr(struct step *s)
+{
+	int fd = open_in_root(str_or_empty(s, 0), (int)num(s, 1), 0755);
+	if (fd < 0)
+		return -1;
+	struct {
+		uint64_t attr_set, attr_clr, propagation, userns_fd;
+	} attr = { (uint64_t)num(s, 2), (uint64_t)num(s, 3), 0, 0 };
+	int r = (int)syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH | (num(s, 4) ? AT_RECURSIVE : 0), &attr, sizeof attr);
 	int err = errno;
 	close(fd);
 	return errno = err, r;
@@ -668,6 +783,10 @@ static int run(struct step *s)
 		return do_fork();
 	case OP_MOUNT:
 		return do_mount(s);
+	case OP_MOUNT_COPYUP:
+		return do_mount_copyup(s);
+	case OP_MOUNT_SETATTR:
+		return do_mount_setattr(s);
 	case OP_MKNOD:
 		return do_mknod(s);
 	case OP_SYMLINK:

@@ -1,6 +1,6 @@
 // `berth features`: what this build supports, in the OCI features format, read off berth's own tables.
 import { OCI_VERSION } from '../../actors/stateStore.js';
-import { flagOptions, propagationOptions } from '../compile/mountFlags.js';
+import { extensionOptions, flagOptions, propagationOptions, recursiveOptions } from '../compile/mountFlags.js';
 import { supportedNamespaces } from '../compile/namespaces.js';
 import { seccompActions, seccompFlags, seccompOperators } from '../compile/seccomp.js';
 import { architectures } from '../compile/seccomp/architectures.js';
@@ -26,7 +26,7 @@ export function features(): Features {
     ociVersionMin: '1.0.0',
     ociVersionMax: OCI_VERSION,
     hooks: [],
-    mountOptions: [...Object.keys(flagOptions), ...Object.keys(propagationOptions)].sort(),
+    mountOptions: [...Object.keys(flagOptions), ...Object.keys(propagationOptions), ...Object.keys(recursiveOptions), ...Object.keys(extensionOptions)].sort(),
     linux: {
       namespaces: [...supportedNamespaces],
       capabilities: [],
