@@ -55,6 +55,14 @@ test('a fifo device needs no numbers', () => {
   assert.is(parseConfig(c).linux.devices[0]!.major, 0);
 });
 
+test("a device's fileMode may carry its own file type bits, as podman writes it; another type's are refused", () => {
+  const c = base();
+  c.linux.devices = [{ type: 'c', path: '/dev/mynull', major: 1, minor: 3, fileMode: 0o20666 }];
+  assert.is(parseConfig(c).linux.devices[0]!.fileMode, 0o666);
+  fails((c) => (c.linux.devices = [{ type: 'c', path: '/dev/x', major: 8, minor: 0, fileMode: 0o60660 }]), 'linux.devices[0].fileMode: file type bits 0o60000 are not those of a "c" device');
+  fails((c) => (c.linux.devices = [{ type: 'b', path: '/dev/x', major: 8, minor: 0, fileMode: 0o1000000 }]), 'linux.devices[0].fileMode: 262144 is out of range (0..65535)');
+});
+
 const M = 'linux.resources.memory';
 const C = 'linux.resources.cpu';
 const B = 'linux.resources.blockIO';

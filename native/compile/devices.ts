@@ -2,15 +2,10 @@
 import { posix } from 'node:path';
 import { Resolve, step, type PlanStep } from '../plan.js';
 import type { Config, Device } from '../spec/config.js';
+import { deviceTypeBits } from '../spec/validate.js';
 import { MS } from './mountFlags.js';
 import { bindsDev } from './mounts.js';
 import { hasNamespace } from './namespaces.js';
-
-const S_IFIFO = 0o010000;
-const S_IFCHR = 0o020000;
-const S_IFBLK = 0o060000;
-
-const typeBits: Record<Device['type'], number> = { c: S_IFCHR, u: S_IFCHR, b: S_IFBLK, p: S_IFIFO };
 
 /** The devices the OCI spec says every Linux container has. */
 export const defaultDevices: readonly Device[] = [
@@ -31,7 +26,7 @@ const devLinks: readonly [string, string][] = [
 ];
 
 function mknod(d: Device): PlanStep {
-  const mode = typeBits[d.type] | (d.fileMode ?? 0o666);
+  const mode = deviceTypeBits[d.type] | (d.fileMode ?? 0o666);
   return step('MKNOD', `create device ${d.path}`, d.path, mode, d.major, d.minor, d.uid ?? 0, d.gid ?? 0);
 }
 

@@ -163,6 +163,20 @@ function parseNamespace(v: unknown, path: string): Namespace {
   return { type: type as Namespace['type'], path: optional(n, 'path', path, absolutePath) };
 }
 
+/** The file type bits (st_mode) of each device type. */
+export const deviceTypeBits: Readonly<Record<Device['type'], number>> = { c: 0o020000, u: 0o020000, b: 0o060000, p: 0o010000 };
+
+/**
+ * A device's fileMode: permission bits, which podman and others write together with the node's file
+ * type bits (from a stat of the host's node); those must name the device's own type, and are dropped.
+ */
+function deviceFileMode(x: unknown, q: string, type: Device['type']): number {
+  const mode = integer(x, q, 0, 0o177777);
+  const typeBits = mode & ~0o7777;
+  if (typeBits && typeBits !== deviceTypeBits[type]) throw new ConfigError(q, `file type bits 0o${typeBits.toString(8)} are not those of a "${type}" device`);
+  return mode & 0o7777;
+}
+
 function parseDevice(v: unknown, path: string): Device {
   const d = object(v, path);
   const type = required(d, 'type', path, string);
@@ -174,7 +188,7 @@ function parseDevice(v: unknown, path: string): Device {
     path: required(d, 'path', path, absolutePath),
     major: num('major'),
     minor: num('minor'),
-    fileMode: optional(d, 'fileMode', path, (x, q) => integer(x, q, 0, 0o7777)),
+    fileMode: optional(d, 'fileMode', path, (x, q) => deviceFileMode(x, q, type as Device['type'])),
     uid: optional(d, 'uid', path, (x, q) => integer(x, q, 0, UINT32)),
     gid: optional(d, 'gid', path, (x, q) => integer(x, q, 0, UINT32)),
   };
