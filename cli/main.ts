@@ -11,7 +11,7 @@ import { BerthError } from '../native/errors.js';
 import { VERSION } from '../native/version.js';
 import { DEFAULT_ROOT, OCI_VERSION } from '../actors/stateStore.js';
 import { readJsonFile } from './jsonFile.js';
-import { helpText, parseCommandLine, UsageError, type CommandLine } from './options.js';
+import { commandHelpText, helpText, parseCommandLine, UsageError, type CommandLine } from './options.js';
 import type { Proxy } from './terminal.js';
 import type { ProcessParent } from '../native/processParent.js';
 import type { Stdio } from '../actors/messages.js';
@@ -264,6 +264,10 @@ export async function main(argv: string[], io: CallIO): Promise<number> {
     if (g.help || !cl.command) {
       io.stdout(helpText());
       return cl.command || g.help ? 0 : 1;
+    }
+    if (cl.flags.help) {
+      io.stdout(commandHelpText(cl.command));
+      return 0;
     }
     for (const u of cl.unused) log.debug(`${u} is accepted for runc compatibility but not used yet`);
     if (cl.command === 'server') {

@@ -260,7 +260,9 @@ export function parseCommandLine(argv: string[], cwd = process.cwd()): CommandLi
   if (!command) return { global, command: null, flags: {}, args: {}, rest: [], unused };
   const spec = commands[command];
   if (!spec) throw new UsageError(`unknown command "${command}" (berth --help lists them)`);
-  const { values: flags, rest: all } = parseFlags(commandArgs, spec.flags, unused, !spec.flagsFirst, cwd);
+  // Every command takes --help, as runc's do (podman asks `checkpoint --help` to learn whether checkpoint exists).
+  const { values: flags, rest: all } = parseFlags(commandArgs, { ...spec.flags, help: globalFlags.help! }, unused, !spec.flagsFirst, cwd);
+  if (flags.help) return { global, command, flags, args: {}, rest: [], unused };
   const variadic = spec.args.at(-1)?.endsWith('...') ?? false;
   const named = variadic ? spec.args.slice(0, -1) : spec.args;
   const positional = variadic ? all.slice(0, named.length) : all;
@@ -277,11 +279,21 @@ export function parseCommandLine(argv: string[], cwd = process.cwd()): CommandLi
   return { global, command, flags, args, rest, unused };
 }
 
+const flagLines = (specs: Record<string, FlagSpec>) =>
+  Object.values(specs)
+    .filter((s) => !s.unused)
+    .map((s) => `   ${s.names.map((n) => (n.length === 1 ? `-${n}` : `--${n}`)).join(', ').padEnd(22)} ${s.help}`);
+
+/** `berth COMMAND --help`: what the command does, its arguments and its flags. */
+export function commandHelpText(command: string): string {
+  const c = commands[command]!;
+  const lines = [`berth ${command}: ${c.help}`, '', `usage: berth [global flags] ${command} [flags] ${c.args.join(' ')}`.trimEnd()];
+  const flags = flagLines(c.flags);
+  if (flags.length) lines.push('', 'flags:', ...flags);
+  return lines.join('\n') + '\n';
+}
+
 export function helpText(): string {
-  const flagLines = (specs: Record<string, FlagSpec>) =>
-    Object.values(specs)
-      .filter((s) => !s.unused)
-      .map((s) => `   ${s.names.map((n) => (n.length === 1 ? `-${n}` : `--${n}`)).join(', ').padEnd(22)} ${s.help}`);
   const lines = ['berth: an OCI container runtime', '', 'usage: berth [global flags] COMMAND [flags] [arguments]', '', 'commands:'];
   for (const [name, c] of Object.entries(commands)) lines.push(`   ${`${name} ${c.args.join(' ')}`.padEnd(22)} ${c.help}`);
   lines.push('', 'global flags:', ...flagLines(globalFlags));

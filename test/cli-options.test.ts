@@ -1,7 +1,7 @@
 // runc's command line and signal names, parsed without running anything.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { parseCommandLine, UsageError } from '../cli/options.js';
+import { commandHelpText, parseCommandLine, UsageError } from '../cli/options.js';
 import { parseSignal, signalName } from '../native/signals.js';
 
 test('global flags before the command, command flags before or after the id', () => {
@@ -31,6 +31,18 @@ test('exec: flags end at the id, the rest is the command; repeatable flags keep 
   assert.equal(cl.args, { ID: 'box' });
   assert.equal(cl.rest, ['sh', '-c', 'ls -l']);
   assert.throws(() => parseCommandLine(['exec']), /"exec" requires arguments: ID, got 0/);
+});
+
+test('every command takes --help (podman asks `checkpoint --help` whether checkpoint exists); no arguments are needed then', () => {
+  for (const argv of [['checkpoint', '--help'], ['state', '-h'], ['exec', '--help']]) {
+    const cl = parseCommandLine(argv);
+    assert.is(cl.flags.help, true, argv.join(' '));
+    assert.equal(cl.args, {});
+  }
+  assert.equal(parseCommandLine(['exec', 'c1', 'sh', '-h']).rest, ['sh', '-h'], "after exec's id, -h is the program's");
+  const text = commandHelpText('checkpoint');
+  assert.match(text, /^berth checkpoint: dump a running container with CRIU/);
+  assert.match(text, /\n   --image-path +the checkpoint's image folder/);
 });
 
 test('usage errors', () => {
