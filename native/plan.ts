@@ -44,6 +44,7 @@ export const Op = {
   LOOPBACK_UP: 38, // () bring up lo in the network namespace the process is in
   MOUNT_COPYUP: 39, // (as MOUNT) mount, then copy what the mount hides into it (tmpcopyup)
   MOUNT_SETATTR: 40, // (path, resolve, attrSet, attrClr, recursive) mount_setattr(2) on the mount at path
+  MOUNTPOINT: 41, // (path, resolve) make PATH inside the root slot as MOUNT would (a dir or an empty file), mount nothing
 } as const;
 export type OpName = keyof typeof Op;
 

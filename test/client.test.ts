@@ -7,7 +7,7 @@ import { chmodSync, existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { berth, berthBin, cgroupsLeft, isRoot, makeRootfs, mountsUnder, stopServer, tempDir } from './helpers/fixtures.js';
+import { berth, berthBin, cgroupsLeft, isRoot, makeRootfs, mountsUnder, stopServer, tempDir, testCriu } from './helpers/fixtures.js';
 import { counterScript, countIn } from './helpers/counter.js';
 import { sleepSync, waitUntil } from './helpers/wait.js';
 
@@ -32,7 +32,7 @@ function podman(args: string[], input?: string) {
 }
 
 test.before(() => {
-  writeFileSync(runtime, `#!/bin/sh\nexec ${berthBin} --root ${root} "$@"\n`);
+  writeFileSync(runtime, `#!/bin/sh\nexec ${berthBin} --root ${root} --criu ${testCriu()} "$@"\n`);
   chmodSync(runtime, 0o755);
   // Started here, the server is not a child of conmon, the subreaper podman runs berth under (an
   // orphan goes to the nearest subreaper, and conmon would live on until the server exits).
@@ -124,6 +124,46 @@ test('podman exec -t: a terminal through the console socket', () => {
   assert.is(exec.status, 0, exec.stderr);
   assert.match(exec.stdout, /^\/dev\/pts\/\d+\r?\nstdin-is-a-tty/);
   assert.is(podman(['rm', '--force', '--time', '0', run.stdout]).status, 0);
+});
+
+test('--read-only and --tmpfs: podman\'s tmpfs mounts (tmpcopyup) over a read-only root', () => {
+  const r = podman(['run', '--rm', ...runFlags, '--cgroup-parent', `/${cgroupParent}`, '--read-only', '--tmpfs', '/etc', 'localhost/berth-busybox:test', 'sh', '-c', 'touch /x 2>/dev/null || echo root-ro; touch /tmp/y /run/y /var/tmp/y /etc/y && echo tmpfs-rw; head -1 /etc/passwd; grep -c "^tmpfs /etc " /proc/mounts']);
+  assert.is(r.status, 0, r.stderr);
+  assert.is(r.stdout, 'root-ro\ntmpfs-rw\nroot:x:0:0:root:/root:/bin/sh\n1', "the image's /etc is copied into the tmpfs over it");
+});
+
+test('--device HOST:CTR:PERMS: the node made from podman\'s fileMode (with its type bits), and the cgroup rule by the perms', () => {
+  const run = (perms: string) => podman(['run', '--rm', ...runFlags, '--cgroup-parent', `/${cgroupParent}`, '--device', `/dev/kmsg:/dev/mykmsg:${perms}`, 'localhost/berth-busybox:test', 'sh', '-c', 'ls -l /dev/mykmsg | cut -c1-10; echo berth-client-test > /dev/mykmsg && echo wrote']);
+  const rw = run('rw');
+  assert.is(rw.status, 0, rw.stderr);
+  const hostMode = spawnSync('sh', ['-c', 'ls -l /dev/kmsg | cut -c1-10'], { encoding: 'utf8' }).stdout.trim();
+  assert.is(rw.stdout, `${hostMode}\nwrote`, "the host node's mode, as podman wrote it");
+  const ro = run('r');
+  assert.is(ro.status, 1, ro.stderr);
+  assert.match(ro.stderr, /can't create \/dev\/mykmsg: Operation not permitted/);
+});
+
+test('podman container checkpoint and restore, in place and into a new container from an export', () => {
+  const script = 'i=0; while true; do i=$((i+1)); echo $i > /tmp/count; sleep 0.05; done';
+  const run = podman(['run', '-d', ...runFlags, '--cgroup-parent', `/${cgroupParent}`, 'localhost/berth-busybox:test', 'sh', '-c', script]);
+  assert.is(run.status, 0, run.stderr);
+  const id = run.stdout;
+  const count = (c: string) => Number(podman(['exec', c, 'cat', '/tmp/count']).stdout);
+  assert.ok(waitUntil(() => count(id) > 3), 'it counts');
+  const exported = join(dir, 'checkpoint.tar.gz');
+  const ck = podman(['container', 'checkpoint', '--export', exported, id]);
+  assert.is(ck.status, 0, ck.stderr);
+  assert.match(podman(['ps', '-a', '--format', '{{.ID}} {{.Status}}']).stdout, new RegExp(`^${id.slice(0, 12)} Exited`, 'm'));
+  const restored = podman(['container', 'restore', id]);
+  assert.is(restored.status, 0, restored.stderr);
+  const after = count(id);
+  assert.ok(after > 3, `it goes on from where it was (${after})`);
+  assert.ok(waitUntil(() => count(id) > after), 'and counts on');
+  assert.is(podman(['rm', '--force', '--time', '0', id]).status, 0);
+  const imported = podman(['container', 'restore', '--import', exported, '--name', 'from-export']);
+  assert.is(imported.status, 0, imported.stderr);
+  assert.ok(count('from-export') > 3, 'the new container goes on from the checkpoint');
+  assert.is(podman(['rm', '--force', '--time', '0', 'from-export']).status, 0);
 });
 
 if (enabled) test.run();

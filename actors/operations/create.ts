@@ -82,7 +82,7 @@ export function compileContextOf(own: Omit<CompileContext, 'lastCap' | 'arch' | 
   return { ...own, lastCap: lastCapability(), arch: process.arch, lsm: lsmHost(), sourceKind };
 }
 
-function sourceKind(path: string): 'dir' | 'file' | null {
+export function sourceKind(path: string): 'dir' | 'file' | null {
   try {
     return statSync(path).isDirectory() ? 'dir' : 'file';
   } catch {

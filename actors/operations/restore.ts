@@ -5,6 +5,7 @@
 import { closeSync, constants, mkdirSync, openSync, rmdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { joinCgroup } from '../../native/cgroups/manager.js';
+import { mountPointPlan } from '../../native/compile/mounts.js';
 import { hasNewNamespace, loopbackPlan } from '../../native/compile/namespaces.js';
 import { connectUnixSocket, ptyName, sendFd } from '../../native/console.js';
 import { checkImages, openFolder, readStdioRecord } from '../../native/criu/images.js';
@@ -19,7 +20,7 @@ import { bindMount, closeFd, detachMount } from '../../native/syscalls.js';
 import type { Stdio } from '../messages.js';
 import { writeAtomic } from '../stateStore.js';
 import type { OperationContext } from './context.js';
-import { initialState, prepareBundle, recordAndMakeCgroup, undoNewContainer } from './create.js';
+import { initialState, prepareBundle, recordAndMakeCgroup, sourceKind, undoNewContainer } from './create.js';
 import { checkConsole, stdioFds, type ConsoleRequest } from './stdio.js';
 
 export interface RestoreRequest extends CriuFlags, ConsoleRequest {
@@ -90,6 +91,9 @@ export async function restoreContainer(ctx: OperationContext, req: RestoreReques
     mkdirSync(prepared.root);
     bindMount(prepared.rootfs, prepared.root);
     mounted = true;
+    // A checkpoint restored into a fresh rootfs (podman's restore --import) finds no mount points there.
+    const points = mountPointPlan(prepared.config, prepared.root, { bundle: prepared.bundle, sourceKind });
+    await runInit({ plan: points, parent: thisProcess, stdio: ['ignore', 'ignore', 'ignore'], onSync: () => {}, onPid: () => {} });
     const images = openFolder(req.imagePath, 'image path', false);
     opened.push(images);
     const work = req.workPath === undefined ? undefined : openFolder(req.workPath, 'work path', true);

@@ -128,6 +128,19 @@ export function mountPlan(config: Config, ctx: CompileContext): PlanStep[] {
   });
 }
 
+/**
+ * The mount points of config.json's mounts, made in ROOT (an fd-resolved path, as the mounts are)
+ * without mounting: a restore's CRIU mounts onto them, and a fresh rootfs lacks them (runc makes them too).
+ */
+export function mountPointPlan(config: Config, root: string, ctx: Pick<CompileContext, 'bundle' | 'sourceKind'>): PlanStep[] {
+  const points = config.mounts.map((m) => {
+    const source = m.source && (isAbsolute(m.source) ? m.source : join(ctx.bundle, m.source));
+    const file = isBind(m) && source && ctx.sourceKind(source) === 'file';
+    return step('MOUNTPOINT', `make the mount point ${m.destination}`, m.destination, file ? Resolve.FILE : Resolve.DIR);
+  });
+  return [step('OPEN', `open the root file system ${root}`, Slot.ROOT, root, O_PATH | O_DIRECTORY), ...points, step('READY', 'report the mount points made')];
+}
+
 /** True when config.json binds the host's /dev over the container's: then berth creates no devices. */
 export function bindsDev(config: Config): boolean {
   return config.mounts.some((m) => posix.normalize(m.destination) === '/dev' && isBind(m));

@@ -787,6 +787,10 @@ static int run(struct step *s)
 		return do_mount_copyup(s);
 	case OP_MOUNT_SETATTR:
 		return do_mount_setattr(s);
+	case OP_MOUNTPOINT: {
+		int fd = open_in_root(str_or_empty(s, 0), (int)num(s, 1), 0755);
+		return fd < 0 ? -1 : close(fd);
+	}
 	case OP_MKNOD:
 		return do_mknod(s);
 	case OP_SYMLINK:
