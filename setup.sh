@@ -7,6 +7,7 @@ cd "$(dirname "$0")"
 missing=""
 dpkg -s busybox-static >/dev/null 2>&1 || missing="$missing busybox-static"   # the test rootfs
 dpkg -s podman >/dev/null 2>&1 || missing="$missing podman"                   # a real client, in the tests
+dpkg -s containerd >/dev/null 2>&1 || missing="$missing containerd"           # another (ctr, the runc shim), in the tests
 dpkg -s libc6-dev >/dev/null 2>&1 || missing="$missing libc6-dev"             # static libc for berth-init
 dpkg -s libseccomp-dev >/dev/null 2>&1 || missing="$missing libseccomp-dev"   # tests compare berth's seccomp filters with libseccomp's
 dpkg -s iptables >/dev/null 2>&1 || missing="$missing iptables"             # CRIU's network lock (checkpoint, restore)
