@@ -3,7 +3,7 @@
 // berth a state root there too (podman passes no --root: its runtime is a one-line wrapper), so
 // nothing of the machine's podman or berth set-up is touched and everything is removed afterwards.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -26,12 +26,14 @@ function podman(args: string[], input?: string) {
   const r = spawnSync(
     'podman',
     ['--root', join(dir, 'storage'), '--runroot', join(dir, 'run'), '--tmpdir', join(dir, 'tmp'), '--network-config-dir', join(dir, 'net'), '--runtime', runtime, '--cgroup-manager', 'cgroupfs', '--events-backend', 'none', ...args],
-    { encoding: 'utf8', input, timeout: 60_000 },
+    // containers.conf: the pod's infra container gets no --ulimit of its own, so the defaults go there.
+    { encoding: 'utf8', input, timeout: 60_000, env: { ...process.env, CONTAINERS_CONF: join(dir, 'containers.conf') } },
   );
   return { status: r.status, stdout: r.stdout.trim(), stderr: r.stderr.trim() };
 }
 
 test.before(() => {
+  writeFileSync(join(dir, 'containers.conf'), '[containers]\ndefault_ulimits = ["nofile=1024:1024", "nproc=1000:1000"]\n');
   writeFileSync(runtime, `#!/bin/sh\nexec ${berthBin} --root ${root} --criu ${testCriu()} "$@"\n`);
   chmodSync(runtime, 0o755);
   // Started here, the server is not a child of conmon, the subreaper podman runs berth under (an
@@ -164,6 +166,24 @@ test('podman container checkpoint and restore, in place and into a new container
   assert.is(imported.status, 0, imported.stderr);
   assert.ok(count('from-export') > 3, 'the new container goes on from the checkpoint');
   assert.is(podman(['rm', '--force', '--time', '0', 'from-export']).status, 0);
+});
+
+test('podman pod: a container joins the infra container\'s uts, ipc and network namespaces by path; top and stats', () => {
+  const pod = podman(['pod', 'create', '--name', 'pod1', '--infra-image', 'localhost/berth-busybox:test', '--infra-command', 'sleep 600', '--network', 'none', '--cgroup-parent', `/${cgroupParent}`]);
+  assert.is(pod.status, 0, pod.stderr);
+  try {
+    const run = podman(['run', '-d', '--pod', 'pod1', '--name', 'member', 'localhost/berth-busybox:test', 'sleep', '60']);
+    assert.is(run.status, 0, run.stderr);
+    const pidOf = (c: string) => Number(podman(['inspect', c, '--format', '{{.State.Pid}}']).stdout);
+    const infraPid = pidOf(podman(['pod', 'inspect', 'pod1', '--format', '{{.InfraContainerID}}']).stdout);
+    const memberPid = pidOf('member');
+    for (const ns of ['uts', 'ipc', 'net']) assert.is(readlinkSync(`/proc/${memberPid}/ns/${ns}`), readlinkSync(`/proc/${infraPid}/ns/${ns}`), ns);
+    assert.is.not(readlinkSync(`/proc/${memberPid}/ns/mnt`), readlinkSync(`/proc/${infraPid}/ns/mnt`), 'a mount namespace of its own');
+    assert.match(podman(['top', 'member']).stdout, /\bsleep 60\b/);
+    assert.match(podman(['stats', '--no-stream', '--format', '{{.Name}} {{.PIDs}}', 'member']).stdout, /^member 1$/);
+  } finally {
+    assert.is(podman(['pod', 'rm', '--force', 'pod1']).status, 0);
+  }
 });
 
 if (enabled) test.run();
