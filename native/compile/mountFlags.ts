@@ -87,22 +87,18 @@ export const MOUNT_ATTR = {
 } as const;
 
 const A = MOUNT_ATTR;
+const on = (attr: number) => ({ set: attr, clear: 0 });
+const off = (attr: number) => ({ set: 0, clear: attr });
 const atime = (mode: number) => ({ set: mode, clear: A.ATIME_FIELD });
 
 /** runc's and crun's recursive words: an attribute set or cleared on the mount and every mount below it. */
 export const recursiveOptions: Readonly<Record<string, { set: number; clear: number }>> = {
-  rro: { set: A.RDONLY, clear: 0 },
-  rrw: { set: 0, clear: A.RDONLY },
-  rnosuid: { set: A.NOSUID, clear: 0 },
-  rsuid: { set: 0, clear: A.NOSUID },
-  rnodev: { set: A.NODEV, clear: 0 },
-  rdev: { set: 0, clear: A.NODEV },
-  rnoexec: { set: A.NOEXEC, clear: 0 },
-  rexec: { set: 0, clear: A.NOEXEC },
-  rnodiratime: { set: A.NODIRATIME, clear: 0 },
-  rdiratime: { set: 0, clear: A.NODIRATIME },
-  rnosymfollow: { set: A.NOSYMFOLLOW, clear: 0 },
-  rsymfollow: { set: 0, clear: A.NOSYMFOLLOW },
+  rro: on(A.RDONLY), rrw: off(A.RDONLY),
+  rnosuid: on(A.NOSUID), rsuid: off(A.NOSUID),
+  rnodev: on(A.NODEV), rdev: off(A.NODEV),
+  rnoexec: on(A.NOEXEC), rexec: off(A.NOEXEC),
+  rnodiratime: on(A.NODIRATIME), rdiratime: off(A.NODIRATIME),
+  rnosymfollow: on(A.NOSYMFOLLOW), rsymfollow: off(A.NOSYMFOLLOW),
   rrelatime: atime(A.RELATIME),
   rnorelatime: atime(A.STRICTATIME),
   rnoatime: atime(A.NOATIME),
