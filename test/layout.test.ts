@@ -34,6 +34,12 @@ test('absolute cgroupsPath under each hierarchy, relative ones under berth’s o
   assert.is(defaultCgroupsPath('c1'), '/berth-c1');
 });
 
+test('a cgroupsPath with .. never leaves the hierarchy: resolved from its root, as runc does', () => {
+  const own = parseProcCgroup('4:memory:/process_api/x\n3:cpu:/\n0::/svc\n');
+  assert.equal(cgroupDirs(parseLayout(hybrid), '/../../../etc/x', own), ['/sys/fs/cgroup/cpu/etc/x', '/sys/fs/cgroup/memory/etc/x']);
+  assert.equal(cgroupDirs(parseLayout(hybrid), '../../a/../b', own), ['/sys/fs/cgroup/cpu/b', '/sys/fs/cgroup/memory/process_api/x/b']);
+});
+
 test('the plan wire format: header, ops, typed args', () => {
   const buf = encodePlan([step('SETHOSTNAME', 'h', 'box'), step('SETUID', 'u', 1000)]);
   assert.is(buf.readUInt32LE(0), 0x48545242);

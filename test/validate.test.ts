@@ -63,6 +63,15 @@ test("a device's fileMode may carry its own file type bits, as podman writes it;
   fails((c) => (c.linux.devices = [{ type: 'b', path: '/dev/x', major: 8, minor: 0, fileMode: 0o1000000 }]), 'linux.devices[0].fileMode: 262144 is out of range (0..65535)');
 });
 
+test("a cgroupsPath in systemd's slice:prefix:name form is refused by path: berth writes cgroupfs", () => {
+  fails((c) => (c.linux.cgroupsPath = 'system.slice:crio:abc'), 'linux.cgroupsPath: "system.slice:crio:abc" is a systemd unit name (slice:prefix:name); berth manages cgroups through cgroupfs, so give a path');
+  const c = base();
+  c.linux.cgroupsPath = '/k8s.io/a:b';
+  assert.is(parseConfig(c).linux.cgroupsPath, '/k8s.io/a:b', 'an absolute path may hold colons');
+  fails((c) => (c.linux.cgroupsPath = '/a/../..'), `linux.cgroupsPath: "/a/../.." names the hierarchy's root, not one of the container's own`);
+  fails((c) => (c.linux.cgroupsPath = '.'), `linux.cgroupsPath: "." names berth's own cgroup, not one of the container's own`);
+});
+
 const M = 'linux.resources.memory';
 const C = 'linux.resources.cpu';
 const B = 'linux.resources.blockIO';

@@ -2,7 +2,7 @@
 // container's process runs any user code, removed on delete — only the directories berth made.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { rmdir } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { dirname, join, posix } from 'node:path';
 import { isErrno } from '../errors.js';
 import { signalAll } from '../signalling.js';
 import { signals } from '../signals.js';
@@ -22,9 +22,13 @@ export function defaultCgroupsPath(id: string): string {
   return `/berth-${id}`;
 }
 
-/** Each hierarchy's directory for CGROUPS_PATH. Relative paths hang below berth's own cgroup. Pure. */
+/**
+ * Each hierarchy's directory for CGROUPS_PATH. Relative paths hang below berth's own cgroup. `..`
+ * is resolved lexically from the root, as runc does: no path leaves the hierarchy. Pure.
+ */
 export function cgroupDirs(layout: CgroupLayout, cgroupsPath: string, ownCgroups: Map<string, string>): string[] {
-  const inner = (key: string) => (cgroupsPath.startsWith('/') ? cgroupsPath : join(ownCgroups.get(key) ?? '/', cgroupsPath));
+  const rooted = posix.normalize(`/${cgroupsPath}`); // lexically: `..` cannot climb above /
+  const inner = (key: string) => (cgroupsPath.startsWith('/') ? rooted : join(ownCgroups.get(key) ?? '/', rooted));
   if (layout.version === 2) return [join(layout.unified!, inner(''))];
   return layout.v1.map((h) => join(h.mountPoint, inner(h.controllers[0] ?? '')));
 }

@@ -1,4 +1,5 @@
 // config.json → Config, or one error that names the config path of the first thing wrong.
+import { posix } from 'node:path';
 import { BerthError } from '../errors.js';
 import {
   hookKinds,
@@ -161,6 +162,19 @@ function parseNamespace(v: unknown, path: string): Namespace {
   const type = required(n, 'type', path, string);
   if (!(namespaceTypes as readonly string[]).includes(type)) throw new ConfigError(`${path}.type`, `unknown namespace "${type}"`);
   return { type: type as Namespace['type'], path: optional(n, 'path', path, absolutePath) };
+}
+
+/**
+ * linux.cgroupsPath: a path (absolute: from the hierarchy's root; relative: below berth's own cgroup).
+ * systemd's `slice:prefix:name` is refused: berth writes cgroupfs itself, and that name taken as a
+ * path would make a folder literally called so.
+ */
+function cgroupsPath(x: unknown, q: string): string {
+  const p = string(x, q);
+  if (!p.startsWith('/') && p.split(':').length === 3) throw new ConfigError(q, `"${p}" is a systemd unit name (slice:prefix:name); berth manages cgroups through cgroupfs, so give a path`);
+  // `..` is resolved from the root (cgroups/manager.ts): what resolves to nothing names a cgroup that is not the container's own.
+  if (posix.normalize(`/${p}`) === '/') throw new ConfigError(q, `"${p}" names ${p.startsWith('/') ? "the hierarchy's root" : "berth's own cgroup"}, not one of the container's own`);
+  return p;
 }
 
 /** The file type bits (st_mode) of each device type. */
@@ -432,7 +446,7 @@ export function parseConfig(raw: unknown): Config {
     linux: {
       namespaces,
       devices: (optional(linux, 'devices', 'linux', array) ?? []).map((d, i) => parseDevice(d, `linux.devices[${i}]`)),
-      cgroupsPath: optional(linux, 'cgroupsPath', 'linux', string),
+      cgroupsPath: optional(linux, 'cgroupsPath', 'linux', cgroupsPath),
       rootfsPropagation,
       resources: optional(linux, 'resources', 'linux', parseResources),
       maskedPaths: optional(linux, 'maskedPaths', 'linux', stringArray),
