@@ -12,7 +12,6 @@ dpkg -s libc6-dev >/dev/null 2>&1 || missing="$missing libc6-dev"             # 
 dpkg -s libseccomp-dev >/dev/null 2>&1 || missing="$missing libseccomp-dev"   # tests compare berth's seccomp filters with libseccomp's
 dpkg -s iptables >/dev/null 2>&1 || missing="$missing iptables"             # CRIU's network lock (checkpoint, restore)
 command -v cc >/dev/null 2>&1 || missing="$missing gcc"
-command -v curl >/dev/null 2>&1 || missing="$missing curl"
 if [ -n "$missing" ]; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
@@ -23,6 +22,8 @@ fi
 # its hash) outside the project, in $CRIU_DIR: about a minute, once. The tests use it; berth uses it
 # when --criu names it.
 CRIU_VERSION=4.2.1
+CRIU_DEBIAN_VERSION=4.2.1-1
+CRIU_SUITE=sid
 CRIU_SHA256=29ec0ee09e296479fe7048c80980e8ef1d0684d0b0204c2b101dfea19f6725b9
 CRIU_DIR=/usr/local/lib/berth/criu-$CRIU_VERSION
 if ! criu check >/dev/null 2>&1 && ! "$CRIU_DIR/criu" check >/dev/null 2>&1; then
@@ -31,9 +32,20 @@ if ! criu check >/dev/null 2>&1 && ! "$CRIU_DIR/criu" check >/dev/null 2>&1; the
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq make pkg-config libprotobuf-c-dev protobuf-c-compiler libprotobuf-dev \
     protobuf-compiler python3-protobuf libnl-3-dev libnet1-dev libcap-dev libbsd-dev libnftables-dev libaio-dev uuid-dev >/dev/null
   src=$(mktemp -d /tmp/berth-criu-XXXXXX)
-  curl -fsSL -o "$src/criu.tar.xz" "http://deb.debian.org/debian/pool/main/c/criu/criu_$CRIU_VERSION.orig.tar.xz"
-  echo "$CRIU_SHA256  $src/criu.tar.xz" | sha256sum -c --quiet
-  tar -xf "$src/criu.tar.xz" -C "$src"
+  chmod 755 "$src" # apt downloads as its own user
+  # The source through apt, from the Debian mirror this machine's apt already uses: a deb-src entry
+  # for the suite that has it, in a list of its own (the machine's apt set-up is not changed).
+  mirror=$(grep -hoE 'https?://[^ ]+/debian/?( |$)' /etc/apt/sources.list /etc/apt/sources.list.d/* 2>/dev/null | head -1 | tr -d ' ')
+  [ -n "$mirror" ] || { echo "setup: no Debian mirror in the apt sources to take CRIU's source from"; exit 1; }
+  mkdir -p "$src/apt/lists/partial" "$src/apt/parts"
+  echo "deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $mirror $CRIU_SUITE main" >"$src/apt/sources.list"
+  apt_src="-o Dir::Etc::SourceList=$src/apt/sources.list -o Dir::Etc::SourceParts=$src/apt/parts -o Dir::State::Lists=$src/apt/lists"
+  apt-get $apt_src update -qq
+  # Only the upstream tarball is needed (the packaging part may be missing from a mirror or proxy):
+  # what decides is that it arrived and has the hash below.
+  (cd "$src" && apt-get $apt_src source --download-only -qq "criu=$CRIU_DEBIAN_VERSION" >/dev/null 2>&1) || true
+  echo "$CRIU_SHA256  $src/criu_$CRIU_VERSION.orig.tar.xz" | sha256sum -c --quiet
+  tar -xf "$src/criu_$CRIU_VERSION.orig.tar.xz" -C "$src"
   make -s -C "$src/criu-$CRIU_VERSION" -j"$(nproc)" criu >"$src/build.log" 2>&1 || { tail -20 "$src/build.log"; exit 1; }
   mkdir -p "$CRIU_DIR"
   cp "$src/criu-$CRIU_VERSION/criu/criu" "$CRIU_DIR/criu"
