@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { checkCriu, checkFailure, checkFailureReason, locateBinary } from '../native/criu/check.js';
 import { firstError } from '../native/criu/log.js';
 import { dumpOptions, restoreOptions, type DumpInput, type RestoreInput } from '../native/criu/options.js';
-import { decode, encode, type Schema } from '../native/criu/protobuf.js';
+import { decode, encode, type Schema } from '../native/protobuf.js';
 import { decodeResponse, encodeRequest } from '../native/criu/rpc.js';
 import { defaultSpec } from '../native/spec/defaults.js';
 import type { Config } from '../native/spec/config.js';

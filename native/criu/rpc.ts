@@ -1,7 +1,7 @@
 // CRIU's RPC messages (criu_req, criu_resp, criu_opts, from CRIU's documented images/rpc.proto),
 // only the fields berth uses, as schemas for protobuf.ts. Field names are camelCase here; the
 // numbers are the .proto's. Pure.
-import { decode, encode, type Schema } from './protobuf.js';
+import { decode, encode, type Schema } from '../protobuf.js';
 
 /** criu_req_type */
 export const RequestType = { DUMP: 1, RESTORE: 2, PRE_DUMP: 4, NOTIFY: 6 } as const;

@@ -1,8 +1,9 @@
-// The part of protobuf's wire format (proto2) that CRIU's RPC needs: varints, bools, enums,
-// strings and nested messages, optional or repeated. A message is described by a schema — field
-// name → number and type — so the messages themselves are tables (rpc.ts). Pure.
+// The part of protobuf's wire format that CRIU's RPC (proto2) and the tests' CRI client (proto3)
+// need: varints, bools, enums, strings, bytes and nested messages, optional or repeated (a map is a
+// repeated message of key = 1, value = 2). A message is described by a schema — field name →
+// number and type — so the messages themselves are tables (criu/rpc.ts). Pure.
 
-export type Scalar = 'int32' | 'uint32' | 'bool' | 'string';
+export type Scalar = 'int32' | 'uint32' | 'int64' | 'uint64' | 'bool' | 'string' | 'bytes';
 
 export interface Field {
   number: number;
@@ -41,11 +42,11 @@ function encodeValue(field: Field, value: unknown): number[] {
     const body = encode(field.type, value as Decoded);
     return [...key(field.number, LEN), ...varint(BigInt(body.length)), ...body];
   }
-  if (field.type === 'string') {
-    const bytes = Buffer.from(value as string, 'utf8');
+  if (field.type === 'string' || field.type === 'bytes') {
+    const bytes = field.type === 'string' ? Buffer.from(value as string, 'utf8') : (value as Buffer);
     return [...key(field.number, LEN), ...varint(BigInt(bytes.length)), ...bytes];
   }
-  const n = field.type === 'bool' ? (value ? 1n : 0n) : BigInt(value as number);
+  const n = field.type === 'bool' ? (value ? 1n : 0n) : BigInt(value as number | bigint);
   return [...key(field.number, VARINT), ...varint(n)];
 }
 
@@ -97,6 +98,8 @@ class Reader {
 function decodeScalar(type: Scalar, raw: bigint): unknown {
   if (type === 'bool') return raw !== 0n;
   if (type === 'int32') return Number(BigInt.asIntN(32, raw));
+  if (type === 'int64') return BigInt.asIntN(64, raw);
+  if (type === 'uint64') return BigInt.asUintN(64, raw);
   return Number(BigInt.asUintN(32, raw));
 }
 
@@ -115,9 +118,14 @@ export function decode(schema: Schema, buf: Buffer): Decoded {
       continue;
     }
     const [name, field] = known;
+    if (wireType === LEN && typeof field.type === 'string' && field.type !== 'string' && field.type !== 'bytes') {
+      r.skip(wireType); // a packed repeated scalar (proto3): not needed by any message here
+      continue;
+    }
     let value: unknown;
     if (typeof field.type === 'object') value = decode(field.type, r.bytes(Number(r.varint())));
     else if (field.type === 'string') value = r.bytes(Number(r.varint())).toString('utf8');
+    else if (field.type === 'bytes') value = Buffer.from(r.bytes(Number(r.varint())));
     else value = decodeScalar(field.type, r.varint());
     if (field.repeated) out[name] = [...((out[name] as unknown[]) ?? []), value];
     else out[name] = value;
