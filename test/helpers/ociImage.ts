@@ -7,8 +7,8 @@ import { join } from 'node:path';
 
 const sha256 = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
 
-/** Write the image of ROOTFS, named REF, as an OCI archive at OUT (made in a WORK folder). */
-export function makeOciArchive(rootfs: string, ref: string, work: string, out: string): void {
+/** Write the image of ROOTFS, named REF, running CMD, as an OCI archive at OUT (made in a WORK folder). */
+export function makeOciArchive(rootfs: string, ref: string, work: string, out: string, cmd = ['sh']): void {
   const blobs = join(work, 'blobs', 'sha256');
   mkdirSync(blobs, { recursive: true });
   const blob = (content: Buffer | string, mediaType: string) => {
@@ -22,7 +22,7 @@ export function makeOciArchive(rootfs: string, ref: string, work: string, out: s
   const layerBytes = readFileSync(layerTar);
   const layer = blob(layerBytes, 'application/vnd.oci.image.layer.v1.tar');
   const config = blob(
-    JSON.stringify({ architecture: 'amd64', os: 'linux', config: { Cmd: ['sh'] }, rootfs: { type: 'layers', diff_ids: [layer.digest] } }),
+    JSON.stringify({ architecture: 'amd64', os: 'linux', config: { Cmd: cmd }, rootfs: { type: 'layers', diff_ids: [layer.digest] } }),
     'application/vnd.oci.image.config.v1+json',
   );
   const manifest = blob(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config, layers: [layer] }), 'application/vnd.oci.image.manifest.v1+json');

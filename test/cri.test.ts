@@ -1,0 +1,204 @@
+// Kubernetes' path to a runtime: containerd 1.6's CRI plugin, with a runtime handler whose
+// BinaryName is cli/berth behind the runc shim, driven over its gRPC socket by the calls the
+// kubelet makes (helpers/cri.ts). The test starts a private containerd — config, root, state and
+// sockets under a temp folder, pod network namespaces in its state folder — in a network namespace
+// of its own, so that the CNI bridge it sets up for pods (Debian's containernetworking-plugins)
+// lives there and not on the host. Images are made offline and imported with ctr.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { CriClient, ContainerState, Mode } from './helpers/cri.js';
+import { berth, berthBin, cgroupsLeft, isRoot, makeRootfs, mountsUnder, stopServer, tempDir } from './helpers/fixtures.js';
+import { makeOciArchive } from './helpers/ociImage.js';
+import { waitUntil } from './helpers/wait.js';
+
+const test = suite('client: containerd CRI');
+const CNI_BIN = '/usr/lib/cni';
+const hasTools = ['containerd', 'ctr', 'unshare'].every((t) => spawnSync(t, ['--version']).status === 0) && existsSync(join(CNI_BIN, 'bridge'));
+const enabled = isRoot && hasTools;
+const dir = enabled ? tempDir('berth-cri-') : '';
+const socket = join(dir, 'containerd.sock');
+const runtimeRoot = join(dir, 'berth-root');
+const root = join(runtimeRoot, 'k8s.io'); // the shim calls the runtime with --root <Root>/<namespace>
+const cgroupParent = `berth-cri-${process.pid}`;
+const network = `berth-cri-${process.pid}`;
+const busybox = 'localhost/berth-busybox:test';
+const pause = 'localhost/berth-pause:test';
+const runContainerd = '/run/containerd';
+const hadRunContainerd = existsSync(runContainerd);
+const cniResults = '/var/lib/cni/results'; // libcni's cache: one file per attachment, removed on teardown
+let containerd: ChildProcess | null = null;
+let cri: CriClient;
+/** The pod sandboxes made: libcni's cache files of each are removed afterwards, should teardown not have. */
+const sandboxes = new Set<string>();
+
+const ctr = (args: string[]) => spawnSync('ctr', ['--address', socket, '--namespace', 'k8s.io', ...args], { encoding: 'utf8', timeout: 60_000 });
+
+function ourShims(): number[] {
+  return readdirSync('/proc')
+    .filter((p) => /^\d+$/.test(p))
+    .filter((p) => {
+      try {
+        const argv = readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0');
+        return argv[0]?.endsWith('containerd-shim-runc-v2') && argv.includes(socket);
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
+
+function writeConfig(): void {
+  const cniConf = join(dir, 'cni-conf');
+  mkdirSync(cniConf);
+  const bridge = { type: 'bridge', bridge: 'berth0', isGateway: true, ipMasq: false, ipam: { type: 'host-local', ranges: [[{ subnet: '10.88.77.0/24' }]], dataDir: join(dir, 'ipam') } };
+  writeFileSync(join(cniConf, '10-berth.conflist'), JSON.stringify({ cniVersion: '0.4.0', name: network, plugins: [bridge, { type: 'loopback' }] }));
+  const cri = 'plugins."io.containerd.grpc.v1.cri"';
+  writeFileSync(
+    join(dir, 'config.toml'),
+    [
+      'version = 2',
+      `root = "${join(dir, 'root')}"`,
+      `state = "${join(dir, 'state')}"`,
+      `[grpc]\n  address = "${socket}"`,
+      `[ttrpc]\n  address = "${socket}.ttrpc"`,
+      `[debug]\n  address = "${join(dir, 'debug.sock')}"`,
+      `[${cri}]`,
+      `  sandbox_image = "${pause}"`,
+      '  stream_server_address = "127.0.0.1"',
+      '  stream_server_port = "0"',
+      '  enable_selinux = false',
+      '  disable_apparmor = true',
+      // No CAP_SYS_RESOURCE on these machines: a negative oom_score_adj (the pause container's -998) is out of reach.
+      '  restrict_oom_score_adj = true',
+      '  netns_mounts_under_state_dir = true',
+      `[${cri}.containerd]`,
+      '  default_runtime_name = "berth"',
+      `[${cri}.containerd.runtimes.berth]`,
+      '  runtime_type = "io.containerd.runc.v2"',
+      `[${cri}.containerd.runtimes.berth.options]`,
+      `  BinaryName = "${berthBin}"`,
+      `  Root = "${runtimeRoot}"`,
+      `[${cri}.cni]`,
+      `  bin_dir = "${CNI_BIN}"`,
+      `  conf_dir = "${cniConf}"`,
+    ].join('\n') + '\n',
+  );
+}
+
+test.before(async () => {
+  writeConfig();
+  // unshare without --fork execs containerd: the pid is containerd's.
+  containerd = spawn('unshare', ['--net', '--', 'containerd', '--config', join(dir, 'config.toml')], { stdio: ['ignore', 'ignore', 'ignore'] });
+  assert.ok(waitUntil(() => ctr(['version']).status === 0, 20_000), 'containerd answers');
+  const rootfs = makeRootfs(join(dir, 'rootfs'));
+  for (const [ref, cmd] of [[busybox, ['sh']], [pause, ['sleep', '2147483647']]] as const) {
+    const work = join(dir, `image-${ref.split(':')[0]!.split('/')[1]}`);
+    mkdirSync(work);
+    makeOciArchive(rootfs, ref, work, `${work}.tar`, [...cmd]);
+    const imported = ctr(['images', 'import', `${work}.tar`]);
+    assert.is(imported.status, 0, imported.stderr);
+  }
+  // Started here, the server is not a child of a shim (the subreaper the shim runs berth under).
+  assert.is(berth(root, ['list']).status, 0);
+  cri = new CriClient(socket);
+});
+
+test.after(() => {
+  if (!enabled) return;
+  cri?.close();
+  for (const c of ctr(['containers', 'ls', '-q']).stdout.split('\n').filter(Boolean)) {
+    ctr(['tasks', 'kill', '-s', 'KILL', c]);
+    ctr(['tasks', 'delete', '--force', c]);
+    ctr(['containers', 'rm', c]);
+  }
+  for (const pid of ourShims()) process.kill(pid, 'SIGKILL');
+  if (containerd?.pid) {
+    process.kill(containerd.pid, 'SIGTERM');
+    if (!waitUntil(() => containerd!.exitCode !== null || containerd!.signalCode !== null, 10_000)) process.kill(containerd.pid, 'SIGKILL');
+  }
+  for (const id of berth(root, ['list', '-q']).stdout.split('\n').filter(Boolean)) berth(root, ['delete', '--force', id]);
+  stopServer(root);
+  for (const m of mountsUnder(dir).reverse()) spawnSync('umount', ['-l', m]);
+  rmSync(dir, { recursive: true, force: true });
+  for (const c of cgroupsLeft(cgroupParent)) spawnSync('sh', ['-c', 'find "$1" -depth -type d -exec rmdir {} +', 'sh', c]);
+  if (existsSync(cniResults)) for (const f of readdirSync(cniResults).filter((f) => [...sandboxes].some((id) => f.includes(id)))) rmSync(join(cniResults, f));
+  // Made by this test's shims (their sockets stay when they are killed): removed whole if it was not there before.
+  if (!hadRunContainerd) rmSync(runContainerd, { recursive: true, force: true });
+});
+
+const sandboxConfig = (name: string) => ({
+  metadata: { name, uid: `${name}-uid`, namespace: 'berth-test', attempt: 0 },
+  hostname: name,
+  logDirectory: join(dir, 'logs', name),
+  linux: { cgroupParent: `/${cgroupParent}`, securityContext: { namespaceOptions: { network: Mode.POD, pid: Mode.CONTAINER, ipc: Mode.POD } } },
+});
+
+/** The host pid of a container berth runs for the CRI plugin. */
+const pidOf = (id: string) => JSON.parse(berth(root, ['state', id]).stdout).pid as number;
+
+test('Version: containerd answers over CRI v1', async () => {
+  const v = await cri.call('Version', { version: 'v1' });
+  assert.is(v.runtimeName, 'containerd');
+  assert.is(v.runtimeApiVersion, 'v1');
+});
+
+test('a pod: sandbox on a CNI network, a container joining its namespaces by path, exec, logs, update, stop, removal', async () => {
+  const config = sandboxConfig('pod1');
+  mkdirSync(config.logDirectory, { recursive: true });
+  const { podSandboxId } = (await cri.call('RunPodSandbox', { config })) as { podSandboxId: string };
+  sandboxes.add(podSandboxId);
+  assert.is(((await cri.call('PodSandboxStatus', { podSandboxId })).status as { state?: number }).state ?? 0, 0, 'SANDBOX_READY');
+  const created = (await cri.call('CreateContainer', {
+    podSandboxId,
+    config: {
+      metadata: { name: 'app', attempt: 0 },
+      image: { image: busybox },
+      command: ['sh', '-c', 'echo started; exec sleep 600'],
+      envs: [{ key: 'GREETING', value: 'hello' }],
+      logPath: 'app.log',
+      // As the kubelet asks by default: a pid namespace of the container's own.
+      linux: { securityContext: { namespaceOptions: { network: Mode.POD, pid: Mode.CONTAINER, ipc: Mode.POD } } },
+    },
+    sandboxConfig: config,
+  })) as { containerId: string };
+  const containerId = created.containerId;
+  await cri.call('StartContainer', { containerId });
+  const status = async () => (await cri.call('ContainerStatus', { containerId })).status as { state?: number; exitCode?: number; reason?: string };
+  assert.is((await status()).state, ContainerState.RUNNING);
+
+  // Namespaces: network, ipc and uts are the sandbox's (joined by path), mount and pid its own.
+  const app = pidOf(containerId);
+  const sandbox = pidOf(podSandboxId);
+  for (const ns of ['net', 'ipc', 'uts']) assert.is(readlinkSync(`/proc/${app}/ns/${ns}`), readlinkSync(`/proc/${sandbox}/ns/${ns}`), ns);
+  for (const ns of ['mnt', 'pid']) assert.is.not(readlinkSync(`/proc/${app}/ns/${ns}`), readlinkSync(`/proc/${sandbox}/ns/${ns}`), ns);
+
+  const exec = (await cri.call('ExecSync', { containerId, cmd: ['sh', '-c', 'hostname; echo $GREETING; ip -4 -o addr show eth0 | awk "{print \\$4}"; echo oops >&2; exit 3'], timeout: 20 })) as { stdout: Buffer; stderr: Buffer; exitCode?: number };
+  assert.is(exec.exitCode, 3);
+  assert.match(exec.stdout.toString(), /^pod1\nhello\n10\.88\.77\.\d+\/24\n$/, `the sandbox hostname, the env, an address on the CNI bridge: ${exec.stdout}`);
+  assert.is(exec.stderr.toString(), 'oops\n');
+  assert.ok(waitUntil(() => /stdout F started$/m.test(readFileSync(join(config.logDirectory, 'app.log'), 'utf8'))), 'the CRI log has the output');
+
+  await cri.call('UpdateContainerResources', { containerId, linux: { memoryLimitInBytes: 100 * 2 ** 20, cpuShares: 512 } });
+  const cgroup = (h: string, f: string) => readFileSync(`/sys/fs/cgroup/${h}/${cgroupParent}/${containerId}/${f}`, 'utf8').trim();
+  assert.is(cgroup('memory', 'memory.limit_in_bytes'), String(100 * 2 ** 20));
+  assert.is(cgroup('cpu', 'cpu.shares'), '512');
+
+  await cri.call('StopContainer', { containerId, timeout: 5 });
+  const stopped = await status();
+  assert.is(stopped.state, ContainerState.EXITED);
+  assert.is(stopped.exitCode, 137, 'sleep ignores SIGTERM as pid 1: killed after the grace period');
+  await cri.call('RemoveContainer', { containerId });
+  await cri.call('StopPodSandbox', { podSandboxId });
+  await cri.call('RemovePodSandbox', { podSandboxId });
+  assert.equal(readdirSync(root).filter((e) => e !== '@server'), [], 'no state folder of berth left');
+  assert.equal(cgroupsLeft(join(cgroupParent, containerId)), []);
+  assert.equal(cgroupsLeft(join(cgroupParent, podSandboxId)), []);
+  assert.equal(mountsUnder(join(dir, 'state')).filter((m) => m.includes(podSandboxId) || m.includes(containerId)), [], 'no mount of the pod left');
+  assert.equal(existsSync(cniResults) ? readdirSync(cniResults).filter((f) => f.includes(podSandboxId)) : [], [], 'CNI tore the network down');
+});
+
+if (enabled) test.run();
+else console.log(`client: containerd CRI: skipped (${isRoot ? 'containerd, ctr, unshare or the CNI plugins are missing' : 'needs root'})`);
