@@ -90,8 +90,8 @@ function writeConfig(): void {
 
 test.before(async () => {
   writeConfig();
-  // unshare without --fork execs containerd: the pid is containerd's.
-  containerd = spawn('unshare', ['--net', '--', 'containerd', '--config', join(dir, 'config.toml')], { stdio: ['ignore', 'ignore', 'ignore'] });
+  // unshare without --fork, and sh's exec: the pid is containerd's. lo up for the stream server's 127.0.0.1.
+  containerd = spawn('unshare', ['--net', '--', 'sh', '-c', 'ip link set lo up && exec containerd --config "$0"', join(dir, 'config.toml')], { stdio: ['ignore', 'ignore', 'ignore'] });
   assert.ok(waitUntil(() => ctr(['version']).status === 0, 20_000), 'containerd answers');
   const rootfs = makeRootfs(join(dir, 'rootfs'));
   for (const [ref, cmd] of [[busybox, ['sh']], [pause, ['sleep', '2147483647']]] as const) {
@@ -198,6 +198,49 @@ test('a pod: sandbox on a CNI network, a container joining its namespaces by pat
   assert.equal(cgroupsLeft(join(cgroupParent, podSandboxId)), []);
   assert.equal(mountsUnder(join(dir, 'state')).filter((m) => m.includes(podSandboxId) || m.includes(containerId)), [], 'no mount of the pod left');
   assert.equal(existsSync(cniResults) ? readdirSync(cniResults).filter((f) => f.includes(podSandboxId)) : [], [], 'CNI tore the network down');
+});
+
+/** A streaming session on URL, from containerd's network namespace (where its stream server listens). */
+function stream(url: string, until?: string): { stdout: string; stderr: string; status: { status?: string; reason?: string; details?: { causes?: { message?: string }[] } } | null } {
+  const args = [`--net=/proc/${containerd!.pid}/ns/net`, process.execPath, join(import.meta.dirname, 'helpers', 'criStream.js'), url, ...(until ? [until] : [])];
+  const r = spawnSync('nsenter', args, { encoding: 'utf8', timeout: 30_000 });
+  assert.is(r.status, 0, r.stderr);
+  return JSON.parse(r.stdout);
+}
+
+test('streaming: exec with and without a terminal, and attach to a running container\'s output', async () => {
+  const config = sandboxConfig('pod2');
+  mkdirSync(config.logDirectory, { recursive: true });
+  const { podSandboxId } = (await cri.call('RunPodSandbox', { config })) as { podSandboxId: string };
+  sandboxes.add(podSandboxId);
+  const { containerId } = (await cri.call('CreateContainer', {
+    podSandboxId,
+    config: { metadata: { name: 'ticker', attempt: 0 }, image: { image: busybox }, command: ['sh', '-c', 'i=0; while true; do i=$((i+1)); echo tick $i; sleep 0.2; done'], logPath: 'ticker.log' },
+    sandboxConfig: config,
+  })) as { containerId: string };
+  await cri.call('StartContainer', { containerId });
+
+  const plain = (await cri.call('Exec', { containerId, cmd: ['sh', '-c', 'echo out; echo err >&2; [ -t 1 ] || echo no-tty; exit 4'], stdout: true, stderr: true })) as { url: string };
+  const r = stream(plain.url);
+  assert.is(r.stdout, 'out\nno-tty\n');
+  assert.is(r.stderr, 'err\n');
+  assert.is(r.status?.status, 'Failure');
+  assert.is(r.status?.details?.causes?.[0]?.message, '4', 'the exit status comes back');
+
+  // With a terminal the stream server wants stdin too (kubectl exec -t goes with -i); nothing is sent on it.
+  const tty = (await cri.call('Exec', { containerId, cmd: ['sh', '-c', 'tty; [ -t 1 ] && echo a-tty'], tty: true, stdin: true, stdout: true })) as { url: string };
+  const t = stream(tty.url);
+  assert.match(t.stdout, /^\/dev\/pts\/\d+\r\na-tty\r\n$/, JSON.stringify(t));
+  assert.is(t.status?.status, 'Success');
+
+  const attach = (await cri.call('Attach', { containerId, stdout: true })) as { url: string };
+  assert.match(stream(attach.url, 'tick \\d+\\n').stdout, /tick \d+\n/, "the container's own output, live");
+
+  await cri.call('StopContainer', { containerId, timeout: 2 });
+  await cri.call('RemoveContainer', { containerId });
+  await cri.call('StopPodSandbox', { podSandboxId });
+  await cri.call('RemovePodSandbox', { podSandboxId });
+  assert.equal(readdirSync(root).filter((e) => e !== '@server'), []);
 });
 
 if (enabled) test.run();

@@ -22,7 +22,7 @@ export function makeOciArchive(rootfs: string, ref: string, work: string, out: s
   const layerBytes = readFileSync(layerTar);
   const layer = blob(layerBytes, 'application/vnd.oci.image.layer.v1.tar');
   const config = blob(
-    JSON.stringify({ architecture: 'amd64', os: 'linux', config: { Cmd: cmd }, rootfs: { type: 'layers', diff_ids: [layer.digest] } }),
+    JSON.stringify({ architecture: 'amd64', os: 'linux', config: { Cmd: cmd, Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'] }, rootfs: { type: 'layers', diff_ids: [layer.digest] } }),
     'application/vnd.oci.image.config.v1+json',
   );
   const manifest = blob(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config, layers: [layer] }), 'application/vnd.oci.image.manifest.v1+json');
