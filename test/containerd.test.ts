@@ -4,11 +4,12 @@
 // imports an image made offline from the busybox rootfs, so it runs on a fresh clone with no
 // network. Everything it made is removed afterwards, processes by pid.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { berth, berthBin, cgroupsLeft, isRoot, makeRootfs, mountsUnder, stopServer, tempDir } from './helpers/fixtures.js';
+import { shimsOf } from './helpers/containerd.js';
 import { makeOciArchive } from './helpers/ociImage.js';
 import { waitUntil } from './helpers/wait.js';
 
@@ -32,21 +33,6 @@ function ctr(args: string[]) {
   return { status: r.status, stdout: r.stdout.trim(), stderr: r.stderr.trim() };
 }
 const runtimeFlags = ['--runc-binary', berthBin, '--runc-root', runcRoot, '--fifo-dir', join(dir, 'fifo')];
-
-/** The shims this containerd started: found by the address they were given, to be stopped by pid. */
-function ourShims(): number[] {
-  return readdirSync('/proc')
-    .filter((p) => /^\d+$/.test(p))
-    .filter((p) => {
-      try {
-        const argv = readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0');
-        return argv[0]?.endsWith('containerd-shim-runc-v2') && argv.includes(socket);
-      } catch {
-        return false;
-      }
-    })
-    .map(Number);
-}
 
 test.before(() => {
   writeFileSync(
@@ -83,7 +69,7 @@ test.after(() => {
     ctr(['containers', 'rm', c]);
   }
   ctr(['images', 'rm', image]);
-  for (const pid of ourShims()) process.kill(pid, 'SIGKILL');
+  for (const pid of shimsOf(socket)) process.kill(pid, 'SIGKILL');
   if (containerd?.pid) {
     const pid = containerd.pid;
     process.kill(pid, 'SIGTERM');

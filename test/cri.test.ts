@@ -11,6 +11,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { CriClient, ContainerState, Mode } from './helpers/cri.js';
 import { berth, berthBin, cgroupsLeft, isRoot, makeRootfs, mountsUnder, stopServer, tempDir } from './helpers/fixtures.js';
+import { shimsOf } from './helpers/containerd.js';
 import { makeOciArchive } from './helpers/ociImage.js';
 import { waitUntil } from './helpers/wait.js';
 
@@ -35,20 +36,6 @@ let cri: CriClient;
 const sandboxes = new Set<string>();
 
 const ctr = (args: string[]) => spawnSync('ctr', ['--address', socket, '--namespace', 'k8s.io', ...args], { encoding: 'utf8', timeout: 60_000 });
-
-function ourShims(): number[] {
-  return readdirSync('/proc')
-    .filter((p) => /^\d+$/.test(p))
-    .filter((p) => {
-      try {
-        const argv = readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0');
-        return argv[0]?.endsWith('containerd-shim-runc-v2') && argv.includes(socket);
-      } catch {
-        return false;
-      }
-    })
-    .map(Number);
-}
 
 function writeConfig(): void {
   const cniConf = join(dir, 'cni-conf');
@@ -114,7 +101,7 @@ test.after(() => {
     ctr(['tasks', 'delete', '--force', c]);
     ctr(['containers', 'rm', c]);
   }
-  for (const pid of ourShims()) process.kill(pid, 'SIGKILL');
+  for (const pid of shimsOf(socket)) process.kill(pid, 'SIGKILL');
   if (containerd?.pid) {
     process.kill(containerd.pid, 'SIGTERM');
     if (!waitUntil(() => containerd!.exitCode !== null || containerd!.signalCode !== null, 10_000)) process.kill(containerd.pid, 'SIGKILL');
