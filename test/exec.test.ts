@@ -73,6 +73,17 @@ test('exec is refused in a stopped container, and for a program that is not ther
   assert.is(berth(root, ['exec', live, 'nope']).stderr, 'exec: "nope": executable file not found in $PATH\n');
 });
 
+test('a pid file that cannot be written after the exec: the program is killed, the call fails at once', () => {
+  const id = running();
+  const started = Date.now();
+  const r = berth(root, ['exec', '-d', '--pid-file', join(dir, 'no-such-dir', 'pid'), id, 'sleep', '1000'], { timeout: 20_000 });
+  assert.is(r.status, 1, r.stderr);
+  assert.match(r.stderr, /no-such-dir/);
+  assert.ok(Date.now() - started < 10_000, 'no wait for the program to end');
+  const procs = readFileSync(`/sys/fs/cgroup/pids/berth-${id}/cgroup.procs`, 'utf8').trim().split('\n');
+  assert.ok(waitUntil(() => readFileSync(`/sys/fs/cgroup/pids/berth-${id}/cgroup.procs`, 'utf8').trim().split('\n').length === 1), `only the container's own process is left: ${procs}`);
+});
+
 test('30 concurrent execs into one container run in parallel: through the API and through 30 CLIs', async () => {
   const id = running();
   const procs = `/sys/fs/cgroup/pids/berth-${id}/cgroup.procs`;

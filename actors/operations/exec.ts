@@ -5,6 +5,7 @@ import { resolve } from 'node:path';
 import { compileExecPlan } from '../../native/compile/execPlan.js';
 import { runInit } from '../../native/initProcess.js';
 import { lastCapability, lsmHost } from '../../native/procfs.js';
+import { signalAll } from '../../native/signalling.js';
 import type { Process } from '../../native/spec/config.js';
 import { parseProcess } from '../../native/spec/validate.js';
 import type { ExecOptions, Stdio } from '../messages.js';
@@ -65,7 +66,13 @@ export async function execProcess(ctx: OperationContext, req: ExecRequest): Prom
     if (req.pidFile) writeAtomic(resolve(req.pidFile), String(pid));
     return { pid, terminal: route.receive() };
   } catch (e) {
-    if (pid) await ctx.parent.reap(pid); // it failed and exited; a child no reaper knows of
+    // A child no reaper knows of. Its exec may have happened (the pid file or the terminal failed
+    // after it): it is ended first, or the reap would wait for the program's own end. Until it is
+    // reaped its pid cannot name another process.
+    if (pid) {
+      signalAll([pid], 9);
+      await ctx.parent.reap(pid);
+    }
     throw e;
   } finally {
     route.close();
