@@ -25,7 +25,7 @@ import { prepareRestore, restoreContainer, type RestoreRequest } from './operati
 import { startContainer } from './operations/start.js';
 import { stopContainer, type StopRequest } from './operations/stop.js';
 import { updateContainer, type UpdateRequest } from './operations/update.js';
-import { containerDir, makeContainerDir, processAlive, readState, validateId, type StateFile } from './stateStore.js';
+import { containerDir, makeContainerDir, processAlive, readState, startUnrecorded, validateId, type StateFile } from './stateStore.js';
 
 export interface HostOptions {
   root: string;
@@ -202,6 +202,8 @@ async function operate(ctx: OperationContext, req: ExistingRequest): Promise<Ope
     let snapshot = recordedMachine(ctx.state);
     const recorded = statusOf(snapshot);
     if ((recorded === 'created' || recorded === 'running' || recorded === 'paused') && !processAlive(ctx.state)) snapshot = next(snapshot, { type: 'EXITED' });
+    // A start that released the process but could not record it: it runs.
+    else if (startUnrecorded(ctx.state, ctx.dir)) snapshot = next(next(snapshot, { type: 'START' }), { type: 'DONE' });
     const event = eventOf(req);
     if (!snapshot.can(event)) throw new BerthError(refusal(statusOf(snapshot), event, ctx.id), 'state');
     const busy = next(snapshot, event);

@@ -160,7 +160,7 @@ export class Coordinator {
         return this.newContainer(this.opts.reapDetached || !detach, { op: 'restore', id, restore: { ...restore, criu, cgroupVersion: this.opts.cgroupVersion } });
       }
       case 'state':
-        return ociState(readState(this.opts.root, msg.id));
+        return ociState(readState(this.opts.root, msg.id), containerDir(this.opts.root, msg.id));
       case 'list':
         return this.list();
       case 'wait':
@@ -224,7 +224,7 @@ export class Coordinator {
     const states: OciState[] = [];
     for (const id of listIds(this.opts.root)) {
       try {
-        states.push(ociState(readState(this.opts.root, id)));
+        states.push(ociState(readState(this.opts.root, id), containerDir(this.opts.root, id)));
       } catch {
         // a folder being created or deleted right now: not a container (yet, or any more)
       }

@@ -1,12 +1,12 @@
 // The container's state folder: <root>/<id>/ with state.json (OCI state + berth's own data), the
 // config.json the container was created from, and the start fifo. Readable by anyone at any time:
 // writes go to a temp file and are renamed over.
-import { closeSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, rmdirSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, rmdirSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Status } from '../machines/container.js';
 import type { CgroupRecord } from '../native/cgroups/manager.js';
 import type { KeptNamespaces } from '../native/keptNamespaces.js';
-import { BerthError, isErrno } from '../native/errors.js';
+import { BerthError, errnoName, errnoText, isErrno } from '../native/errors.js';
 import { isAlive } from '../native/procfs.js';
 import type { Config } from '../native/spec/config.js';
 
@@ -85,15 +85,30 @@ export function readState(root: string, id: string): StateFile {
  * files could then have protected no longer exists, and a state.json left empty is read as no
  * state (readState). An fsync per write cost 0.3–1 ms on this VM's ext4, four times a lifecycle.
  */
+/**
+ * Replace PATH with CONTENT whole, or leave it as it was: a temp file renamed over it. A failed
+ * write (a full disk, a read-only root) removes its temp file and names the file it was for.
+ */
 export function writeAtomic(path: string, content: string): void {
   const tmp = `${path}.${process.pid}.tmp`;
-  const fd = openSync(tmp, 'w', 0o600);
   try {
-    writeSync(fd, content);
-  } finally {
-    closeSync(fd);
+    const fd = openSync(tmp, 'w', 0o600);
+    try {
+      writeSync(fd, content);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, path);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw cannotWrite(path, e);
   }
-  renameSync(tmp, path);
+}
+
+/** A failed write of PATH in one line that names it (ENOSPC on a full disk, EROFS on a read-only root). */
+function cannotWrite(path: string, e: unknown): unknown {
+  const errno = (e as NodeJS.ErrnoException).errno;
+  return errno === undefined ? e : new BerthError(`cannot write ${path}: ${errnoName(errno)} (${errnoText(errno)})`);
 }
 
 export function writeState(dir: string, state: StateFile): void {
@@ -114,10 +129,12 @@ export function writeConfig(dir: string, config: Config): void {
     fd = openSync(path, 'wx', 0o600);
   } catch (e) {
     if (isErrno(e, 'EEXIST')) return writeAtomic(path, content);
-    throw e;
+    throw cannotWrite(path, e);
   }
   try {
     writeSync(fd, content);
+  } catch (e) {
+    throw cannotWrite(path, e);
   } finally {
     closeSync(fd);
   }
@@ -171,14 +188,20 @@ export function processAlive(state: StateFile): boolean {
   return state.pid > 0 && isAlive(state.pid, state.berth.pidStartTime);
 }
 
-/** The status as it is now: what was recorded, unless the process has died since. */
-export function liveStatus(state: StateFile): Status {
-  if (state.status === 'creating' || state.status === 'stopped') return state.status;
-  return processAlive(state) ? state.status : 'stopped';
+/** A start released the process (its fifo is gone) but could not record it (a full disk, say). */
+export function startUnrecorded(state: StateFile, dir: string): boolean {
+  return state.status === 'created' && !existsSync(fifoPath(dir)) && processAlive(state);
 }
 
-export function ociState(state: StateFile): OciState {
-  const status = liveStatus(state);
+/** The status as it is now: what was recorded, unless the process has died or been started since. */
+export function liveStatus(state: StateFile, dir: string): Status {
+  if (state.status === 'creating' || state.status === 'stopped') return state.status;
+  if (!processAlive(state)) return 'stopped';
+  return startUnrecorded(state, dir) ? 'running' : state.status;
+}
+
+export function ociState(state: StateFile, dir: string): OciState {
+  const status = liveStatus(state, dir);
   const { berth: _, annotations, ...oci } = state;
   return { ...oci, status, pid: status === 'stopped' ? 0 : state.pid, ...(annotations && Object.keys(annotations).length ? { annotations } : {}) };
 }

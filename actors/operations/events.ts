@@ -7,14 +7,14 @@ import { cgroupStats, type Stats } from '../../native/cgroups/stats.js';
 import { BerthError } from '../../native/errors.js';
 import type { Logger } from '../log.js';
 import type { RuntimeEvent } from '../messages.js';
-import { liveStatus, processAlive, type StateFile } from '../stateStore.js';
+import { processAlive, type StateFile } from '../stateStore.js';
 
 /** How often OOM kills and the end of the container are looked for. */
 const TICK_MS = 100;
 
 /** The cgroup of a container that is not stopped (runc refuses events for a stopped one). */
 function liveCgroup(state: StateFile) {
-  if (liveStatus(state) === 'stopped') throw new BerthError(`container with id ${state.id} is not running`, 'state');
+  if (state.status === 'stopped' || !processAlive(state)) throw new BerthError(`container with id ${state.id} is not running`, 'state');
   if (!state.berth.cgroup) throw new BerthError(`container ${state.id} has no cgroup`);
   return state.berth.cgroup;
 }

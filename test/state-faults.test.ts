@@ -1,0 +1,61 @@
+// A state root that cannot be written: a full disk (a small tmpfs in the test's folder, filled).
+// A state write is whole or not at all, the error names the file, no temp file is left, and state
+// tells the truth afterwards: a start whose record could not be written reads as running.
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { assertNothingLeft, berth, cleanupRoot, isRoot, makeBundle, mountsUnder, uniqueId, workspace } from './helpers/fixtures.js';
+
+const test = suite('state faults');
+const { dir, rootfs } = workspace(test, () => {
+  freeDisk();
+  cleanupRoot(root); // its containers by delete -f, then its server
+  for (const m of mountsUnder(disk).reverse()) spawnSync('umount', ['-l', m]);
+});
+const disk = join(dir, 'disk');
+const root = join(disk, 'root');
+const fill = join(disk, 'fill');
+
+test.before(() => {
+  mkdirSync(disk);
+  const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', disk]);
+  assert.is(mounted.status, 0, String(mounted.stderr));
+});
+
+const fillDisk = () => spawnSync('sh', ['-c', `dd if=/dev/zero of=${fill} bs=4k 2>/dev/null; true`]);
+const freeDisk = () => rmSync(fill, { force: true });
+const state = (id: string) => JSON.parse(berth(root, ['state', id]).stdout) as { status: string; pid: number };
+
+test('a full disk: create fails in one line and leaves nothing; a start that cannot be recorded reads as running', () => {
+  const bundle = makeBundle(join(dir, 'bundle'), rootfs, ['sleep', '100']);
+  assert.is(berth(root, ['list']).status, 0); // the server and the root are made while there is room
+
+  fillDisk();
+  const refused = uniqueId('full');
+  const r = berth(root, ['create', '--bundle', bundle, refused]);
+  assert.is(r.status, 1, r.stderr);
+  assert.match(r.stderr, new RegExp(`^cannot write ${root}/${refused}/.*: ENOSPC \\(no space left on device\\)\\n$`), r.stderr);
+  assertNothingLeft(root, refused, rootfs);
+  freeDisk();
+
+  const id = uniqueId('full');
+  assert.is(berth(root, ['create', '--bundle', bundle, id]).status, 0);
+  fillDisk();
+  const start = berth(root, ['start', id]);
+  assert.is(start.status, 1, start.stderr);
+  assert.is(start.stderr, `cannot write ${root}/${id}/state.json: ENOSPC (no space left on device)\n`);
+  assert.equal(readdirSync(join(root, id)).filter((f) => f.endsWith('.tmp')), [], 'no temp file left');
+  const s = state(id);
+  assert.is(s.status, 'running', 'the program was released: it runs, whatever the record says');
+  assert.ok(s.pid > 0);
+  freeDisk();
+  assert.is(berth(root, ['pause', id]).status, 0, 'the machine takes it as running too');
+  assert.is(state(id).status, 'paused');
+  assert.is(berth(root, ['delete', '--force', id]).status, 0);
+  assertNothingLeft(root, id, rootfs);
+});
+
+if (isRoot) test.run();
+else console.log('state faults: skipped (needs root)');
