@@ -1,0 +1,66 @@
+// Nothing grows with use: lifecycles and execs through cli/berth, then the server's fds, threads
+// and zombie children, the host's mount table, berth's cgroup folders and the state root are as
+// they were. A fast slice here; BERTH_LEAK_CYCLES runs more (1000: `BERTH_LEAK_CYCLES=1000 node
+// build/test/leaks.test.js`).
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { berth, isRoot, makeBundle, ok, serverPid, uniqueId, workspace } from './helpers/fixtures.js';
+
+const test = suite('leaks');
+const { dir, root, rootfs } = workspace(test);
+const cycles = Number(process.env.BERTH_LEAK_CYCLES ?? 60);
+
+/** What could grow: counted. */
+function footprint(server: number) {
+  const status = readFileSync(`/proc/${server}/status`, 'utf8');
+  const children = readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
+    try {
+      const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
+      const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      return Number(ppid) === server && state === 'Z';
+    } catch {
+      return false;
+    }
+  });
+  return {
+    fds: readdirSync(`/proc/${server}/fd`).length,
+    threads: Number(/^Threads:\s+(\d+)/m.exec(status)![1]),
+    zombies: children.length,
+    mounts: readFileSync('/proc/self/mountinfo', 'utf8').split('\n').length,
+    cgroups: readdirSync('/sys/fs/cgroup').flatMap((h) => {
+      try {
+        return readdirSync(join('/sys/fs/cgroup', h)).filter((d) => d.startsWith('berth-leak'));
+      } catch {
+        return [];
+      }
+    }).length,
+    state: readdirSync(root).filter((e) => e !== '@server').length,
+  };
+}
+
+test(`${cycles} lifecycles and execs through the CLI leave the server, the mount table, cgroups and the state root as they were`, () => {
+  const once = makeBundle(join(dir, 'once'), rootfs, ['true']);
+  const sleeper = makeBundle(join(dir, 'sleeper'), rootfs, ['sleep', '600']);
+  const cycle = () => {
+    ok(berth(root, ['run', '--bundle', once, uniqueId('leak')]), 'run');
+    const id = uniqueId('leak');
+    ok(berth(root, ['run', '-d', '--bundle', sleeper, id]), 'run -d');
+    ok(berth(root, ['exec', id, 'true']), 'exec');
+    ok(berth(root, ['pause', id]), 'pause');
+    ok(berth(root, ['resume', id]), 'resume');
+    ok(berth(root, ['delete', '--force', id]), 'delete -f');
+  };
+  for (let i = 0; i < 5; i++) cycle(); // warm: the server's lazily opened files and pools
+  const server = serverPid(root);
+  assert.ok(server, 'a server serves the root');
+  const before = footprint(server!);
+  for (let i = 0; i < cycles; i++) cycle();
+  const after = footprint(server!);
+  assert.is(serverPid(root), server, 'the same server throughout');
+  assert.equal(after, before);
+});
+
+if (isRoot) test.run();
+else console.log('leaks: skipped (needs root)');
