@@ -30,7 +30,7 @@ export const Op = {
   CLOSE_FDS: 24, // (first) mark fds >= first close-on-exec
   CHROOT: 25, // () chroot into the root slot (no mount namespace of its own: nothing to pivot)
   PROPAGATE_PARENT: 26, // (path, flags) set the propagation of the mount PATH is on
-  MASK: 27, // (path) hide what is there: /dev/null over a file, an empty read-only tmpfs over a dir
+  MASK: 27, // (path) hide what is there: a null device over a file (the container's own when it is one, else the kept clone), an empty read-only tmpfs over a dir
   READONLY: 28, // (path) bind PATH onto itself read-only
   RLIMIT: 29, // (resource, soft, hard)
   BOUNDING: 30, // (mask, lastCap) drop every capability not in mask from the bounding set
@@ -45,6 +45,7 @@ export const Op = {
   MOUNT_COPYUP: 39, // (as MOUNT) mount, then copy what the mount hides into it (tmpcopyup)
   MOUNT_SETATTR: 40, // (path, resolve, attrSet, attrClr, recursive) mount_setattr(2) on the mount at path
   MOUNTPOINT: 41, // (path, resolve) make PATH inside the root slot as MOUNT would (a dir or an empty file), mount nothing
+  KEEP_NULL: 42, // (slot) keep a detached clone of the host's /dev/null (checked: char 1:3) for MASK to fall back on
 } as const;
 export type OpName = keyof typeof Op;
 
@@ -57,7 +58,7 @@ export const Resolve = {
 } as const;
 
 /** Fd slots shared by the steps. */
-export const Slot = { ROOT: 0, FIFO: 1 } as const;
+export const Slot = { ROOT: 0, FIFO: 1, NULL: 2 } as const;
 
 /** The fds berth-init gets besides the process's own (0, 1, 2, then the preserved ones). */
 export const initFd = {

@@ -150,6 +150,28 @@ test('masked paths hide, read-only paths refuse writes', () => {
   assert.match(out.stderr, /Read-only file system/);
 });
 
+test("a rootfs whose /dev/null is a symlink to a procfs file: masked files are masked all the same (runc's CVE-2025-31133)", () => {
+  const r = makeRootfs(join(dir, 'devnull-rootfs'));
+  symlinkSync('/proc/sys/kernel/hostname', join(r, 'dev', 'null'));
+  for (const user of [false, true]) {
+    const out = inside(
+      'cat /proc/version; echo "[end]"; echo x > /proc/version && echo wrote',
+      (c) => {
+        c.hostname = 'canary-host';
+        c.mounts = c.mounts.filter((m) => !m.destination.startsWith('/dev')); // the rootfs's own /dev
+        c.linux.maskedPaths = ['/proc/version'];
+        if (user) {
+          c.linux.namespaces.push({ type: 'user' });
+          c.linux.uidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+          c.linux.gidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+        }
+      },
+      r,
+    );
+    assert.is(out, '[end]\nwrote', `${user ? 'with' : 'without'} a user namespace: an empty /proc/version (not the hostname), writes go to the null device`);
+  }
+});
+
 test('namespaced sysctls are set inside; oom_score_adj', () => {
   assert.is(inside('cat /proc/sys/net/ipv4/ip_forward /proc/self/oom_score_adj', (c) => ((c.linux.sysctl = { 'net.ipv4.ip_forward': '1' }), (c.process.oomScoreAdj = 123))), '1\n123');
 });

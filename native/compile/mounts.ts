@@ -32,8 +32,12 @@ export function rootfsPlan(config: Config, ctx: CompileContext): PlanStep[] {
   const name = config.linux.rootfsPropagation ?? 'rprivate';
   const propagation = propagationOptions[name]!;
   const parent = propagation & MS.SLAVE ? MS.SLAVE : MS.PRIVATE;
+  // Masks bind a null device: the container's /dev/null only when it is one (no symlink, char 1:3),
+  // else a clone of the host's, kept while / is still the host's.
+  const keepNull = config.linux.maskedPaths?.length ? [step('KEEP_NULL', "keep a clone of the host's /dev/null for the masked paths", Slot.NULL)] : [];
   return [
     step('MOUNT', `set propagation of / to ${name} in the container's mount namespace`, '', '/', '', propagation, '', Resolve.ABSOLUTE),
+    ...keepNull,
     step('PROPAGATE_PARENT', `make the mount under ${ctx.rootfs} ${parent === MS.SLAVE ? 'slave' : 'private'}`, ctx.rootfs, parent),
     step('MOUNT', `bind the root file system ${ctx.rootfs} onto itself`, ctx.rootfs, ctx.rootfs, '', MS.BIND | MS.REC, '', Resolve.ABSOLUTE),
     open,

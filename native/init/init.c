@@ -38,6 +38,15 @@
 
 #include "plan_ops.h"
 
+#ifndef OPEN_TREE_CLONE
+#define OPEN_TREE_CLONE 1
+#define OPEN_TREE_CLOEXEC O_CLOEXEC
+#endif
+#ifndef MOVE_MOUNT_F_EMPTY_PATH
+#define MOVE_MOUNT_F_EMPTY_PATH 0x00000004
+#define MOVE_MOUNT_T_EMPTY_PATH 0x00000040
+#endif
+
 struct arg {
 	uint32_t type;
 	uint32_t len;
@@ -449,6 +458,46 @@ static unsigned long mount_flags_of(const char *path)
 	return (unsigned long)st.f_flags & (MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME | MS_NODIRATIME | MS_RELATIME);
 }
 
+/* True when FD is the null device: a character device 1:3. */
+static int is_null_device(int fd)
+{
+	struct stat st;
+	return fstat(fd, &st) == 0 && S_ISCHR(st.st_mode) && st.st_rdev == makedev(1, 3);
+}
+
+/*
+ * What a mask binds: the container's own /dev/null when it is the null device reached without a
+ * symlink (CRIU knows its mount), else the kept clone of the host's.
+ */
+static int null_source(void)
+{
+	struct open_how how = { .flags = O_PATH | O_CLOEXEC, .resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS };
+	int fd = (int)syscall(SYS_openat2, AT_FDCWD, "/dev/null", &how, sizeof how);
+	if (fd >= 0 && is_null_device(fd))
+		return fd;
+	if (fd >= 0)
+		close(fd);
+	return slots[SLOT_NULL];
+}
+
+/*
+ * Keep a detached bind of the host's /dev/null (a clone, made while / is still the host's), checked
+ * to be the 1:3 character device. A mask never binds a path of the rootfs unchecked: its /dev/null
+ * could be a symlink to a procfs file (runc's CVE-2025-31133 class).
+ */
+static int do_keep_null(struct step *s)
+{
+	int tree = (int)syscall(SYS_open_tree, AT_FDCWD, "/dev/null", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+	if (tree < 0)
+		return -1;
+	if (!is_null_device(tree)) {
+		close(tree);
+		return errno = ENODEV, -1;
+	}
+	slots[num(s, 0)] = tree;
+	return 0;
+}
+
 static int do_mask(struct step *s)
 {
 	int fd = open_in_root(str_or_empty(s, 0), RESOLVE_EXISTING, 0);
@@ -458,9 +507,19 @@ static int do_mask(struct step *s)
 	char p[64];
 	fd_path(p, sizeof p, fd);
 	int r = fstat(fd, &st);
-	if (r == 0)
-		r = S_ISDIR(st.st_mode) ? mount("tmpfs", p, "tmpfs", MS_RDONLY, "size=0k,mode=000")
-					: mount("/dev/null", p, NULL, MS_BIND, NULL);
+	if (r == 0 && S_ISDIR(st.st_mode)) {
+		r = mount("tmpfs", p, "tmpfs", MS_RDONLY, "size=0k,mode=000");
+	} else if (r == 0) {
+		int source = null_source();
+		int null = source < 0 ? -1 : (int)syscall(SYS_open_tree, source, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+		if (source >= 0 && source != slots[SLOT_NULL])
+			close(source);
+		r = null < 0 ? -1 : (int)syscall(SYS_move_mount, null, "", fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
+		int err = errno;
+		if (null >= 0)
+			close(null);
+		errno = err;
+	}
 	int err = errno;
 	close(fd);
 	return errno = err, r;
@@ -807,6 +866,8 @@ static int run(struct step *s)
 		return do_propagate_parent(s);
 	case OP_MASK:
 		return do_mask(s);
+	case OP_KEEP_NULL:
+		return do_keep_null(s);
 	case OP_READONLY:
 		return do_readonly(s);
 	case OP_REMOUNT_RO:
