@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { berth, isRoot, makeBundle, ok, serverPid, uniqueId, workspace } from './helpers/fixtures.js';
+import { waitUntil } from './helpers/wait.js';
 
 const test = suite('leaks');
 const { dir, root, rootfs } = workspace(test);
@@ -57,7 +58,9 @@ test(`${cycles} lifecycles and execs through the CLI leave the server, the mount
   assert.ok(server, 'a server serves the root');
   const before = footprint(server!);
   for (let i = 0; i < cycles; i++) cycle();
-  const after = footprint(server!);
+  // The last call's connection may still be closing in the server: a moment to settle, not to leak.
+  let after = footprint(server!);
+  waitUntil(() => JSON.stringify((after = footprint(server!))) === JSON.stringify(before), 2_000);
   assert.is(serverPid(root), server, 'the same server throughout');
   assert.equal(after, before);
 });
