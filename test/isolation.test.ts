@@ -1,11 +1,12 @@
 // What a container sees from inside: checked by running busybox in real containers.
 import { spawn, spawnSync } from 'node:child_process';
-import { chownSync, existsSync, mkdirSync, openSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, openSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Config } from '../native/spec/config.js';
-import { berth, berthBin, isRoot, makeBundle, makeRootfs, mountsUnder, uniqueId, workspace } from './helpers/fixtures.js';
+import { assertNothingLeft, berth, berthBin, isRoot, makeBundle, makeRootfs, mountsUnder, uniqueId, workspace } from './helpers/fixtures.js';
+import { consoleReceiver } from './helpers/console.js';
 
 const test = suite('isolation');
 const { dir, root, rootfs } = workspace(test);
@@ -170,6 +171,24 @@ test("a rootfs whose /dev/null is a symlink to a procfs file: masked files are m
     );
     assert.is(out, '[end]\nwrote', `${user ? 'with' : 'without'} a user namespace: an empty /proc/version (not the hostname), writes go to the null device`);
   }
+});
+
+test('a rootfs whose /dev/ptmx is a symlink to a file: the terminal is refused in one line, nothing is written through it', async () => {
+  const r = makeRootfs(join(dir, 'ptmx-rootfs'));
+  writeFileSync(join(r, 'etc', 'decoy'), 'untouched\n');
+  symlinkSync('/etc/decoy', join(r, 'dev', 'ptmx'));
+  const id = uniqueId('iso-ptmx');
+  const b = makeBundle(join(dir, id), r, ['true'], (c) => {
+    c.process.terminal = true;
+    c.root.readonly = false;
+    c.mounts = c.mounts.filter((m) => !m.destination.startsWith('/dev'));
+  });
+  const receiver = await consoleReceiver(dir);
+  const res = berth(root, ['create', '--console-socket', receiver.socket, '--bundle', b, id]);
+  assert.is(res.status, 1);
+  assert.is(res.stderr, 'make a terminal and hand its master to the console socket: ENOTTY (inappropriate ioctl for device)\n');
+  assert.is(readFileSync(join(r, 'etc', 'decoy'), 'utf8'), 'untouched\n');
+  assertNothingLeft(root, id, r);
 });
 
 test('namespaced sysctls are set inside; oom_score_adj', () => {

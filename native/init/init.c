@@ -594,6 +594,12 @@ static int do_terminal(struct step *s)
 		return -1;
 	int unlock = 0, n = -1, slave = -1, r = -1;
 	char name[32];
+	/* The rootfs's /dev/ptmx may be a symlink to anything: only the pty multiplexer (5:2) is used. */
+	struct stat st;
+	if (fstat(master, &st) < 0 || !S_ISCHR(st.st_mode) || st.st_rdev != makedev(5, 2)) {
+		errno = ENOTTY;
+		goto out;
+	}
 	if (ioctl(master, TIOCSPTLCK, &unlock) < 0 || ioctl(master, TIOCGPTN, &n) < 0)
 		goto out;
 	snprintf(name, sizeof name, "/dev/pts/%d", n);
