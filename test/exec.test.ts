@@ -51,6 +51,15 @@ test('two execs, two new pids; exit statuses; flags for env, cwd, user', () => {
   assert.is(out, '1\n/tmp\n1000\n1001\n1001 7\n');
 });
 
+test("an exec'd process gets no fd of berth's and no cwd outside the container (runc's CVE-2024-21626 class)", () => {
+  const id = running();
+  // Through the server and in a process of its own: neither may hand over what it holds.
+  for (const flags of [[], ['--no-server']]) {
+    const out = ok(berth(root, [...flags, 'exec', id, 'sh', '-c', 'ls /proc/self/fd | tr "\\n" " "; readlink /proc/self/cwd']), 'exec');
+    assert.is(out, '0 1 2 3 /\n', `stdio (the caller's), the fd ls reads the folder with, and / (${flags.join(' ') || 'server'})`);
+  }
+});
+
 test('exec --process with a process JSON; an invalid one names the path', () => {
   const id = running();
   const file = join(dir, `${id}-process.json`);
