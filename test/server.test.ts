@@ -2,7 +2,7 @@
 // as with runc), SIGKILL of the server in the middle of operations, who may call, racing first
 // calls, the idle exit, and messages that are not calls.
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, readdirSync, readFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { suite } from 'uvu';
@@ -52,6 +52,16 @@ test('the container process and an exec\'d one are children of the caller, as ru
   assert.ok(execd.children.includes(execPid), `the exec'd process ${execPid} passed to the caller's subreaper`);
   ok(berth(root, ['delete', '--force', id]), 'delete');
   assertNothingLeft(root, id, dir);
+});
+
+test('spec and statechart read no state: they start no server and make no state root', () => {
+  const other = join(dir, 'untouched-root');
+  const bundle = join(dir, 'spec-bundle');
+  mkdirSync(bundle);
+  ok(berth(other, ['spec', '--bundle', bundle]), 'spec');
+  assert.ok(existsSync(join(bundle, 'config.json')));
+  ok(berth(other, ['statechart']), 'statechart');
+  assert.not.ok(existsSync(other), 'no state root, no server');
 });
 
 test('a foreground run and exec report their process\'s exit status', () => {

@@ -6,7 +6,8 @@
  * (so containers belong to the caller's process tree, as runc's do), wait for them, write to
  * stdout and stderr, read stdin, proxy a terminal, forward signals. The wire protocol is
  * actors/server/protocol.ts; protocol.h is generated from it by cli/client/build.ts.
- * With --no-server or BERTH_NO_SERVER, and for `berth server` itself, it execs Node on the CLI.
+ * With --no-server or BERTH_NO_SERVER, for `berth server` itself, and for spec and statechart (which
+ * read no state), it execs Node on the CLI.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -826,7 +827,9 @@ int main(int argc, char **argv)
 	proj[n - strlen(SUFFIX)] = 0;
 
 	cmd = scan_flags(argc, argv, &root_flag, &no_server);
-	if (no_server || (ns && *ns && strcmp(ns, "0")) || (cmd && !strcmp(cmd, "server"))) {
+	/* spec and statechart read no state: a server started for them would only outlive them */
+	int stateless = cmd && (!strcmp(cmd, "spec") || !strcmp(cmd, "statechart"));
+	if (no_server || (ns && *ns && strcmp(ns, "0")) || (cmd && !strcmp(cmd, "server")) || stateless) {
 		char **a = calloc(argc + 2, sizeof *a);
 		if (!a)
 			die("out of memory");
