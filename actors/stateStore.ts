@@ -49,6 +49,8 @@ const ID_PATTERN = /^[\w+.-]+$/;
 export function validateId(id: string): void {
   if (!id) throw new BerthError('container id cannot be empty', 'invalid');
   if (!ID_PATTERN.test(id) || id === '.' || id === '..') throw new BerthError(`invalid container id format: ${id}`, 'invalid');
+  // It names the state folder: a file name (255 bytes at most).
+  if (id.length > 255) throw new BerthError(`invalid container id: ${id.length} characters, more than 255`, 'invalid');
 }
 
 export const containerDir = (root: string, id: string) => join(root, id);

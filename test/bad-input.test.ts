@@ -1,11 +1,11 @@
 // Bad input: one line naming what is wrong, a non-zero exit, and nothing left behind — no state
 // folder, no cgroup, no mount, no process.
-import { readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Config } from '../native/spec/config.js';
-import { assertNothingLeft, berth, isRoot, makeBundle, uniqueId, workspace } from './helpers/fixtures.js';
+import { assertNothingLeft, berth, cleanupRoot, isRoot, makeBundle, uniqueId, workspace } from './helpers/fixtures.js';
 
 const test = suite('bad input');
 const { dir, root, rootfs } = workspace(test);
@@ -58,12 +58,32 @@ test('ids runc refuses', () => {
     ['a/b', /^invalid container id format: a\/b$/],
     ['..', /^invalid container id format: \.\.$/],
     ['x y', /^invalid container id format: x y$/],
+    ['.', /^invalid container id format: \.$/],
+    ['é', /^invalid container id format: é$/],
+    ['a:b', /^invalid container id format: a:b$/],
+    ['@server', /^invalid container id format: @server$/],
+    ['x'.repeat(300), /^invalid container id: 300 characters, more than 255$/],
   ] as const) {
     const r = berth(root, ['create', '--bundle', b, id]);
     assert.is(r.status, 1, id);
     assert.match(r.stderr.trim(), message);
   }
   assert.equal(readdirSync(root).filter((d) => d !== 'ids' && d !== '@server'), [], 'nothing under the root (the server\'s own folder aside)');
+});
+
+test('a --root and a bundle reached through symlinks work as their targets', () => {
+  const target = join(dir, 'real-root');
+  mkdirSync(target);
+  symlinkSync(target, join(dir, 'root-link'));
+  symlinkSync(makeBundle(join(dir, 'real-bundle'), rootfs, ['sh', '-c', 'echo through links']), join(dir, 'bundle-link'));
+  const id = uniqueId('links');
+  const r = berth(join(dir, 'root-link'), ['run', '--bundle', join(dir, 'bundle-link'), id]);
+  assert.is(r.status, 0, r.stderr);
+  assert.is(r.stdout, 'through links\n');
+  assert.ok(existsSync(join(target, '@server')), "the server's folder is in the target");
+  cleanupRoot(join(dir, 'root-link'));
+  rmSync(target, { recursive: true, force: true });
+  assertNothingLeft(target, id, dir);
 });
 
 test('unknown ids', () => {
