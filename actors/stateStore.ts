@@ -86,10 +86,7 @@ export function readState(root: string, id: string): StateFile {
  * cgroup, mount and kept namespace with it — on most hosts the state root (/run) too. What the
  * files could then have protected no longer exists, and a state.json left empty is read as no
  * state (readState). An fsync per write cost 0.3–1 ms on this VM's ext4, four times a lifecycle.
- */
-/**
- * Replace PATH with CONTENT whole, or leave it as it was: a temp file renamed over it. A failed
- * write (a full disk, a read-only root) removes its temp file and names the file it was for.
+ * A failed write (a full disk, a read-only root) removes its temp file and names the file it was for.
  */
 export function writeAtomic(path: string, content: string): void {
   const tmp = `${path}.${process.pid}.tmp`;

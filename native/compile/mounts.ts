@@ -26,8 +26,11 @@ export function ownMountNamespace(config: Config): boolean {
  * keep an fd on it through which every later path is resolved. Without a mount namespace of its own
  * the container lives in the host's: then nothing of the host's propagation is touched.
  */
+/** Keep an fd on the root file system ROOT, through which every later path is resolved. */
+const openRoot = (root: string) => step('OPEN', `open the root file system ${root}`, Slot.ROOT, root, O_PATH | O_DIRECTORY);
+
 export function rootfsPlan(config: Config, ctx: CompileContext): PlanStep[] {
-  const open = step('OPEN', `open the root file system ${ctx.rootfs}`, Slot.ROOT, ctx.rootfs, O_PATH | O_DIRECTORY);
+  const open = openRoot(ctx.rootfs);
   if (!ownMountNamespace(config)) return [open];
   const name = config.linux.rootfsPropagation ?? 'rprivate';
   const propagation = propagationOptions[name]!;
@@ -70,13 +73,18 @@ function recursivePlan(dest: string, { recursive }: ParsedOptions): PlanStep[] {
   return [step('MOUNT_SETATTR', `set recursive mount attributes on ${dest}`, dest, Resolve.EXISTING, recursive.set, recursive.clear, 1)];
 }
 
+/** A bind mount's source on the host: relative ones are the bundle's. */
+export function bindSource(m: Mount, bundle: string): string {
+  return isAbsolute(m.source!) ? m.source! : join(bundle, m.source!);
+}
+
 export function isBind(m: Mount): boolean {
   return m.type === 'bind' || m.options.includes('bind') || m.options.includes('rbind');
 }
 
 function bindPlan(m: Mount, i: number, ctx: CompileContext): PlanStep[] {
   if (!m.source) throw new ConfigError(`mounts[${i}].source`, 'is required for a bind mount');
-  const source = isAbsolute(m.source) ? m.source : join(ctx.bundle, m.source);
+  const source = bindSource(m, ctx.bundle);
   const kind = ctx.sourceKind(source);
   if (!kind) throw new ConfigError(`mounts[${i}].source`, `"${source}" does not exist`);
   const options = optionsOf(m, i);
@@ -138,11 +146,10 @@ export function mountPlan(config: Config, ctx: CompileContext): PlanStep[] {
  */
 export function mountPointPlan(config: Config, root: string, ctx: Pick<CompileContext, 'bundle' | 'sourceKind'>): PlanStep[] {
   const points = config.mounts.map((m) => {
-    const source = m.source && (isAbsolute(m.source) ? m.source : join(ctx.bundle, m.source));
-    const file = isBind(m) && source && ctx.sourceKind(source) === 'file';
+    const file = isBind(m) && m.source && ctx.sourceKind(bindSource(m, ctx.bundle)) === 'file';
     return step('MOUNTPOINT', `make the mount point ${m.destination}`, m.destination, file ? Resolve.FILE : Resolve.DIR);
   });
-  return [step('OPEN', `open the root file system ${root}`, Slot.ROOT, root, O_PATH | O_DIRECTORY), ...points, step('READY', 'report the mount points made')];
+  return [openRoot(root), ...points, step('READY', 'report the mount points made')];
 }
 
 /** True when config.json binds the host's /dev over the container's: then berth creates no devices. */

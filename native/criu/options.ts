@@ -12,7 +12,7 @@
 // - The cgroup: dumped for berth's hierarchies only, restored below the new container's cgroup.
 import { posix } from 'node:path';
 import { defaultDevices } from '../compile/devices.js';
-import { bindsDev, isBind } from '../compile/mounts.js';
+import { bindSource, bindsDev, isBind } from '../compile/mounts.js';
 import { CLONE_FLAGS, hasNamespace, hasNewNamespace, nsFile } from '../compile/namespaces.js';
 import { freezerDir } from '../cgroups/freezer.js';
 import type { CgroupLayout } from '../cgroups/layout.js';
@@ -102,7 +102,7 @@ function externalMounts(config: Config, bundle: string, cgroup: CgroupFacts | nu
   const out: { dest: string; source: string }[] = [];
   const ownCgroupNamespace = hasNewNamespace(config, 'cgroup');
   for (const m of config.mounts) {
-    if (isBind(m)) out.push({ dest: m.destination, source: posix.isAbsolute(m.source!) ? m.source! : posix.join(bundle, m.source!) });
+    if (isBind(m)) out.push({ dest: m.destination, source: bindSource(m, bundle) });
     else if (m.type === 'cgroup' && !ownCgroupNamespace && cgroup) {
       // Without a cgroup namespace the container's own cgroup folders are bound in (compile/mounts.ts).
       if (cgroup.layout.version === 2) out.push({ dest: m.destination, source: cgroup.paths[0]! });

@@ -458,11 +458,11 @@ static unsigned long mount_flags_of(const char *path)
 	return (unsigned long)st.f_flags & (MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME | MS_NODIRATIME | MS_RELATIME);
 }
 
-/* True when FD is the null device: a character device 1:3. */
-static int is_null_device(int fd)
+/* True when FD is the character device MAJOR:MINOR (the rootfs may put anything at a device's path). */
+static int is_char_device(int fd, unsigned major, unsigned minor)
 {
 	struct stat st;
-	return fstat(fd, &st) == 0 && S_ISCHR(st.st_mode) && st.st_rdev == makedev(1, 3);
+	return fstat(fd, &st) == 0 && S_ISCHR(st.st_mode) && st.st_rdev == makedev(major, minor);
 }
 
 /*
@@ -473,7 +473,7 @@ static int null_source(void)
 {
 	struct open_how how = { .flags = O_PATH | O_CLOEXEC, .resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS };
 	int fd = (int)syscall(SYS_openat2, AT_FDCWD, "/dev/null", &how, sizeof how);
-	if (fd >= 0 && is_null_device(fd))
+	if (fd >= 0 && is_char_device(fd, 1, 3))
 		return fd;
 	if (fd >= 0)
 		close(fd);
@@ -490,7 +490,7 @@ static int do_keep_null(struct step *s)
 	int tree = (int)syscall(SYS_open_tree, AT_FDCWD, "/dev/null", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
 	if (tree < 0)
 		return -1;
-	if (!is_null_device(tree)) {
+	if (!is_char_device(tree, 1, 3)) {
 		close(tree);
 		return errno = ENODEV, -1;
 	}
@@ -595,8 +595,7 @@ static int do_terminal(struct step *s)
 	int unlock = 0, n = -1, slave = -1, r = -1;
 	char name[32];
 	/* The rootfs's /dev/ptmx may be a symlink to anything: only the pty multiplexer (5:2) is used. */
-	struct stat st;
-	if (fstat(master, &st) < 0 || !S_ISCHR(st.st_mode) || st.st_rdev != makedev(5, 2)) {
+	if (!is_char_device(master, 5, 2)) {
 		errno = ENOTTY;
 		goto out;
 	}
