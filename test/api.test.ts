@@ -1,11 +1,11 @@
 // The programmatic API: the same lifecycle through Runtime's messages, on the worker pool, with
 // typed results, errors and events.
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Runtime, type RuntimeEvent } from '../actors/runtime.js';
-import { assertNothingLeft, isRoot, makeBundle, rejects, uniqueId, workspace } from './helpers/fixtures.js';
+import { assertNothingLeft, isRoot, makeBundle, rejects, uniqueId, workspace, zombieChildrenOf } from './helpers/fixtures.js';
 
 const test = suite('api');
 const { dir, root, rootfs } = workspace(test, () => rt.close());
@@ -43,19 +43,6 @@ test('run: the exit of a program killed by a signal', async () => {
   assertNothingLeft(root, id, dir);
 });
 
-/** Children of this process that have exited and not been reaped. */
-function zombieChildren(): number[] {
-  return readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
-    try {
-      const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
-      const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      return state === 'Z' && Number(ppid) === process.pid;
-    } catch {
-      return false; // gone meanwhile
-    }
-  }).map(Number);
-}
-
 test('delete -f of a created container reaps its process: no zombie is left, however the SIGCHLD falls', async () => {
   const inline = new Runtime({ root, host: 'inline' });
   try {
@@ -70,7 +57,7 @@ test('delete -f of a created container reaps its process: no zombie is left, how
     await inline.close();
   }
   await new Promise((r) => setTimeout(r, 50));
-  assert.equal(zombieChildren(), []);
+  assert.equal(zombieChildrenOf(process.pid), []);
 });
 
 test('errors carry a kind and runc’s words', async () => {

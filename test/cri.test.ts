@@ -10,8 +10,8 @@ import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { CriClient, ContainerState, Mode } from './helpers/cri.js';
-import { berth, berthBin, cgroupsLeft, isRoot, makeRootfs, mountsUnder, stopServer, tempDir } from './helpers/fixtures.js';
-import { shimsOf } from './helpers/containerd.js';
+import { berth, berthBin, cgroupsLeft, cleanupRoot, isRoot, makeRootfs, mountsUnder, tempDir } from './helpers/fixtures.js';
+import { runContainerdCleanup, stopContainerd } from './helpers/containerd.js';
 import { makeOciArchive } from './helpers/ociImage.js';
 import { waitUntil } from './helpers/wait.js';
 
@@ -27,8 +27,7 @@ const cgroupParent = `berth-cri-${process.pid}`;
 const network = `berth-cri-${process.pid}`;
 const busybox = 'localhost/berth-busybox:test';
 const pause = 'localhost/berth-pause:test';
-const runContainerd = '/run/containerd';
-const hadRunContainerd = existsSync(runContainerd);
+const removeRunContainerd = runContainerdCleanup();
 const cniResults = '/var/lib/cni/results'; // libcni's cache: one file per attachment, removed on teardown
 let containerd: ChildProcess | null = null;
 let cri: CriClient;
@@ -96,24 +95,13 @@ test.before(async () => {
 test.after(() => {
   if (!enabled) return;
   cri?.close();
-  for (const c of ctr(['containers', 'ls', '-q']).stdout.split('\n').filter(Boolean)) {
-    ctr(['tasks', 'kill', '-s', 'KILL', c]);
-    ctr(['tasks', 'delete', '--force', c]);
-    ctr(['containers', 'rm', c]);
-  }
-  for (const pid of shimsOf(socket)) process.kill(pid, 'SIGKILL');
-  if (containerd?.pid) {
-    process.kill(containerd.pid, 'SIGTERM');
-    if (!waitUntil(() => containerd!.exitCode !== null || containerd!.signalCode !== null, 10_000)) process.kill(containerd.pid, 'SIGKILL');
-  }
-  for (const id of berth(root, ['list', '-q']).stdout.split('\n').filter(Boolean)) berth(root, ['delete', '--force', id]);
-  stopServer(root);
+  stopContainerd(containerd, socket, ctr);
+  cleanupRoot(root);
   for (const m of mountsUnder(dir).reverse()) spawnSync('umount', ['-l', m]);
   rmSync(dir, { recursive: true, force: true });
   for (const c of cgroupsLeft(cgroupParent)) spawnSync('sh', ['-c', 'find "$1" -depth -type d -exec rmdir {} +', 'sh', c]);
   if (existsSync(cniResults)) for (const f of readdirSync(cniResults).filter((f) => [...sandboxes].some((id) => f.includes(id)))) rmSync(join(cniResults, f));
-  // Made by this test's shims (their sockets stay when they are killed): removed whole if it was not there before.
-  if (!hadRunContainerd) rmSync(runContainerd, { recursive: true, force: true });
+  removeRunContainerd();
 });
 
 const sandboxConfig = (name: string) => ({

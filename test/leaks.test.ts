@@ -6,7 +6,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { berth, isRoot, makeBundle, ok, serverPid, uniqueId, workspace } from './helpers/fixtures.js';
+import { berth, isRoot, makeBundle, ok, serverPid, uniqueId, workspace, zombieChildrenOf } from './helpers/fixtures.js';
 import { waitUntil } from './helpers/wait.js';
 
 const test = suite('leaks');
@@ -16,19 +16,10 @@ const cycles = Number(process.env.BERTH_LEAK_CYCLES ?? 60);
 /** What could grow: counted. */
 function footprint(server: number) {
   const status = readFileSync(`/proc/${server}/status`, 'utf8');
-  const children = readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
-    try {
-      const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
-      const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      return Number(ppid) === server && state === 'Z';
-    } catch {
-      return false;
-    }
-  });
   return {
     fds: readdirSync(`/proc/${server}/fd`).length,
     threads: Number(/^Threads:\s+(\d+)/m.exec(status)![1]),
-    zombies: children.length,
+    zombies: zombieChildrenOf(server).length,
     mounts: readFileSync('/proc/self/mountinfo', 'utf8').split('\n').length,
     cgroups: readdirSync('/sys/fs/cgroup').flatMap((h) => {
       try {

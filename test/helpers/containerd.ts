@@ -1,5 +1,7 @@
 // What the tests' private containerds leave to clean up.
-import { readdirSync, readFileSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { waitUntil } from './wait.js';
 
 /** The runc shims a containerd at SOCKET started: found by the address they were given, to be stopped by pid. */
 export function shimsOf(socket: string): number[] {
@@ -14,4 +16,30 @@ export function shimsOf(socket: string): number[] {
       }
     })
     .map(Number);
+}
+
+/**
+ * Stop the private containerd DAEMON at SOCKET: its containers (through CTR, the test's ctr in its
+ * namespace), its shims, then itself — all by pid.
+ */
+export function stopContainerd(daemon: ChildProcess | null, socket: string, ctr: (args: string[]) => { stdout: string }): void {
+  for (const c of ctr(['containers', 'ls', '-q']).stdout.split('\n').filter(Boolean)) {
+    ctr(['tasks', 'kill', '-s', 'KILL', c]);
+    ctr(['tasks', 'delete', '--force', c]);
+    ctr(['containers', 'rm', c]);
+  }
+  for (const pid of shimsOf(socket)) process.kill(pid, 'SIGKILL');
+  if (!daemon?.pid) return;
+  process.kill(daemon.pid, 'SIGTERM');
+  if (!waitUntil(() => daemon.exitCode !== null || daemon.signalCode !== null, 10_000)) process.kill(daemon.pid, 'SIGKILL');
+}
+
+/**
+ * containerd 1.6's runc shims keep their sockets, and ctr its fifos, under /run/containerd whatever
+ * the config says. Call before the test; the function it returns removes the folder if the test made it.
+ */
+export function runContainerdCleanup(): () => void {
+  const made = !existsSync('/run/containerd');
+  // Killed shims leave their sockets in it: removed whole, since nothing was there before.
+  return () => made && rmSync('/run/containerd', { recursive: true, force: true });
 }

@@ -98,6 +98,22 @@ export function cgroupsLeft(name: string): string[] {
   return found;
 }
 
+/** The children of PARENT that have exited and not been reaped. */
+export function zombieChildrenOf(parent: number): number[] {
+  return readdirSync('/proc')
+    .filter((p) => /^\d+$/.test(p))
+    .filter((p) => {
+      try {
+        const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
+        const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        return state === 'Z' && Number(ppid) === parent;
+      } catch {
+        return false; // gone meanwhile
+      }
+    })
+    .map(Number);
+}
+
 /** Processes whose root or cwd is below PATH (a leaked container process). */
 export function processesIn(path: string): number[] {
   return readdirSync('/proc')
