@@ -11,6 +11,8 @@ dpkg -s containerd >/dev/null 2>&1 || missing="$missing containerd"           # 
 dpkg -s libc6-dev >/dev/null 2>&1 || missing="$missing libc6-dev"             # static libc for berth-init
 dpkg -s libseccomp-dev >/dev/null 2>&1 || missing="$missing libseccomp-dev"   # tests compare berth's seccomp filters with libseccomp's
 dpkg -s iptables >/dev/null 2>&1 || missing="$missing iptables"             # CRIU's network lock (checkpoint, restore)
+dpkg -s iproute2 >/dev/null 2>&1 || missing="$missing iproute2"             # ip, in the tests (a CRI node's loopback)
+dpkg -s procps >/dev/null 2>&1 || missing="$missing procps"                 # ps, which `berth ps` runs
 command -v cc >/dev/null 2>&1 || missing="$missing gcc"
 if [ -n "$missing" ]; then
   apt-get update -qq

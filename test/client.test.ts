@@ -3,7 +3,7 @@
 // berth a state root there too (podman passes no --root: its runtime is a one-line wrapper), so
 // nothing of the machine's podman or berth set-up is touched and everything is removed afterwards.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -27,7 +27,8 @@ function podman(args: string[], input?: string) {
     'podman',
     ['--root', join(dir, 'storage'), '--runroot', join(dir, 'run'), '--tmpdir', join(dir, 'tmp'), '--network-config-dir', join(dir, 'net'), '--runtime', runtime, '--cgroup-manager', 'cgroupfs', '--events-backend', 'none', ...args],
     // containers.conf: the pod's infra container gets no --ulimit of its own, so the defaults go there.
-    { encoding: 'utf8', input, timeout: 60_000, env: { ...process.env, CONTAINERS_CONF: join(dir, 'containers.conf') } },
+    // PATH: podman checks `criu --version` itself (at least 3.11) before it asks the runtime to checkpoint.
+    { encoding: 'utf8', input, timeout: 60_000, env: { ...process.env, CONTAINERS_CONF: join(dir, 'containers.conf'), PATH: `${join(dir, 'bin')}:${process.env.PATH}` } },
   );
   return { status: r.status, stdout: r.stdout.trim(), stderr: r.stderr.trim() };
 }
@@ -36,6 +37,8 @@ test.before(() => {
   writeFileSync(join(dir, 'containers.conf'), '[containers]\ndefault_ulimits = ["nofile=1024:1024", "nproc=1000:1000"]\n');
   writeFileSync(runtime, `#!/bin/sh\nexec ${berthBin} --root ${root} --criu ${testCriu()} "$@"\n`);
   chmodSync(runtime, 0o755);
+  mkdirSync(join(dir, 'bin'));
+  if (testCriu() !== 'criu') symlinkSync(testCriu(), join(dir, 'bin', 'criu'));
   // Started here, the server is not a child of conmon, the subreaper podman runs berth under (an
   // orphan goes to the nearest subreaper, and conmon would live on until the server exits).
   assert.is(berth(root, ['list']).status, 0);
