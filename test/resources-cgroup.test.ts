@@ -22,10 +22,10 @@ const layouts = { 1: isRoot ? parseLayout(mountinfo, 1) : null, 2: isRoot ? pars
 const made: CgroupRecord[] = [];
 
 /** A cgroup of this test's own, at /berth-test-<pid>-NAME in every hierarchy of VERSION. */
-function makeCgroup(version: 1 | 2, name: string): CgroupRecord {
+async function makeCgroup(version: 1 | 2, name: string): Promise<CgroupRecord> {
   const record = planCgroup(layouts[version], cgroupDirs(layouts[version], `/berth-test-${process.pid}-${name}`, new Map()));
   made.push(record);
-  createCgroup(record);
+  await createCgroup(record);
   return record;
 }
 
@@ -56,8 +56,28 @@ function shIn(dirs: string[], script: string) {
   return spawnSync(BUSYBOX, ['sh', '-c', `${join}${script}`], { encoding: 'utf8', timeout: 20_000 });
 }
 
-test('v1: every field this host has, read back', () => {
-  const c = makeCgroup(1, 'readback');
+test('v1: what a create made is what its delete removes: a missing parent too, never a directory that was there', async () => {
+  const layout = layouts[1];
+  const parent = `/berth-test-${process.pid}-parent`;
+  const nested = planCgroup(layout, cgroupDirs(layout, `${parent}/a`, new Map()));
+  assert.equal(nested.created, nested.paths, 'recorded before anything is made: each path itself');
+  made.push(nested);
+  await createCgroup(nested);
+  assert.equal(nested.created, nested.paths.map((p) => p.slice(0, -'/a'.length)), 'the topmost made: the missing parent');
+  const sibling = planCgroup(layout, cgroupDirs(layout, `${parent}/b`, new Map()));
+  await createCgroup(sibling);
+  assert.equal(sibling.created, sibling.paths, 'the parent was there: only the leaf');
+  const again = planCgroup(layout, cgroupDirs(layout, `${parent}/b`, new Map()));
+  await createCgroup(again);
+  assert.equal(again.created, again.paths.map(() => null), 'all there: nothing made');
+  await removeCgroup(again);
+  assert.ok(sibling.paths.every((p) => existsSync(p)), 'what was there stays');
+  await removeCgroup(sibling);
+  assert.ok(sibling.paths.every((p) => !existsSync(p)) && nested.paths.every((p) => existsSync(p)));
+});
+
+test('v1: every field this host has, read back', async () => {
+  const c = await makeCgroup(1, 'readback');
   apply(c, {
     memory: { limit: 100_000_000, swap: 200_000_000, reservation: 50_000_000, swappiness: 10, disableOOMKiller: true, kernelTCP: 8192 },
     cpu: { shares: 512, period: 200_000, quota: 50_000, burst: 1000, idle: 0, cpus: '0', mems: '0' },
@@ -89,8 +109,8 @@ test('v1: every field this host has, read back', () => {
   }
 });
 
-test('v1: memory and memory+swap go in whichever order the kernel needs, raising or lowering', () => {
-  const c = makeCgroup(1, 'order');
+test('v1: memory and memory+swap go in whichever order the kernel needs, raising or lowering', async () => {
+  const c = await makeCgroup(1, 'order');
   const limits = () => [read(c, 'memory', 'memory.limit_in_bytes'), read(c, 'memory', 'memory.memsw.limit_in_bytes')];
   apply(c, { memory: { limit: 40 * 4096, swap: 50 * 4096 } });
   apply(c, { memory: { limit: 400 * 4096, swap: 500 * 4096 } });
@@ -102,8 +122,8 @@ test('v1: memory and memory+swap go in whichever order the kernel needs, raising
   assert.equal([read(c, 'cpu', 'cpu.cfs_period_us'), read(c, 'cpu', 'cpu.cfs_quota_us')], ['1000000', '2000000']);
 });
 
-test('v1: a pids.limit of 5 stops a fork loop', () => {
-  const c = makeCgroup(1, 'pids');
+test('v1: a pids.limit of 5 stops a fork loop', async () => {
+  const c = await makeCgroup(1, 'pids');
   apply(c, { pids: { limit: 5 } });
   const dir = dirOf(c, 'pids');
   // The shell gives up at the first fork refused; the sleeps keep their pids until cleanup kills them.
@@ -114,8 +134,8 @@ test('v1: a pids.limit of 5 stops a fork loop', () => {
   assert.match(read(c, 'pids', 'pids.events'), /^max [1-9]/);
 });
 
-test('v1: a memory limit OOM-kills an allocation past it', () => {
-  const c = makeCgroup(1, 'oom');
+test('v1: a memory limit OOM-kills an allocation past it', async () => {
+  const c = await makeCgroup(1, 'oom');
   apply(c, { memory: { limit: 16 << 20, swap: 16 << 20 } });
   const small = shIn([dirOf(c, 'memory')], `exec ${BUSYBOX} dd if=/dev/zero of=/dev/null bs=4M count=1 2>/dev/null`);
   assert.is(small.status, 0, 'fits');
@@ -124,8 +144,8 @@ test('v1: a memory limit OOM-kills an allocation past it', () => {
   assert.match(read(c, 'memory', 'memory.oom_control'), /^oom_kill [1-9]/m);
 });
 
-test('v1: device rules by effect', () => {
-  const c = makeCgroup(1, 'devices');
+test('v1: device rules by effect', async () => {
+  const c = await makeCgroup(1, 'devices');
   apply(c, { devices: [{ allow: false, access: 'rwm' }] });
   const open = () => shIn([dirOf(c, 'devices')], `exec ${BUSYBOX} cat /dev/null`);
   assert.match(open().stderr, /can't open '\/dev\/null': Operation not permitted/);
@@ -133,8 +153,8 @@ test('v1: device rules by effect', () => {
   assert.is(open().status, 0);
 });
 
-test('v1: what the kernel refuses or lacks is an error naming the field, the file and why', () => {
-  const c = makeCgroup(1, 'errors');
+test('v1: what the kernel refuses or lacks is an error naming the field, the file and why', async () => {
+  const c = await makeCgroup(1, 'errors');
   const refused = (resources: unknown, message: RegExp) => {
     try {
       apply(c, resources);
@@ -163,8 +183,8 @@ test('v1: what the kernel refuses or lacks is an error naming the field, the fil
   }
 });
 
-test('v2: the device filter by effect: deny, then allow, replacing the earlier filter', () => {
-  const c = makeCgroup(2, 'devices');
+test('v2: the device filter by effect: deny, then allow, replacing the earlier filter', async () => {
+  const c = await makeCgroup(2, 'devices');
   const open = () => shIn(c.paths, `exec ${BUSYBOX} cat /dev/null`);
   apply(c, { devices: [{ allow: false, access: 'rwm' }] });
   assert.match(open().stderr, /can't open '\/dev\/null': Operation not permitted/);
@@ -179,8 +199,8 @@ test('v2: the device filter by effect: deny, then allow, replacing the earlier f
   }
 });
 
-test('v2: unified files are written as given; controllers this cgroup2 lacks are refused before any write', () => {
-  const c = makeCgroup(2, 'unified');
+test('v2: unified files are written as given; controllers this cgroup2 lacks are refused before any write', async () => {
+  const c = await makeCgroup(2, 'unified');
   apply(c, { unified: { 'cgroup.max.descendants': '3', 'cgroup.max.depth': '2' } });
   assert.is(readFileSync(`${c.paths[0]}/cgroup.max.descendants`, 'utf8').trim(), '3');
   assert.is(readFileSync(`${c.paths[0]}/cgroup.max.depth`, 'utf8').trim(), '2');

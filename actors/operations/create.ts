@@ -141,10 +141,10 @@ export function initialState(ctx: OperationContext, prepared: ReturnType<typeof 
 }
 
 /** Record the new container, then make its cgroup with the limits in. */
-export function recordAndMakeCgroup(ctx: OperationContext, prepared: ReturnType<typeof prepareBundle>, state: StateFile): void {
+export async function recordAndMakeCgroup(ctx: OperationContext, prepared: ReturnType<typeof prepareBundle>, state: StateFile): Promise<void> {
   writeConfig(ctx.dir, prepared.config);
   saveState(ctx, state);
-  createCgroup(state.berth.cgroup!);
+  await createCgroup(state.berth.cgroup!);
   applyResources(state.berth.cgroup!, prepared.cgroupWrites, prepared.layout);
 }
 
@@ -171,7 +171,7 @@ export async function createContainer(ctx: OperationContext, req: CreateRequest,
   let route: ConsoleRoute | undefined;
   try {
     mkfifo(fifoPath(ctx.dir), 0o600);
-    recordAndMakeCgroup(ctx, prepared, state);
+    await recordAndMakeCgroup(ctx, prepared, state);
     route = openConsole(config.process.terminal, req);
     const pid = await runInit({
       plan,

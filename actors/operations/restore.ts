@@ -87,7 +87,7 @@ export async function restoreContainer(ctx: OperationContext, req: RestoreReques
     }
   };
   try {
-    recordAndMakeCgroup(ctx, prepared, state);
+    await recordAndMakeCgroup(ctx, prepared, state);
     mkdirSync(prepared.root);
     bindMount(prepared.rootfs, prepared.root);
     mounted = true;

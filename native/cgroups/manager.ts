@@ -1,7 +1,7 @@
 // A container's cgroup: one directory per v1 hierarchy, or one on cgroup2. Created before the
 // container's process runs any user code, removed on delete — only the directories berth made.
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { rmdir } from 'node:fs/promises';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdir, rmdir } from 'node:fs/promises';
 import { dirname, join, posix } from 'node:path';
 import { isErrno } from '../errors.js';
 import { signalAll } from '../signalling.js';
@@ -38,12 +38,16 @@ export function containerCgroupDirs(layout: CgroupLayout, cgroupsPath: string): 
   return cgroupDirs(layout, cgroupsPath, own);
 }
 
-/** The topmost directory missing on the way from ROOT (a hierarchy's mount point: it exists) to DIR. */
-function topmostMissing(root: string, dir: string): string | null {
-  let top: string | null = null;
-  // Each probe is a kernfs lookup, slow while other containers' cgroups come and go: none for ROOT.
-  for (let d = dir; d !== root && !existsSync(d); d = dirname(d)) top = d;
-  return top;
+/** Make DIR (and any missing parent); the topmost directory made, or null when DIR was there already. */
+async function makeDir(dir: string): Promise<string | null> {
+  try {
+    await mkdir(dir); // one syscall for the usual case: the parent is there
+    return dir;
+  } catch (e) {
+    if (isErrno(e, 'EEXIST')) return null;
+    if (!isErrno(e, 'ENOENT')) throw e;
+  }
+  return (await mkdir(dir, { recursive: true })) ?? null;
 }
 
 /** v1 cpuset starts empty: a directory must copy its parent's cpus and mems before it can hold tasks. */
@@ -60,22 +64,35 @@ function fillCpuset(top: string, dir: string): void {
   }
 }
 
-/** What creating PATHS (cgroupDirs' for LAYOUT) would make (the topmost missing directory of each), without making it. */
+/**
+ * The record of PATHS (cgroupDirs' for LAYOUT), written before anything is made: each path as the
+ * directory its create makes. createCgroup corrects it to what was made, and that is saved with the
+ * created container. So a create killed in between leaves a record whose delete removes the
+ * container's own directory, and leaves a parent it made empty rather than risk removing one that
+ * was there before. No probe: a kernfs lookup waits while other containers' cgroups come and go.
+ */
 export function planCgroup(layout: CgroupLayout, paths: string[]): CgroupRecord {
-  const roots = layout.version === 2 ? [layout.unified!] : layout.v1.map((h) => h.mountPoint);
-  return { version: layout.version, paths, created: paths.map((p, i) => topmostMissing(roots[i]!, p)) };
+  return { version: layout.version, paths, created: [...paths] };
 }
 
-/** Make the directories planCgroup recorded. */
-export function createCgroup(record: CgroupRecord): void {
+/**
+ * Make each directory of RECORD, the hierarchies side by side on libuv's pool: a mkdir in cgroupfs
+ * waits for the kernel's cgroup lock, held meanwhile by other containers' creates, joins and exits,
+ * and the calling thread has their operations to run. RECORD's `created` becomes what was made
+ * (null for a directory that was there); after a failure, what was made so far, for the undo.
+ */
+export async function createCgroup(record: CgroupRecord): Promise<void> {
   // The cpuset hierarchy is known from the layout: no probe of cpuset.cpus in every hierarchy.
   const cpuset = record.version === 1 ? controllerDir(hostLayout(1), record.paths, 'cpuset') : undefined;
-  record.paths.forEach((p, i) => {
-    const top = record.created[i];
-    if (!top) return;
-    mkdirSync(p, { recursive: true });
-    if (p === cpuset) fillCpuset(top, p);
+  const made = record.paths.map((): string | null => null);
+  const makes = record.paths.map(async (p, i) => {
+    const top = (made[i] = await makeDir(p));
+    if (top && p === cpuset) fillCpuset(top, p);
   });
+  const results = await Promise.allSettled(makes);
+  record.created = made;
+  const failed = results.find((r) => r.status === 'rejected');
+  if (failed) throw failed.reason;
 }
 
 /** Move PID into the container's cgroup, in every hierarchy. */
