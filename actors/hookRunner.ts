@@ -74,7 +74,7 @@ async function startHook(hook: Hook, inContainer: HookRun['inContainer']): Promi
   try {
     if (!inContainer) return { pid: spawnProcess(hook.path, hook.args ?? [hook.path], hook.env ?? [], pipes.child), ...pipes.ours };
     let pid = 0;
-    await runInit({ plan: compileHookPlan(inContainer.config, hook, inContainer.pid), parent: thisProcess, stdio: pipes.child, onSync: () => {}, onPid: (p) => (pid = p), untilExec: true });
+    await runInit({ plan: compileHookPlan(inContainer.config, hook, inContainer.pid), parent: thisProcess, stdio: pipes.child, onPid: (p) => (pid = p), untilExec: true });
     return { pid, ...pipes.ours };
   } catch (e) {
     for (const fd of Object.values(pipes.ours)) closeFd(fd);

@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import { Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { BerthError, errnoName, errnoText } from './errors.js';
-import { encodePlan, Msg, type Plan, type PlanStep } from './plan.js';
+import { encodePlan, Msg, SyncTag, type Plan, type PlanStep, type SyncTagValue } from './plan.js';
 import { signalAll } from './signalling.js';
 import type { ProcessParent } from './processParent.js';
 import { sealedExecutable, spawnWithSocket } from './spawn.js';
@@ -43,8 +43,11 @@ export interface InitOptions {
   parent: ProcessParent;
   /** fds for the container's 0, 1, 2 and preserved fds (3...), or 'ignore'. */
   stdio: (number | 'ignore')[];
-  /** Answer a SYNC step; the stage-1 pid is the process to act on. Failing fails the create. */
-  onSync(tag: number, stage1Pid: number): void | Promise<void>;
+  /**
+   * The answer to each SYNC step the plan has, by tag; the stage-1 pid is the process to act on.
+   * A failing answer fails the run; a SYNC with no answer here fails it too (nothing is skipped).
+   */
+  syncs?: SyncAnswers;
   /** The container process exists (called before READY, so a failure can still clean it up). */
   onPid(pid: number): void;
   /** A socket the process's terminal master is sent over (a TERMINAL step uses it). */
@@ -53,7 +56,16 @@ export interface InitOptions {
   untilExec?: boolean;
 }
 
+export type SyncAnswers = Partial<Record<SyncTagValue, (stage1Pid: number) => void | Promise<void>>>;
+
 const MSG_SIZE = 16;
+
+function answerOf(syncs: SyncAnswers | undefined, tag: number) {
+  const answer = syncs?.[tag as SyncTagValue];
+  if (answer) return answer;
+  const name = Object.entries(SyncTag).find(([, v]) => v === tag)?.[0] ?? 'an unknown step';
+  throw new BerthError(`berth-init waits for ${name} (sync tag ${tag}), which this operation does not do`);
+}
 
 /** Spawn berth-init and run the plan up to READY. Resolves with the container process's host pid. */
 export async function runInit(opts: InitOptions): Promise<number> {
@@ -95,7 +107,7 @@ export async function runInit(opts: InitOptions): Promise<number> {
             const ack = Buffer.alloc(4);
             let failure: Error | null = null;
             try {
-              await opts.onSync(value, stage1.pid);
+              await answerOf(opts.syncs, value)(stage1.pid);
             } catch (e) {
               failure = e as Error;
               ack.writeInt32LE(1 /* EPERM: the init gives up */);

@@ -73,6 +73,31 @@ test('every kind at its point, in its namespaces, with the state on stdin and ex
   );
 });
 
+test('start --restart: the new process gets createContainer, startContainer and poststart; the kept namespaces\' hooks do not run again', () => {
+  const id = uniqueId('hooks-restart');
+  const logs = join(dir, `${id}-logs`);
+  mkdirSync(logs);
+  const hostLog = join(logs, 'log');
+  const hooks: Hooks = {
+    prestart: [recorder(hostLog, 'prestart')],
+    createRuntime: [recorder(hostLog, 'createRuntime')],
+    createContainer: [recorder(hostLog, 'createContainer')],
+    startContainer: [recorder('/logs/log', 'startContainer')],
+    poststart: [recorder(hostLog, 'poststart')],
+  };
+  const b = bundle(id, ['sleep', '30'], hooks, (c) => c.mounts.push({ destination: '/logs', type: 'bind', source: logs, options: ['rbind', 'rw'] }));
+  ok(berth(root, ['run', '-d', '--bundle', b, id]), 'run -d');
+  ok(berth(root, ['stop', '-t', '0', id]), 'stop');
+  writeFileSync(hostLog, '');
+  ok(berth(root, ['start', '--restart', id]), 'start --restart');
+  const lines = readFileSync(hostLog, 'utf8').trim().split('\n');
+  assert.equal(lines.map((l) => l.split(' ')[0]), ['createContainer', 'startContainer', 'poststart']);
+  const pid = JSON.parse(ok(berth(root, ['state', id]), 'state')).pid;
+  assert.equal(lines.map((l) => JSON.parse(l.split(' ')[1]!).pid), [1, 1, pid], 'the new process, as each hook sees it');
+  ok(berth(root, ['delete', '--force', id]), 'delete');
+  assertNothingLeft(root, id, dir);
+});
+
 test('a failing or hung hook before the program fails the operation; after it, a warning', () => {
   const failing = (code: number, stderr = 'boom'): Hook => ({ path: '/bin/sh', args: ['sh', '-c', `echo ${stderr} >&2; exit ${code}`] });
   let id = uniqueId('hook-fail');

@@ -178,12 +178,12 @@ export async function createContainer(ctx: OperationContext, req: CreateRequest,
       parent: ctx.parent,
       stdio: stdioFds(req.stdio, req.preserveFds),
       consoleFd: route.fd,
-      onSync: async (tag, stage1) => {
-        if (tag === SyncTag.ID_MAPS) {
+      syncs: {
+        [SyncTag.ID_MAPS]: (stage1) => {
           writeFileSync(`/proc/${stage1}/uid_map`, idMapText(config.linux.uidMappings ?? []));
           writeFileSync(`/proc/${stage1}/gid_map`, idMapText(config.linux.gidMappings ?? []));
-        }
-        if (tag === SyncTag.CREATE_HOOKS) await runCreateHooks(ctx, state, config);
+        },
+        [SyncTag.CREATE_HOOKS]: () => runCreateHooks(ctx, state, config),
       },
       onPid: (pid) => {
         state.pid = pid;

@@ -62,7 +62,7 @@ export async function execProcess(ctx: OperationContext, req: ExecRequest): Prom
   const route = openConsole(req.process.terminal, req);
   let pid = 0;
   try {
-    await runInit({ plan, parent: ctx.parent, stdio: stdioFds(req.stdio, req.preserveFds), consoleFd: route.fd, onSync: () => {}, onPid: (p) => (pid = p), untilExec: true });
+    await runInit({ plan, parent: ctx.parent, stdio: stdioFds(req.stdio, req.preserveFds), consoleFd: route.fd, onPid: (p) => (pid = p), untilExec: true });
     if (req.pidFile) writeAtomic(resolve(req.pidFile), String(pid));
     return { pid, terminal: route.receive() };
   } catch (e) {

@@ -1,17 +1,22 @@
 // start --restart (the seed's "starting a stopped container creates a new process in the scope of
 // the container"): a new process from the stored config.json, in the namespaces stop kept and the
-// same cgroup, with a fresh pid namespace and the root file system set up again. It starts at once.
+// same cgroup, with a fresh pid namespace and the root file system set up again. It starts at once,
+// through the same barrier as a create and start, so the hooks of the new process run as theirs do.
+import { rmSync } from 'node:fs';
 import { hostLayout } from '../../native/cgroups/layout.js';
 import { compileInitPlan } from '../../native/compile/initPlan.js';
 import { BerthError } from '../../native/errors.js';
 import { runInit } from '../../native/initProcess.js';
 import { withKeptNamespaces } from '../../native/keptNamespaces.js';
+import { SyncTag } from '../../native/plan.js';
 import { procStat } from '../../native/procfs.js';
+import { mkfifo } from '../../native/syscalls.js';
 import type { Stdio } from '../messages.js';
-import { readConfig } from '../stateStore.js';
-import { requireState, type OperationContext } from './context.js';
+import { fifoPath, readConfig, type StateFile } from '../stateStore.js';
+import { requireState, runHooks, type OperationContext } from './context.js';
 import { compileContextOf } from './create.js';
 import { checkConsole, stdioFds } from './stdio.js';
+import { releaseProcess } from './start.js';
 import { endProcesses } from './teardown.js';
 
 export interface RestartRequest {
@@ -25,19 +30,31 @@ export async function restartContainer(ctx: OperationContext, { stdio }: Restart
   if (!cgroup) throw new BerthError(`container ${ctx.id} has no cgroup to restart in`);
   const config = withKeptNamespaces(readConfig(ctx.dir), keptNamespaces);
   checkConsole(config.process.terminal, {});
+  const fifo = fifoPath(ctx.dir);
   const plan = compileInitPlan(
     config,
-    compileContextOf({ bundle: state.bundle, rootfs: state.rootfs, fifo: null, preserveFds: 0, noPivot, cgroupLayout: hostLayout(cgroup.version), cgroupDirs: cgroup.paths }),
+    compileContextOf({ bundle: state.bundle, rootfs: state.rootfs, fifo, preserveFds: 0, noPivot, cgroupLayout: hostLayout(cgroup.version), cgroupDirs: cgroup.paths }),
   );
-  let pid = 0;
-  let pidStartTime = 0;
+  const next: StateFile = { ...state, pid: 0, berth: { ...state.berth, pidStartTime: 0 } };
+  rmSync(fifo, { force: true }); // a container killed before its start still has its first one
+  mkfifo(fifo, 0o600);
   try {
-    await runInit({ plan, parent: ctx.parent, stdio: stdioFds(stdio), onSync: () => {}, onPid: (p) => ((pid = p), (pidStartTime = procStat(p)?.startTime ?? 0)), untilExec: true });
+    // The kept namespaces were set up by the first create's prestart and createRuntime hooks: those
+    // do not run again. What concerns the new process does: createContainer, then start's hooks.
+    await runInit({
+      plan,
+      parent: ctx.parent,
+      stdio: stdioFds(stdio),
+      syncs: { [SyncTag.CREATE_HOOKS]: () => runHooks(ctx, 'createContainer', config.hooks?.createContainer, next, { pid: next.pid, config }) },
+      onPid: (p) => ((next.pid = p), (next.berth.pidStartTime = procStat(p)?.startTime ?? 0)),
+    });
+    await releaseProcess(ctx, next, config);
   } catch (e) {
     // Whatever started goes again; the container stays stopped, its namespaces kept.
-    await endProcesses({ ...state, pid, berth: { ...state.berth, pidStartTime } });
-    if (pid) await ctx.parent.reap(pid); // a child no reaper knows of
+    await endProcesses(next);
+    if (next.pid) await ctx.parent.reap(next.pid); // a child no reaper knows of
+    rmSync(fifo, { force: true });
     throw e;
   }
-  ctx.state = { ...state, pid, berth: { ...state.berth, pidStartTime } }; // recorded with the state that follows
+  ctx.state = next; // recorded with the state that follows
 }

@@ -93,7 +93,7 @@ export async function restoreContainer(ctx: OperationContext, req: RestoreReques
     mounted = true;
     // A checkpoint restored into a fresh rootfs (podman's restore --import) finds no mount points there.
     const points = mountPointPlan(prepared.config, prepared.root, { bundle: prepared.bundle, sourceKind });
-    await runInit({ plan: points, parent: thisProcess, stdio: ['ignore', 'ignore', 'ignore'], onSync: () => {}, onPid: () => {} });
+    await runInit({ plan: points, parent: thisProcess, stdio: ['ignore', 'ignore', 'ignore'], onPid: () => {} });
     const images = openFolder(req.imagePath, 'image path', false);
     opened.push(images);
     const work = req.workPath === undefined ? undefined : openFolder(req.workPath, 'work path', true);
@@ -123,7 +123,7 @@ export async function restoreContainer(ctx: OperationContext, req: RestoreReques
     const dead = pid ? whyDead(pid, state.berth.pidStartTime) : 'CRIU named no pid';
     if (dead) throw new BerthError(`the restored process died before it was recorded: ${dead}`);
     // Harmless when CRIU restored lo up already; needed when the checkpoint left the network out.
-    if (hasNewNamespace(prepared.config, 'network')) await runInit({ plan: loopbackPlan(pid), parent: thisProcess, stdio: ['ignore', 'ignore', 'ignore'], onSync: () => {}, onPid: () => {} });
+    if (hasNewNamespace(prepared.config, 'network')) await runInit({ plan: loopbackPlan(pid), parent: thisProcess, stdio: ['ignore', 'ignore', 'ignore'], onPid: () => {} });
     if (req.pidFile) writeAtomic(resolve(req.pidFile), String(pid));
     ctx.state = state;
     return terminal;

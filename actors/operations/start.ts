@@ -6,12 +6,16 @@ import { closeSync, constants, openSync, unlinkSync, writeSync } from 'node:fs';
 import { BerthError, isErrno } from '../../native/errors.js';
 import { signalProcess } from '../../native/signalling.js';
 import { signals } from '../../native/signals.js';
-import { fifoPath, readConfig } from '../stateStore.js';
+import type { Config } from '../../native/spec/config.js';
+import { fifoPath, readConfig, type StateFile } from '../stateStore.js';
 import { requireState, runHooks, type OperationContext } from './context.js';
 
 export async function startContainer(ctx: OperationContext): Promise<void> {
-  const state = requireState(ctx);
-  const config = readConfig(ctx.dir);
+  await releaseProcess(ctx, requireState(ctx), readConfig(ctx.dir));
+}
+
+/** startContainer hooks, the barrier's release, poststart hooks: a start's, and a restart's after its create. */
+export async function releaseProcess(ctx: OperationContext, state: StateFile, config: Config): Promise<void> {
   try {
     await runHooks(ctx, 'startContainer', config.hooks?.startContainer, state, { pid: state.pid, config });
   } catch (e) {

@@ -1,0 +1,32 @@
+// berth-init's parent side (native/initProcess.ts) on small plans of its own, as root: a SYNC step
+// is answered by the operation's table by tag, and one the table has no answer for fails the run.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { runInit } from '../native/initProcess.js';
+import { step, SyncTag } from '../native/plan.js';
+import { thisProcess } from '../native/processParent.js';
+import { isRoot } from './helpers/fixtures.js';
+
+const test = suite('init process');
+const plan = [step('SYNC', 'have the hooks run', SyncTag.CREATE_HOOKS), step('READY', 'report')];
+const run = (syncs: Parameters<typeof runInit>[0]['syncs']) => runInit({ plan, parent: thisProcess, stdio: ['ignore', 'ignore', 'ignore'], syncs, onPid: () => {} });
+
+test('a SYNC is answered by its tag, with the waiting process', async () => {
+  const asked: number[] = [];
+  await run({ [SyncTag.CREATE_HOOKS]: (pid) => void asked.push(pid) });
+  assert.is(asked.length, 1);
+  assert.ok(asked[0]! > 0);
+});
+
+test('a SYNC the operation has no answer for fails the run in one line: nothing is skipped', async () => {
+  let error: Error | undefined;
+  try {
+    await run({ [SyncTag.ID_MAPS]: () => {} });
+  } catch (e) {
+    error = e as Error;
+  }
+  assert.is(error?.message, 'berth-init waits for CREATE_HOOKS (sync tag 2), which this operation does not do');
+});
+
+if (isRoot) test.run();
+else console.log('init process: skipped (needs root)');
