@@ -225,8 +225,10 @@ export class Coordinator {
     for (const id of listIds(this.opts.root)) {
       try {
         states.push(ociState(readState(this.opts.root, id), containerDir(this.opts.root, id)));
-      } catch {
-        // a folder being created or deleted right now: not a container (yet, or any more)
+      } catch (e) {
+        // A folder being created or deleted right now is not a container (yet, or any more); one
+        // whose state cannot be read is, and is named, as runc does, rather than left out unseen.
+        if (!(e instanceof BerthError && e.kind === 'not-found')) createLogger(this.opts.log).warn(`container ${id} is left out of the list: ${(e as Error).message}`);
       }
     }
     return states;

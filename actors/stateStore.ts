@@ -76,7 +76,11 @@ export function readState(root: string, id: string): StateFile {
   // Lost in a machine crash, it is a state never recorded: every process it named died with the
   // machine, and delete --force removes the folder as it does one without state.json.
   if (LOST.test(text)) throw new BerthError('container does not exist', 'not-found');
-  return JSON.parse(text) as StateFile;
+  try {
+    return JSON.parse(text) as StateFile;
+  } catch (e) {
+    throw new BerthError(`${stateFile(containerDir(root, id))} is not a state file: ${(e as Error).message}`);
+  }
 }
 
 /**

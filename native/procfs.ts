@@ -1,5 +1,6 @@
 // What /proc says about a process: enough to tell a live container process from a dead or reused pid.
 import { existsSync, readFileSync } from 'node:fs';
+import { isErrno } from './errors.js';
 
 export interface ProcStat {
   /** One letter: R, S, D, Z (zombie), X (dead), T... */
@@ -13,8 +14,10 @@ export function procStat(pid: number): ProcStat | null {
   let text: string;
   try {
     text = readFileSync(`/proc/${pid}/stat`, 'latin1');
-  } catch {
-    return null;
+  } catch (e) {
+    // Only "no such process" means gone: EACCES (a procfs with hidepid) is no news of its death.
+    if (isErrno(e, 'ENOENT', 'ESRCH')) return null;
+    throw e;
   }
   // comm may hold spaces and parentheses: fields restart after the last ')'.
   const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
@@ -43,8 +46,9 @@ export function innermostPid(pid: number): number | null {
   try {
     const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('NSpid:'));
     return line ? Number(line.trim().split(/\s+/).at(-1)) : null;
-  } catch {
-    return null;
+  } catch (e) {
+    if (isErrno(e, 'ENOENT', 'ESRCH')) return null;
+    throw e;
   }
 }
 
