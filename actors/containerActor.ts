@@ -5,15 +5,17 @@
 // follows. It holds nothing between operations, so it runs wherever the host puts it — a pooled
 // worker thread, or the CLI's own thread — and no container keeps a thread while idle.
 import { rmSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { initial, next, persisted, refusal, rehydrate, statusOf, type ContainerEvent, type ContainerSnapshot, type PersistedMachine, type Status } from '../machines/container.js';
 import { BerthError, isErrno } from '../native/errors.js';
 import { thisProcess, type ProcessParent } from '../native/processParent.js';
+import { closeFd } from '../native/syscalls.js';
 import type { Resources } from '../native/spec/config.js';
 import { lockFolder } from './folderLock.js';
 import type { HookClient } from './hookRunner.js';
 import { createLogger, type LogOptions } from './log.js';
 import { requireState, saveState, type OperationContext } from './operations/context.js';
-import { createContainer, prepareCreate, type CreateRequest } from './operations/create.js';
+import { createContainer, prepareCreate, undoNewContainer, type CreateRequest } from './operations/create.js';
 import { deleteContainer } from './operations/delete.js';
 import { execProcess, type ExecRequest, type ExecResult } from './operations/exec.js';
 import { checkpointContainer, type CheckpointRequest } from './operations/checkpoint.js';
@@ -25,7 +27,7 @@ import { prepareRestore, restoreContainer, type RestoreRequest } from './operati
 import { startContainer } from './operations/start.js';
 import { stopContainer, type StopRequest } from './operations/stop.js';
 import { updateContainer, type UpdateRequest } from './operations/update.js';
-import { containerDir, makeContainerDir, processAlive, readState, startUnrecorded, validateId, type StateFile } from './stateStore.js';
+import { containerDir, makeContainerDir, processAlive, readState, startUnrecorded, validateId, writeAtomic, type StateFile } from './stateStore.js';
 
 export interface HostOptions {
   root: string;
@@ -154,15 +156,25 @@ const messageOf = (e: unknown) => (e instanceof Error ? e.message : String(e));
  * A new container (create, restore): everything checked before its folder exists, then MAKE runs
  * under the machine's EVENT, and resolves with a terminal's master when one was asked back. A
  * failed MAKE undoes all it made, the folder too: the machine's `failed` has nowhere to be kept.
+ * So does a failure after it, of the record or of PID_FILE, which is written last: a client that
+ * reads it finds the container recorded.
  */
-async function newContainer(ctx: OperationContext, event: 'CREATE' | 'RESTORE', make: () => Promise<number | undefined>): Promise<OperationResult> {
+async function newContainer(ctx: OperationContext, event: 'CREATE' | 'RESTORE', make: () => Promise<number | undefined>, pidFile?: string): Promise<OperationResult> {
   makeContainerDir(ctx.root, ctx.id);
   const unlock = await lockFolder(ctx.dir);
   try {
     const busy = next(initial(ctx.id), { type: event });
     const terminal = await make();
-    const status = persist(ctx, next(busy, { type: 'DONE' }));
-    return { id: ctx.id, status, pid: requireState(ctx).pid, terminal };
+    try {
+      const status = persist(ctx, next(busy, { type: 'DONE' }));
+      const { pid } = requireState(ctx);
+      if (pidFile) writeAtomic(resolve(pidFile), String(pid));
+      return { id: ctx.id, status, pid, terminal };
+    } catch (e) {
+      if (terminal !== undefined) closeFd(terminal);
+      await undoNewContainer(ctx, requireState(ctx), event.toLowerCase());
+      throw e;
+    }
   } finally {
     unlock();
   }
@@ -233,11 +245,11 @@ async function operate(ctx: OperationContext, req: ExistingRequest): Promise<Ope
 async function perform(ctx: OperationContext, req: OperationRequest): Promise<OperationResult> {
   if (req.op === 'create') {
     const prepared = prepareCreate(ctx, req.create);
-    return newContainer(ctx, 'CREATE', () => createContainer(ctx, req.create, prepared));
+    return newContainer(ctx, 'CREATE', () => createContainer(ctx, req.create, prepared), req.create.pidFile);
   }
   if (req.op === 'restore') {
     const prepared = prepareRestore(ctx, req.restore);
-    return newContainer(ctx, 'RESTORE', () => restoreContainer(ctx, req.restore, prepared));
+    return newContainer(ctx, 'RESTORE', () => restoreContainer(ctx, req.restore, prepared), req.restore.pidFile);
   }
   return operate(ctx, req);
 }

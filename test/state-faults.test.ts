@@ -2,7 +2,7 @@
 // A state write is whole or not at all, the error names the file, no temp file is left, and state
 // tells the truth afterwards: a start whose record could not be written reads as running.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -55,6 +55,47 @@ test('a full disk: create fails in one line and leaves nothing; a start that can
   assert.is(state(id).status, 'paused');
   assert.is(berth(root, ['delete', '--force', id]).status, 0);
   assertNothingLeft(root, id, rootfs);
+});
+
+test('the disk fills during create, after the container process is made: create fails, nothing is left, no pid file', () => {
+  // The createRuntime hook runs after the first record and before the last: it fills the disk.
+  const bundle = makeBundle(join(dir, 'bundle-fills'), rootfs, ['sleep', '100'], (c) => {
+    c.hooks = { createRuntime: [{ path: '/bin/sh', args: ['sh', '-c', `dd if=/dev/zero of=${fill} bs=4k 2>/dev/null; true`] }] };
+  });
+  const id = uniqueId('fills');
+  const pidFile = join(dir, `${id}.pid`);
+  try {
+    const r = berth(root, ['create', '--bundle', bundle, '--pid-file', pidFile, id]);
+    assert.is(r.status, 1, r.stderr);
+    assert.is(r.stderr, `cannot write ${root}/${id}/state.json: ENOSPC (no space left on device)\n`);
+    assert.not.ok(existsSync(pidFile), 'no pid file');
+    assertNothingLeft(root, id, rootfs);
+  } finally {
+    freeDisk();
+  }
+});
+
+test('a state.json that is not JSON: list names it and goes on, state says which file, the others are listed', () => {
+  const bundle = makeBundle(join(dir, 'bundle-corrupt'), rootfs, ['sleep', '100']);
+  const good = uniqueId('good');
+  const bad = uniqueId('corrupt');
+  for (const id of [good, bad]) assert.is(berth(root, ['create', '--bundle', bundle, id]).status, 0);
+  const badState = join(root, bad, 'state.json');
+  const saved = readFileSync(badState, 'utf8');
+  writeFileSync(badState, '{"id": "half a write');
+  try {
+    const list = berth(root, ['list', '--format', 'json']);
+    assert.is(list.status, 0, list.stderr);
+    assert.equal((JSON.parse(list.stdout) as { id: string }[]).map((c) => c.id).sort(), [good]);
+    assert.match(list.stderr, new RegExp(`^.*container ${bad} is left out of the list: ${badState} is not a state file: .+\\n$`));
+    const st = berth(root, ['state', bad]);
+    assert.is(st.status, 1);
+    assert.match(st.stderr, new RegExp(`^${badState} is not a state file: [^\\n]+\\n$`));
+  } finally {
+    writeFileSync(badState, saved);
+  }
+  for (const id of [good, bad]) assert.is(berth(root, ['delete', '--force', id]).status, 0);
+  assertNothingLeft(root, bad, rootfs);
 });
 
 if (isRoot) test.run();

@@ -24,7 +24,7 @@ import type { Config } from '../../native/spec/config.js';
 import { ConfigError, parseConfig } from '../../native/spec/validate.js';
 import { mkfifo } from '../../native/syscalls.js';
 import type { CreateOptions } from '../messages.js';
-import { fifoPath, OCI_VERSION, writeAtomic, writeConfig, type StateFile } from '../stateStore.js';
+import { fifoPath, OCI_VERSION, writeConfig, type StateFile } from '../stateStore.js';
 import { hookState, inContainerHooks, saveState, type OperationContext } from './context.js';
 import { checkConsole, openConsole, stdioFds, type ConsoleRoute } from './stdio.js';
 import { teardown } from './teardown.js';
@@ -192,7 +192,6 @@ export async function createContainer(ctx: OperationContext, req: CreateRequest,
     });
     const dead = whyDead(pid, state.berth.pidStartTime);
     if (dead) throw new BerthError(`the container process died before it was recorded: ${dead}`);
-    if (req.pidFile) writeAtomic(resolve(req.pidFile), String(pid));
     ctx.state = state;
     return route.receive();
   } catch (e) {

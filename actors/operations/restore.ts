@@ -18,7 +18,6 @@ import { procStat } from '../../native/procfs.js';
 import { whyDead } from '../../native/signalling.js';
 import { bindMount, closeFd, detachMount } from '../../native/syscalls.js';
 import type { Stdio } from '../messages.js';
-import { writeAtomic } from '../stateStore.js';
 import type { OperationContext } from './context.js';
 import { initialState, prepareBundle, recordAndMakeCgroup, sourceKind, undoNewContainer } from './create.js';
 import { checkConsole, stdioFds, type ConsoleRequest } from './stdio.js';
@@ -124,7 +123,6 @@ export async function restoreContainer(ctx: OperationContext, req: RestoreReques
     if (dead) throw new BerthError(`the restored process died before it was recorded: ${dead}`);
     // Harmless when CRIU restored lo up already; needed when the checkpoint left the network out.
     if (hasNewNamespace(prepared.config, 'network')) await runInit({ plan: loopbackPlan(pid), parent: thisProcess, stdio: ['ignore', 'ignore', 'ignore'], onPid: () => {} });
-    if (req.pidFile) writeAtomic(resolve(req.pidFile), String(pid));
     ctx.state = state;
     return terminal;
   } catch (e) {
