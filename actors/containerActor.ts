@@ -27,7 +27,8 @@ import { prepareRestore, restoreContainer, type RestoreRequest } from './operati
 import { startContainer } from './operations/start.js';
 import { stopContainer, type StopRequest } from './operations/stop.js';
 import { updateContainer, type UpdateRequest } from './operations/update.js';
-import { containerDir, makeContainerDir, processAlive, readState, startUnrecorded, validateId, writeAtomic, type StateFile } from './stateStore.js';
+import { containerDir, makeContainerDir, processAlive, readState, unrecordedOp, validateId, writeAtomic, type StateFile } from './stateStore.js';
+import { faultPoint } from './faultPoint.js';
 
 export interface HostOptions {
   root: string;
@@ -167,6 +168,7 @@ async function newContainer(ctx: OperationContext, event: 'CREATE' | 'RESTORE', 
     const terminal = await make();
     try {
       const status = persist(ctx, next(busy, { type: 'DONE' }));
+      faultPoint('create.recorded-created');
       const { pid } = requireState(ctx);
       if (pidFile) writeAtomic(resolve(pidFile), String(pid));
       return { id: ctx.id, status, pid, terminal };
@@ -214,8 +216,11 @@ async function operate(ctx: OperationContext, req: ExistingRequest): Promise<Ope
     let snapshot = recordedMachine(ctx.state);
     const recorded = statusOf(snapshot);
     if ((recorded === 'created' || recorded === 'running' || recorded === 'paused') && !processAlive(ctx.state)) snapshot = next(snapshot, { type: 'EXITED' });
-    // A start that released the process but could not record it: it runs.
-    else if (startUnrecorded(ctx.state, ctx.dir)) snapshot = next(next(snapshot, { type: 'START' }), { type: 'DONE' });
+    else {
+      // A start, pause or resume that was done but not recorded: the container is as the kernel shows.
+      const op = unrecordedOp(ctx.state, ctx.dir);
+      if (op) snapshot = next(next(snapshot, { type: op }), { type: 'DONE' });
+    }
     const event = eventOf(req);
     if (!snapshot.can(event)) throw new BerthError(refusal(statusOf(snapshot), event, ctx.id), 'state');
     const busy = next(snapshot, event);

@@ -7,6 +7,7 @@ import type { Status } from '../machines/container.js';
 import type { CgroupRecord } from '../native/cgroups/manager.js';
 import type { KeptNamespaces } from '../native/keptNamespaces.js';
 import { BerthError, errnoName, errnoText, isErrno } from '../native/errors.js';
+import { isFrozen } from '../native/cgroups/freezer.js';
 import { isAlive } from '../native/procfs.js';
 import type { Config } from '../native/spec/config.js';
 
@@ -191,16 +192,28 @@ export function processAlive(state: StateFile): boolean {
   return state.pid > 0 && isAlive(state.pid, state.berth.pidStartTime);
 }
 
-/** A start released the process (its fifo is gone) but could not record it (a full disk, say). */
-export function startUnrecorded(state: StateFile, dir: string): boolean {
-  return state.status === 'created' && !existsSync(fifoPath(dir)) && processAlive(state);
+/**
+ * What the kernel shows was done to a live container that its record does not say (a berth killed
+ * right after the act, a full disk): a start (the fifo is gone), a pause (its cgroup is frozen) or a
+ * resume (thawed). State tells the truth, and the machine takes the container as it is.
+ */
+export function unrecordedOp(state: StateFile, dir: string): 'START' | 'PAUSE' | 'RESUME' | null {
+  if (!processAlive(state)) return null;
+  if (state.status === 'created') return existsSync(fifoPath(dir)) ? null : 'START';
+  const frozen = state.berth.cgroup && (state.status === 'running' || state.status === 'paused') ? isFrozen(state.berth.cgroup) : undefined;
+  if (state.status === 'running' && frozen) return 'PAUSE';
+  if (state.status === 'paused' && frozen === false) return 'RESUME';
+  return null;
 }
 
-/** The status as it is now: what was recorded, unless the process has died or been started since. */
+const statusAfter = { START: 'running', PAUSE: 'paused', RESUME: 'running' } as const;
+
+/** The status as it is now: what was recorded, unless the process has died or been started, paused or resumed since. */
 export function liveStatus(state: StateFile, dir: string): Status {
   if (state.status === 'creating' || state.status === 'stopped') return state.status;
   if (!processAlive(state)) return 'stopped';
-  return startUnrecorded(state, dir) ? 'running' : state.status;
+  const op = unrecordedOp(state, dir);
+  return op ? statusAfter[op] : state.status;
 }
 
 export function ociState(state: StateFile, dir: string): OciState {

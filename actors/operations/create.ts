@@ -28,6 +28,7 @@ import { fifoPath, OCI_VERSION, writeConfig, type StateFile } from '../stateStor
 import { hookState, inContainerHooks, saveState, type OperationContext } from './context.js';
 import { checkConsole, openConsole, stdioFds, type ConsoleRoute } from './stdio.js';
 import { teardown } from './teardown.js';
+import { faultPoint } from '../faultPoint.js';
 
 export interface CreateRequest extends CreateOptions {
   /** Which cgroup version to manage the container with; the host's when absent. */
@@ -144,8 +145,10 @@ export function initialState(ctx: OperationContext, prepared: ReturnType<typeof 
 export async function recordAndMakeCgroup(ctx: OperationContext, prepared: ReturnType<typeof prepareBundle>, state: StateFile): Promise<void> {
   writeConfig(ctx.dir, prepared.config);
   saveState(ctx, state);
+  faultPoint('create.recorded');
   await createCgroup(state.berth.cgroup!);
   applyResources(state.berth.cgroup!, prepared.cgroupWrites, prepared.layout);
+  faultPoint('create.cgroup');
 }
 
 /** After a failed create or restore: nothing of it stays. */
@@ -188,8 +191,10 @@ export async function createContainer(ctx: OperationContext, req: CreateRequest,
       onPid: (pid) => {
         state.pid = pid;
         state.berth.pidStartTime = procStat(pid)?.startTime ?? 0;
+        faultPoint('create.pid');
       },
     });
+    faultPoint('create.ready');
     const dead = whyDead(pid, state.berth.pidStartTime);
     if (dead) throw new BerthError(`the container process died before it was recorded: ${dead}`);
     ctx.state = state;

@@ -12,6 +12,7 @@ import type { ExecOptions, Stdio } from '../messages.js';
 import { readConfig, writeAtomic } from '../stateStore.js';
 import { requireState, type OperationContext } from './context.js';
 import { openConsole, stdioFds, type ConsoleRequest } from './stdio.js';
+import { faultPoint } from '../faultPoint.js';
 
 export interface ExecRequest extends ConsoleRequest {
   /** The whole process, already validated (the caller merged flags into the container's process). */
@@ -63,6 +64,7 @@ export async function execProcess(ctx: OperationContext, req: ExecRequest): Prom
   let pid = 0;
   try {
     await runInit({ plan, parent: ctx.parent, stdio: stdioFds(req.stdio, req.preserveFds), consoleFd: route.fd, onPid: (p) => (pid = p), untilExec: true });
+    faultPoint('exec.started');
     if (req.pidFile) writeAtomic(resolve(req.pidFile), String(pid));
     return { pid, terminal: route.receive() };
   } catch (e) {

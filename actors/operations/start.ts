@@ -9,6 +9,7 @@ import { signals } from '../../native/signals.js';
 import type { Config } from '../../native/spec/config.js';
 import { fifoPath, readConfig, type StateFile } from '../stateStore.js';
 import { requireState, runHooks, type OperationContext } from './context.js';
+import { faultPoint } from '../faultPoint.js';
 
 export async function startContainer(ctx: OperationContext): Promise<void> {
   await releaseProcess(ctx, requireState(ctx), readConfig(ctx.dir));
@@ -22,7 +23,9 @@ export async function releaseProcess(ctx: OperationContext, state: StateFile, co
     signalProcess(state.pid, state.berth.pidStartTime, signals.SIGKILL!);
     throw e;
   }
+  faultPoint('start.hooks');
   release(ctx);
+  faultPoint('start.released');
   await runHooks(ctx, 'poststart', config.hooks?.poststart, state);
 }
 

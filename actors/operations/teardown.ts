@@ -14,6 +14,7 @@ import { mountTable } from '../../native/mountTable.js';
 import { detachMount } from '../../native/syscalls.js';
 import { processAlive, removeContainerDir, type StateFile } from '../stateStore.js';
 import { procStat } from '../../native/procfs.js';
+import { faultPoint } from '../faultPoint.js';
 
 const KILL_GRACE_MS = 10_000;
 
@@ -69,7 +70,9 @@ function survivors(state: StateFile): string {
 
 export async function teardown(dir: string, state: StateFile): Promise<void> {
   await endProcesses(state);
+  faultPoint('teardown.ended');
   if (state.berth.cgroup) await removeCgroup(state.berth.cgroup);
+  faultPoint('teardown.cgroup');
   releaseNamespaces(state.berth.keptNamespaces ?? {});
   // A restore killed midway leaves its bind of the rootfs in the folder: never remove through it.
   for (const m of mountsBelow(dir)) detachMount(m);
