@@ -195,6 +195,22 @@ test('namespaced sysctls are set inside; oom_score_adj', () => {
   assert.is(inside('cat /proc/sys/net/ipv4/ip_forward /proc/self/oom_score_adj', (c) => ((c.linux.sysctl = { 'net.ipv4.ip_forward': '1' }), (c.process.oomScoreAdj = 123))), '1\n123');
 });
 
+test("a /proc that is not procfs (a bind of a host folder): a sysctl is an error, never a write to the file there (runc's CVE-2025-52881 class)", () => {
+  const fake = join(dir, 'fake-proc');
+  mkdirSync(join(fake, 'sys', 'net', 'ipv4'), { recursive: true });
+  writeFileSync(join(fake, 'sys', 'net', 'ipv4', 'ip_forward'), 'host file\n');
+  const id = uniqueId('iso-fakeproc');
+  const b = makeBundle(join(dir, id), rootfs, ['true'], (c) => {
+    c.mounts = [...c.mounts.filter((m) => m.destination !== '/proc'), { destination: '/proc', type: 'bind', source: fake, options: ['rbind', 'rw'] }];
+    c.linux.sysctl = { 'net.ipv4.ip_forward': '1' };
+  });
+  const res = berth(root, ['create', '--bundle', b, id]);
+  assert.is(res.status, 1);
+  assert.is(res.stderr, 'set sysctl net.ipv4.ip_forward=1: EXDEV (cross-device link not permitted)\n');
+  assert.is(readFileSync(join(fake, 'sys', 'net', 'ipv4', 'ip_forward'), 'utf8'), 'host file\n');
+  assertNothingLeft(root, id, dir);
+});
+
 test('a user namespace: root inside, uid 100000 outside', () => {
   const out = inside('cat /proc/self/uid_map /proc/self/gid_map; id -u; mknod /tmp/n c 1 3 2>&1; echo rc=$?', (c) => {
     c.mounts.push({ destination: '/tmp', type: 'tmpfs', source: 'tmpfs', options: [] }); // its own: writable by its root

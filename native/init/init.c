@@ -656,9 +656,39 @@ static int do_ambient(struct step *s)
 	return 0;
 }
 
+#define PROC_SUPER_MAGIC 0x9fa0
+
+/*
+ * A write meant for procfs (a sysctl, oom_score_adj, an LSM attr) lands in a procfs or nowhere: the
+ * path is resolved from /proc, checked to be a procfs mount, without leaving it, crossing a mount
+ * or following a magic link. A rootfs or config that puts something else at /proc, or over one of
+ * its files, gets an error, never the write (the class of runc's CVE-2025-52881). Plain symlinks
+ * inside procfs (self, thread-self) are followed: they stay in it.
+ */
+static int open_proc_file(const char *path)
+{
+	struct open_how at_proc = { .flags = O_PATH | O_DIRECTORY | O_CLOEXEC, .resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS };
+	int proc = (int)syscall(SYS_openat2, AT_FDCWD, "/proc", &at_proc, sizeof at_proc);
+	if (proc < 0)
+		return -1;
+	struct statfs st;
+	if (fstatfs(proc, &st) < 0 || st.f_type != PROC_SUPER_MAGIC) {
+		close(proc);
+		errno = EXDEV;
+		return -1;
+	}
+	struct open_how in_proc = { .flags = O_WRONLY | O_CLOEXEC, .resolve = RESOLVE_BENEATH | RESOLVE_NO_XDEV | RESOLVE_NO_MAGICLINKS };
+	int fd = (int)syscall(SYS_openat2, proc, path + strlen("/proc/"), &in_proc, sizeof in_proc);
+	int err = errno;
+	close(proc);
+	errno = err;
+	return fd;
+}
+
 static int do_write_file(struct step *s)
 {
-	int fd = open(str_or_empty(s, 0), O_WRONLY | O_CLOEXEC);
+	const char *path = str_or_empty(s, 0);
+	int fd = strncmp(path, "/proc/", 6) ? open(path, O_WRONLY | O_CLOEXEC) : open_proc_file(path);
 	if (fd < 0)
 		return -1;
 	const char *data = str_or_empty(s, 1);
