@@ -1,8 +1,11 @@
 // berth-init's parent side (native/initProcess.ts) on small plans of its own, as root: a SYNC step
-// is answered by the operation's table by tag, and one the table has no answer for fails the run.
+// is answered by the operation's table by tag, and one the table has no answer for fails the run;
+// the init binary it runs is a sealed copy.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { runInit } from '../native/initProcess.js';
+import { closeSync, openSync, readlinkSync, statSync, truncateSync, writeSync } from 'node:fs';
+import { initBinary, runInit } from '../native/initProcess.js';
+import { sealedExecutable } from '../native/spawn.js';
 import { step, SyncTag } from '../native/plan.js';
 import { thisProcess } from '../native/processParent.js';
 import { isRoot } from './helpers/fixtures.js';
@@ -26,6 +29,33 @@ test('a SYNC the operation has no answer for fails the run in one line: nothing 
     error = e as Error;
   }
   assert.is(error?.message, 'berth-init waits for CREATE_HOOKS (sync tag 2), which this operation does not do');
+});
+
+test('the init a container can reach is a sealed copy: not the host binary, and not writable (CVE-2019-5736)', () => {
+  const exe = sealedExecutable(initBinary());
+  assert.match(readlinkSync(exe), /^\/memfd:berth-init/);
+  assert.is.not(statSync(exe).ino, statSync(initBinary()).ino);
+  // An open for writing may succeed: every write through it is refused by the seals.
+  for (const flags of ['r+', 'a'] as const) {
+    let code = '';
+    let fd = -1;
+    try {
+      fd = openSync(exe, flags);
+      writeSync(fd, 'x');
+    } catch (e) {
+      code = (e as NodeJS.ErrnoException).code ?? '';
+    } finally {
+      if (fd >= 0) closeSync(fd);
+    }
+    assert.is(code, 'EPERM', `a write (${flags}): the seals refuse it`);
+  }
+  let truncated = '';
+  try {
+    truncateSync(exe, 0);
+  } catch (e) {
+    truncated = (e as NodeJS.ErrnoException).code ?? '';
+  }
+  assert.is(truncated, 'EPERM', 'nor can it be truncated');
 });
 
 if (isRoot) test.run();
