@@ -1,12 +1,17 @@
 // berth-init's parent side (native/initProcess.ts) on small plans of its own, as root: a SYNC step
 // is answered by the operation's table by tag, and one the table has no answer for fails the run;
-// the init binary it runs is a sealed copy.
+// the init binary it runs is a sealed copy; a procfs write lands in a procfs or fails.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { closeSync, openSync, readlinkSync, statSync, truncateSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, readlinkSync, rmSync, statSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { O_DIRECTORY, O_PATH } from '../native/compile/context.js';
+import { MS } from '../native/compile/mountFlags.js';
+import { CLONE_FLAGS } from '../native/compile/namespaces.js';
 import { initBinary, runInit } from '../native/initProcess.js';
 import { sealedExecutable } from '../native/spawn.js';
-import { step, SyncTag } from '../native/plan.js';
+import { Resolve, Slot, step, SyncTag } from '../native/plan.js';
 import { thisProcess } from '../native/processParent.js';
 import { isRoot } from './helpers/fixtures.js';
 
@@ -56,6 +61,36 @@ test('the init a container can reach is a sealed copy: not the host binary, and 
     truncated = (e as NodeJS.ErrnoException).code ?? '';
   }
   assert.is(truncated, 'EPERM', 'nor can it be truncated');
+});
+
+test('a procfs write meant for /proc where /proc is not procfs (a bind of a folder) fails, and writes nothing there', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'berth-init-proc-'));
+  try {
+    const root = join(dir, 'root');
+    const fake = join(dir, 'fake');
+    mkdirSync(join(root, 'proc'), { recursive: true });
+    mkdirSync(join(fake, 'sys', 'kernel'), { recursive: true });
+    writeFileSync(join(fake, 'sys', 'kernel', 'hostname'), 'untouched\n');
+    const fakePlan = [
+      step('UNSHARE', 'a mount namespace of its own', CLONE_FLAGS.mount),
+      step('MOUNT', 'nothing of it reaches the host', 'none', '/', '', MS.REC | MS.PRIVATE, '', Resolve.ABSOLUTE),
+      step('MOUNT', 'a folder at /proc', fake, join(root, 'proc'), '', MS.BIND, '', Resolve.ABSOLUTE),
+      step('OPEN', 'open the root', Slot.ROOT, root, O_PATH | O_DIRECTORY),
+      step('CHROOT', 'enter it'),
+      step('WRITE_FILE', 'set sysctl kernel.hostname=x', '/proc/sys/kernel/hostname', 'x'),
+      step('READY', 'report'),
+    ];
+    let error: Error | undefined;
+    try {
+      await runInit({ plan: fakePlan, parent: thisProcess, stdio: ['ignore', 'ignore', 'ignore'], onPid: () => {} });
+    } catch (e) {
+      error = e as Error;
+    }
+    assert.is(error?.message, 'set sysctl kernel.hostname=x: EXDEV (cross-device link not permitted)');
+    assert.is(readFileSync(join(fake, 'sys', 'kernel', 'hostname'), 'utf8'), 'untouched\n');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 if (isRoot) test.run();

@@ -195,20 +195,29 @@ test('namespaced sysctls are set inside; oom_score_adj', () => {
   assert.is(inside('cat /proc/sys/net/ipv4/ip_forward /proc/self/oom_score_adj', (c) => ((c.linux.sysctl = { 'net.ipv4.ip_forward': '1' }), (c.process.oomScoreAdj = 123))), '1\n123');
 });
 
-test("a /proc that is not procfs (a bind of a host folder): a sysctl is an error, never a write to the file there (runc's CVE-2025-52881 class)", () => {
+test("mounts that would take /proc's place or cover its files are refused, but LXCFS's files (runc's CVE-2019-16884, CVE-2023-27561)", () => {
   const fake = join(dir, 'fake-proc');
   mkdirSync(join(fake, 'sys', 'net', 'ipv4'), { recursive: true });
   writeFileSync(join(fake, 'sys', 'net', 'ipv4', 'ip_forward'), 'host file\n');
-  const id = uniqueId('iso-fakeproc');
-  const b = makeBundle(join(dir, id), rootfs, ['true'], (c) => {
-    c.mounts = [...c.mounts.filter((m) => m.destination !== '/proc'), { destination: '/proc', type: 'bind', source: fake, options: ['rbind', 'rw'] }];
-    c.linux.sysctl = { 'net.ipv4.ip_forward': '1' };
-  });
-  const res = berth(root, ['create', '--bundle', b, id]);
-  assert.is(res.status, 1);
-  assert.is(res.stderr, 'set sysctl net.ipv4.ip_forward=1: EXDEV (cross-device link not permitted)\n');
+  writeFileSync(join(dir, 'fake-cpuinfo'), 'processor : lxcfs\n');
+  const refused: [string, (c: Config) => void, string][] = [
+    ['a bind at /proc', (c) => (c.mounts = [...c.mounts.filter((m) => m.destination !== '/proc'), { destination: '/proc', type: 'bind', source: fake, options: ['rbind', 'rw'] }]), 'is /proc: only a proc mount may go there'],
+    ['a tmpfs at /proc', (c) => (c.mounts = [...c.mounts.filter((m) => m.destination !== '/proc'), { destination: '//proc/', type: 'tmpfs', source: 'tmpfs', options: [] }]), 'is /proc: only a proc mount may go there'],
+    ['a bind over /proc/sys', (c) => c.mounts.push({ destination: '/proc/sys', type: 'bind', source: join(fake, 'sys'), options: ['rbind'] }), 'is inside /proc: only /proc/cpuinfo, '],
+    ['a bind over /proc/self/attr', (c) => c.mounts.push({ destination: '/proc/self/attr/exec', type: 'bind', source: join(dir, 'fake-cpuinfo'), options: ['bind'] }), 'is inside /proc: only /proc/cpuinfo, '],
+  ];
+  for (const [what, patch, message] of refused) {
+    const id = uniqueId('iso-proc');
+    const b = makeBundle(join(dir, id), rootfs, ['true'], (c) => ((c.linux.sysctl = { 'net.ipv4.ip_forward': '1' }), patch(c)));
+    const res = berth(root, ['create', '--bundle', b, id]);
+    assert.is(res.status, 1, what);
+    const index = (JSON.parse(readFileSync(join(b, 'config.json'), 'utf8')) as Config).mounts.length - 1;
+    assert.ok(res.stderr.startsWith(`mounts[${index}].destination: ${message}`) && res.stderr.split('\n').length === 2, `${what}: ${res.stderr}`);
+    assertNothingLeft(root, id, dir);
+  }
   assert.is(readFileSync(join(fake, 'sys', 'net', 'ipv4', 'ip_forward'), 'utf8'), 'host file\n');
-  assertNothingLeft(root, id, dir);
+  const lxcfs = inside('head -1 /proc/cpuinfo', (c) => c.mounts.push({ destination: '/proc/cpuinfo', type: 'bind', source: join(dir, 'fake-cpuinfo'), options: ['bind', 'ro'] }));
+  assert.is(lxcfs, 'processor : lxcfs');
 });
 
 test('a user namespace: root inside, uid 100000 outside', () => {

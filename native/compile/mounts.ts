@@ -126,8 +126,22 @@ function cgroupPlan(m: Mount, i: number, config: Config, ctx: CompileContext): P
   return [...steps, ...readOnly, ...propagate(dest, propagation, dest)];
 }
 
+/**
+ * Files below /proc a mount may cover: those LXCFS serves (as runc allows). Anything else there —
+ * or anything but a procfs at /proc — could take the place of a file berth writes or the kernel's
+ * LSM reads (runc's CVE-2019-16884 and CVE-2023-27561).
+ */
+const procFilesCoverable = new Set(['cpuinfo', 'diskstats', 'meminfo', 'stat', 'swaps', 'uptime', 'loadavg', 'slabinfo', 'net/dev', 'sys/kernel/ns_last_pid']);
+
+function checkProcMount(m: Mount, i: number): void {
+  const dest = posix.normalize(`/${m.destination}`).replace(/(.)\/$/, '$1');
+  if (dest === '/proc' && (isBind(m) || m.type !== 'proc')) throw new ConfigError(`mounts[${i}].destination`, 'is /proc: only a proc mount may go there');
+  if (dest.startsWith('/proc/') && !procFilesCoverable.has(dest.slice('/proc/'.length))) throw new ConfigError(`mounts[${i}].destination`, `is inside /proc: only ${[...procFilesCoverable].map((f) => `/proc/${f}`).join(', ')} may be covered`);
+}
+
 export function mountPlan(config: Config, ctx: CompileContext): PlanStep[] {
   return config.mounts.flatMap((m, i) => {
+    checkProcMount(m, i);
     if (isBind(m)) return bindPlan(m, i, ctx);
     if (!m.type) throw new ConfigError(`mounts[${i}].type`, 'is required unless the mount is a bind mount');
     if (m.type === 'cgroup') return cgroupPlan(m, i, config, ctx);
