@@ -40,7 +40,7 @@ export const Op = {
   NO_NEW_PRIVS: 34, // ()
   REMOUNT_RO: 35, // (path, resolve) make a mount read-only, keeping the flags it has (some may be locked)
   SECCOMP: 36, // (flags, program) load a seccomp filter: struct sock_filter[] as bytes
-  TERMINAL: 37, // (consoleFd, rows, cols, uid, gid) a pty from /dev/ptmx: master sent over consoleFd, slave becomes stdio and the controlling terminal
+  TERMINAL: 37, // (consoleFd, rows, cols, uid, gid, console) a pty from /dev/ptmx: master sent over consoleFd, slave becomes stdio and the controlling terminal, and is bound over /dev/console when console is 1
   LOOPBACK_UP: 38, // () bring up lo in the network namespace the process is in
   MOUNT_COPYUP: 39, // (as MOUNT) mount, then copy what the mount hides into it (tmpcopyup)
   MOUNT_SETATTR: 40, // (path, resolve, attrSet, attrClr, recursive) mount_setattr(2) on the mount at path

@@ -285,11 +285,16 @@ test('AppArmor and SELinux where the host has them: the exec labelled, the mount
   assert.equal(ignoredLsmFields(config(labelled), { apparmor: false, selinux: false }).length, 3);
 });
 
-test('a terminal: a pty made right after pivot_root, its master sent over the console socket fd', () => {
-  const plan = compileInitPlan(config((c) => ((c.process.terminal = true), (c.process.consoleSize = { height: 24, width: 80 }))), ctx({ preserveFds: 1 }));
+test('a terminal: a pty made right after pivot_root, its master sent over the console socket fd, bound over /dev/console', () => {
+  const c = config((c) => ((c.process.terminal = true), (c.process.consoleSize = { height: 24, width: 80 })));
+  const plan = compileInitPlan(c, ctx({ preserveFds: 1 }));
   const tty = plan.find((s) => s.op === 'TERMINAL')!;
-  assert.equal(tty.args, [5, 24, 80, 0, 0], 'the console fd comes after stdio, one preserved fd and the sync socket');
+  assert.equal(tty.args, [5, 24, 80, 0, 0, 1], 'the console fd comes after stdio, one preserved fd and the sync socket; 1: bound over /dev/console');
   assert.ok(plan.indexOf(tty) > plan.findIndex((s) => s.op === 'PIVOT_ROOT') && plan.indexOf(tty) < plan.findIndex((s) => s.op === 'SETUID'));
+  const console = plan.findIndex((s) => s.op === 'MOUNTPOINT' && s.args[0] === '/dev/console');
+  assert.ok(console >= 0 && console < plan.findIndex((s) => s.op === 'PIVOT_ROOT'), '/dev/console is made before pivot_root (and a read-only root)');
+  const exec = compileExecPlan(c, c.process, { pid: 42, cgroupDirs: [], preserveFds: 0, lastCap: 40, arch: 'x64', lsm: { apparmor: false, selinux: false } });
+  assert.is(exec.find((s) => s.op === 'TERMINAL')!.args.at(-1), 0, "an exec'd process's terminal is not the console");
 });
 
 test('exec: joins the container process’s namespaces (user first, mount last), its cgroup, then forks', () => {

@@ -139,19 +139,19 @@ test('the API: exec events and typed errors', async () => {
 
 test('a terminal through --console-socket: create/start and exec -t', async () => {
   const id = uniqueId('tty');
-  const b = makeBundle(join(dir, id), rootfs, ['sh', '-c', 'read line; echo "got $line"; tty; sleep 60'], (c) => (c.process.terminal = true));
+  const b = makeBundle(join(dir, id), rootfs, ['sh', '-c', 'read line; echo "got $line"; tty; echo to-console > /dev/console; grep -c " /dev/console .* - devpts " /proc/self/mountinfo; sleep 60'], (c) => (c.process.terminal = true));
   const r1 = await consoleReceiver(dir);
   ok(berth(root, ['create', '--console-socket', r1.socket, '--bundle', b, id]), 'create');
   ok(berth(root, ['start', id]), 'start');
   const r2 = await consoleReceiver(dir);
-  ok(berth(root, ['exec', '-t', '--console-socket', r2.socket, id, 'sh', '-c', 'read line; echo "exec got $line"; tty']), 'exec -t');
+  ok(berth(root, ['exec', '-t', '--console-socket', r2.socket, id, 'sh', '-c', 'read line; echo "exec got $line"; tty; grep -c " /dev/console " /proc/self/mountinfo']), 'exec -t');
   const execOut = await r2.output;
   assert.match(execOut, /^name: \/dev\/pts\/\d+$/m);
   assert.match(execOut, /exec got hello-from-receiver/);
-  assert.match(execOut, /^\/dev\/pts\/\d+\r?$/m);
+  assert.match(execOut, /^\/dev\/pts\/\d+\r?\n1\r?$/m, "the container's /dev/console stays the container's");
   ok(berth(root, ['delete', '--force', id]), 'delete');
   const createOut = await r1.output;
-  assert.match(createOut, /got hello-from-receiver\r?\n\/dev\/pts\/0/);
+  assert.match(createOut, /got hello-from-receiver\r?\n\/dev\/pts\/0\r?\nto-console\r?\n1\r?\n/, 'its /dev/console is the terminal, a bind of it');
 });
 
 test('a terminal without a console socket: refused for create, proxied for a foreground run', () => {

@@ -35,7 +35,7 @@ export function compileExecPlan(config: Config, process: Process, ctx: ExecConte
   return [
     ...cgroupJoinPlan(ctx.cgroupDirs),
     ...joinContainerPlan(config, ctx.pid),
-    ...becomeProcessPlan(process, seccomp, ctx),
+    ...becomeProcessPlan(process, seccomp, ctx, 'exec'),
     step('READY', 'report the process ready to exec'),
     ...lateSeccomp(process, seccomp),
     execStep(process),

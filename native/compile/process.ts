@@ -47,11 +47,12 @@ export interface ProcessContext {
  * before setuid (as runc does), and the profile must allow what follows — setresuid, capset, prctl,
  * umask, stat, access, sendto, read, close, execve.
  */
-export function becomeProcessPlan(p: Process, seccomp: PlanStep[], ctx: ProcessContext): PlanStep[] {
+export function becomeProcessPlan(p: Process, seccomp: PlanStep[], ctx: ProcessContext, role: 'container' | 'exec'): PlanStep[] {
   const { uid, gid, umask, additionalGids = [] } = p.user;
   const size = p.consoleSize;
   return [
-    ...(p.terminal ? [step('TERMINAL', 'make a terminal and hand its master to the console socket', initFd.console(ctx.preserveFds), size?.height ?? 0, size?.width ?? 0, uid, gid)] : []),
+    // The container's own terminal is its /dev/console too (the spec's); an exec'd process's is not.
+    ...(p.terminal ? [step('TERMINAL', `make a terminal${role === 'container' ? ', bind it over /dev/console' : ''} and hand its master to the console socket`, initFd.console(ctx.preserveFds), size?.height ?? 0, size?.width ?? 0, uid, gid, role === 'container' ? 1 : 0)] : []),
     ...rlimitPlan(p),
     ...boundingPlan(p, ctx.lastCap),
     step('CHDIR', `change to the working directory ${p.cwd}`, p.cwd),
@@ -79,7 +80,7 @@ export function processPlan(config: Config, ctx: ProcessContext, barrier: boolea
   const p = config.process;
   const seccomp = seccompPlan(config, ctx.arch);
   return [
-    ...becomeProcessPlan(p, seccomp, ctx),
+    ...becomeProcessPlan(p, seccomp, ctx, 'container'),
     step('READY', 'report the container created'),
     ...(barrier ? [step('BARRIER', 'wait for start', Slot.FIFO)] : []),
     ...lateSeccomp(p, seccomp),

@@ -583,8 +583,39 @@ static int send_fd(int sock, int fd, const char *name)
 	return sendmsg(sock, &msg, MSG_NOSIGNAL) < 0 ? -1 : 0;
 }
 
+/*
+ * Bind the pty SLAVE over /dev/console (made earlier by a MOUNTPOINT step), by fds: the target is
+ * reached without a symlink and must be a file or a character device, so a rootfs cannot aim the
+ * bind at a procfs file or anywhere else (the class of runc's CVE-2025-52565).
+ */
+static int bind_console(int slave)
+{
+	struct open_how how = { .flags = O_PATH | O_CLOEXEC, .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS };
+	int target = (int)syscall(SYS_openat2, slots[SLOT_ROOT], "dev/console", &how, sizeof how);
+	if (target < 0)
+		return -1;
+	struct stat st;
+	int tree = -1, r = -1;
+	if (fstat(target, &st) < 0)
+		goto out;
+	if (!S_ISREG(st.st_mode) && !S_ISCHR(st.st_mode)) {
+		errno = ENOTTY;
+		goto out;
+	}
+	tree = (int)syscall(SYS_open_tree, slave, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+	if (tree >= 0)
+		r = (int)syscall(SYS_move_mount, tree, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
+out:;
+	int err = errno;
+	if (tree >= 0)
+		close(tree);
+	close(target);
+	return errno = err, r;
+}
+
 /* A pty of the container's own devpts: the master goes out over the console socket, the slave
- * becomes this process's controlling terminal and its stdin, stdout and stderr. */
+ * becomes this process's controlling terminal and its stdin, stdout and stderr, and for the
+ * container's own process its /dev/console. */
 static int do_terminal(struct step *s)
 {
 	int console = (int)num(s, 0);
@@ -606,6 +637,8 @@ static int do_terminal(struct step *s)
 	if (slave < 0 || fchown(slave, (uid_t)num(s, 3), (gid_t)num(s, 4)) < 0)
 		goto out;
 	if ((ws.ws_row || ws.ws_col) && ioctl(slave, TIOCSWINSZ, &ws) < 0)
+		goto out;
+	if (num(s, 5) && bind_console(slave) < 0)
 		goto out;
 	if (send_fd(console, master, name) < 0 || ioctl(slave, TIOCSCTTY, 0) < 0)
 		goto out;
