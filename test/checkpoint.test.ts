@@ -4,7 +4,7 @@
 // leaves nothing behind. The CRIU binary is testCriu()'s ($BERTH_CRIU, else the one setup.sh
 // built, else `criu` on PATH); the tests skip, and say why, when `criu check` fails with it.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -13,6 +13,7 @@ import { assertNothingLeft, berth, berthBin, cgroupsLeft, isRoot, makeBundle, ok
 import { counterScript, countIn, withTmp } from './helpers/counter.js';
 import { consoleReceiver } from './helpers/console.js';
 import { sleepSync, waitUntil } from './helpers/wait.js';
+import { prng } from './helpers/configFuzz.js';
 
 const criu = testCriu();
 
@@ -218,6 +219,56 @@ test('a restore CRIU fails midway leaves nothing: no state folder, cgroup, mount
   assert.is(r.status, 1);
   assert.match(r.stderr, new RegExp(`^criu restore failed: .+ \\(log: ${images}/restore.log\\)\\n$`));
   assertNothingLeft(root, id, join(dir, id));
+});
+
+test('truncated, corrupted and hostile image folders: restore gives a container or one line, and leaves nothing', () => {
+  const id = uniqueId('hostile');
+  counting(id);
+  const images = join(dir, `${id}-images`);
+  ok(withCriu(['checkpoint', '--image-path', images, id]), 'checkpoint');
+  ok(berth(root, ['delete', id]), 'delete');
+  const files = readdirSync(images).filter((f) => f.endsWith('.img')).sort();
+  const r = prng(20261203);
+  const pick = () => files[Math.floor(r() * files.length)]!;
+  // Each variant is a copy of the checkpoint with one thing done to it.
+  const variants: [string, (d: string) => void][] = [
+    ['inventory.img emptied', (d) => truncateSync(join(d, 'inventory.img'), 0)],
+    ['pstree.img removed', (d) => rmSync(join(d, 'pstree.img'))],
+    ['a symlink to /etc/shadow for inventory.img', (d) => (rmSync(join(d, 'inventory.img')), symlinkSync('/etc/shadow', join(d, 'inventory.img')))],
+    ['a folder for pstree.img', (d) => (rmSync(join(d, 'pstree.img')), mkdirSync(join(d, 'pstree.img')))],
+  ];
+  for (let i = 0; i < 8; i++) {
+    const f = pick();
+    const cut = r();
+    variants.push([`${f} cut to ${Math.round(cut * 100)}%`, (d) => truncateSync(join(d, f), Math.floor(statSync(join(d, f)).size * cut))]);
+    const g = pick();
+    const at = r();
+    variants.push([`a byte of ${g} flipped at ${Math.round(at * 100)}%`, (d) => {
+      const b = readFileSync(join(d, g));
+      if (b.length) b[Math.floor(at * b.length)] ^= 0xff;
+      writeFileSync(join(d, g), b);
+    }]);
+  }
+  const outcomes = { restored: 0, refused: 0 };
+  for (const [i, [what, harm]] of variants.entries()) {
+    const copy = join(dir, `${id}-variant-${i}`);
+    cpSync(images, copy, { recursive: true });
+    harm(copy);
+    const vid = uniqueId('hostile');
+    const res = withCriu(['restore', '-d', '--image-path', copy, '--bundle', join(dir, id), vid], { timeout: 60_000 });
+    const said = `${what}: status ${res.status}, ${JSON.stringify(res.stderr)}`;
+    assert.ok(res.status !== null, `no hang: ${said}`);
+    if (res.status === 0) {
+      outcomes.restored++;
+      ok(berth(root, ['delete', '--force', vid]), 'delete');
+    } else {
+      outcomes.refused++;
+      assert.is(res.status, 1, said);
+      assert.is(res.stderr.trimEnd().split('\n').length, 1, `one line: ${said}`);
+    }
+    assertNothingLeft(root, vid, join(dir, id));
+  }
+  assert.ok(outcomes.refused >= 4, `the broken ones are refused: ${JSON.stringify(outcomes)}`);
 });
 
 test('a CRIU that does not work: one line with its reason, nothing done', () => {
