@@ -12,7 +12,7 @@ import { isAlive } from '../native/procfs.js';
 import type { Config } from '../native/spec/config.js';
 
 /** The runtime-spec version berth implements and reports. */
-export const OCI_VERSION = '1.2.0';
+export const OCI_VERSION = '1.3.0';
 export const DEFAULT_ROOT = '/run/opencontainer/containers';
 
 /** The OCI state, as `berth state` prints it (with runc's extra fields, which clients read). */

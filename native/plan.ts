@@ -46,6 +46,10 @@ export const Op = {
   MOUNT_SETATTR: 40, // (path, resolve, attrSet, attrClr, recursive) mount_setattr(2) on the mount at path
   MOUNTPOINT: 41, // (path, resolve) make PATH inside the root slot as MOUNT would (a dir or an empty file), mount nothing
   KEEP_NULL: 42, // (slot) keep a detached clone of the host's /dev/null (checked: char 1:3) for MASK to fall back on
+  SCHEDULER: 43, // (policy, flags, nice, priority, runtime, deadline, period) sched_setattr(2) of this process
+  IOPRIO: 44, // (value) ioprio_set(2) of this process: class << 13 | level
+  PERSONALITY: 45, // (persona) personality(2)
+  AFFINITY: 46, // (mask) sched_setaffinity(2) of this process: a CPU bitmask as bytes
 } as const;
 export type OpName = keyof typeof Op;
 

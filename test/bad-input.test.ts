@@ -30,6 +30,21 @@ test('config values: the message names the config path', () => {
   refused((c) => (c.root.path = join(dir, 'no-rootfs')), /^root\.path: ".*no-rootfs" does not exist$/);
 });
 
+test('runtime-spec 1.3 fields berth cannot apply are refused by path, never dropped', () => {
+  const raw = (c: Config) => c as unknown as { linux: Record<string, unknown>; process: Record<string, unknown>; mounts: Record<string, unknown>[] };
+  refused((c) => (raw(c).linux.netDevices = { eth9: { name: 'eth0' } }), /^linux\.netDevices: moving network devices into the container is not supported yet$/);
+  refused((c) => (raw(c).linux.intelRdt = { closID: 'x' }), /^linux\.intelRdt: (this host has no resctrl file system \(\/sys\/fs\/resctrl\)|Intel RDT is not supported yet)$/);
+  refused((c) => (raw(c).linux.memoryPolicy = { mode: 'MPOL_BIND', nodes: '0' }), /^linux\.memoryPolicy: memory policies are not supported yet$/);
+  refused((c) => (raw(c).mounts[0]!.uidMappings = [{ containerID: 0, hostID: 1000, size: 1 }]), /^mounts\[0\]\.uidMappings: idmapped mounts are not supported yet$/);
+  refused((c) => (raw(c).linux.personality = { domain: 'LINUX64' }), /^linux\.personality\.domain: unknown value "LINUX64" \(LINUX, LINUX32\)$/);
+  refused((c) => (raw(c).linux.personality = { domain: 'LINUX', flags: ['X'] }), /^linux\.personality\.flags\[0\]: unknown flag "X" \(none is defined\)$/);
+  refused((c) => (raw(c).linux.timeOffsets = { boottime: { secs: 10 } }), /^linux\.timeOffsets: needs a time namespace of the container's own/);
+  refused((c) => (raw(c).process.scheduler = { policy: 'SCHED_FAST' }), /^process\.scheduler\.policy: unknown value "SCHED_FAST" \(SCHED_OTHER, /);
+  refused((c) => (raw(c).process.scheduler = { policy: 'SCHED_OTHER', nice: 40 }), /^process\.scheduler\.nice: 40 is out of range \(-20\.\.19\)$/);
+  refused((c) => (raw(c).process.ioPriority = { class: 'IOPRIO_CLASS_BE', priority: 8 }), /^process\.ioPriority\.priority: 8 is out of range \(0\.\.7\)$/);
+  refused((c) => (raw(c).process.execCPUAffinity = { final: '3-1' }), /^process\.execCPUAffinity\.final: "3-1" is not a range of CPUs/);
+});
+
 test('failures inside the container process name the step and errno, and are undone', () => {
   refused((c) => (c.process.args = ['no-such-program']), /^exec: "no-such-program": executable file not found in \$PATH$/);
   refused((c) => c.mounts.push({ destination: '/x', type: 'nosuchfs', source: 'x', options: [] }), /^mount nosuchfs on \/x: ENODEV \(no such device\)$/);

@@ -35,7 +35,7 @@ export function cliLifecycleSuite(name: string, env: Record<string, string>) {
     const s = state(id);
     assert.is(s.status, 'created');
     assert.is(s.bundle, b);
-    assert.is(s.ociVersion, '1.2.0');
+    assert.is(s.ociVersion, '1.3.0');
     assert.is(Number(readFileSync(pidFile, 'utf8')), s.pid);
     assert.is(readFileSync(`/proc/${s.pid}/comm`, 'utf8').trim(), 'berth-init', 'the program has not run before start');
     assert.match(readlinkSync(`/proc/${s.pid}/exe`), /^\/memfd:berth-init/, 'berth-init runs from a sealed copy, not the host file');

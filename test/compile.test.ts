@@ -12,7 +12,8 @@ import { CLONE_FLAGS, idMapText, loopbackPlan } from '../native/compile/namespac
 import { Resolve, Slot, type Plan } from '../native/plan.js';
 import { defaultSpec } from '../native/spec/defaults.js';
 import { parseConfig } from '../native/spec/validate.js';
-import type { Config } from '../native/spec/config.js';
+import type { Config, HookKind, NamespaceType } from '../native/spec/config.js';
+import { features } from '../native/spec/features.js';
 
 const v1Mountinfo = [
   '30 25 0:26 / /sys/fs/cgroup/memory rw,relatime shared:9 - cgroup cgroup rw,memory',
@@ -83,9 +84,13 @@ test('a new network namespace gets lo up, right after it is made; a restored one
   );
 });
 
-test('namespaces berth cannot make yet are refused by path', () => {
-  assert.throws(() => compileInitPlan(config((c) => c.linux.namespaces.push({ type: 'time' })), ctx()), /linux\.namespaces\[6\]\.type: the time namespace is not supported yet/);
+test('a namespace a field needs is asked for by path; time offsets go into a new time namespace before the fork', () => {
   assert.throws(() => compileInitPlan(config((c) => (c.linux.namespaces = [{ type: 'mount' }])), ctx()), /hostname: needs a uts namespace/);
+  const plan = compileInitPlan(config((c) => (c.linux.namespaces.push({ type: 'time' }), (c.linux.timeOffsets = { boottime: { secs: 5, nanosecs: 1 } }))), ctx());
+  const offsets = plan.findIndex((s) => s.op === 'WRITE_FILE' && s.args[0] === '/proc/self/timens_offsets');
+  assert.equal(plan[offsets]!.args[1], 'boottime 5 1\n');
+  assert.ok(offsets > plan.findIndex((s) => s.op === 'UNSHARE' && (Number(s.args[0]) & CLONE_FLAGS.time) !== 0) && offsets < plan.findIndex((s) => s.op === 'FORK'));
+  assert.throws(() => compileInitPlan(config((c) => (c.linux.namespaces.push({ type: 'time', path: '/proc/1/ns/time' }), (c.linux.timeOffsets = { boottime: { secs: 5, nanosecs: 0 } }))), ctx()), /linux\.timeOffsets: needs a time namespace of the container's own/);
 });
 
 test('mount options become flags, propagation and data', () => {
@@ -305,6 +310,31 @@ test('exec: joins the container process’s namespaces (user first, mount last),
   assert.equal(joins, ['/proc/42/ns/user', '/proc/42/ns/ipc', '/proc/42/ns/uts', '/proc/42/ns/net', '/proc/42/ns/pid', '/proc/42/ns/cgroup', '/proc/42/ns/mnt']);
   assert.equal(ops(plan).slice(-2), ['READY', 'EXEC'], 'no start barrier');
   assert.ok(ops(plan).indexOf('FORK') > ops(plan).lastIndexOf('SETNS'));
+});
+
+
+test('features tells what the compilers take: every mount option, namespace, hook kind and capability it lists compiles', () => {
+  const f = features();
+  for (const option of f.mountOptions) {
+    const bindOnly = /^r?bind$/.test(option);
+    const c = config((x) => x.mounts.push(bindOnly ? { destination: '/x', type: 'bind', source: '/b/data', options: [option] } : { destination: '/x', type: 'tmpfs', source: 'tmpfs', options: [option] }));
+    try {
+      compileInitPlan(c, ctx());
+    } catch (e) {
+      assert.unreachable(`mount option ${option}: ${(e as Error).message}`);
+    }
+  }
+  for (const type of f.linux.namespaces) {
+    const c = config((x) => {
+      x.linux.namespaces = [...x.linux.namespaces.filter((n) => n.type !== type), { type: type as NamespaceType }];
+      if (type === 'user') (x.linux.uidMappings = [{ containerID: 0, hostID: 1000, size: 1 }]), (x.linux.gidMappings = [{ containerID: 0, hostID: 1000, size: 1 }]);
+    });
+    assert.ok(compileInitPlan(c, ctx()).length > 0, type);
+  }
+  for (const kind of f.hooks) assert.ok(parseConfig({ ...defaultSpec(), hooks: { [kind]: [{ path: '/bin/true' }] } }).hooks?.[kind as HookKind]?.length, kind);
+  assert.is(capabilityMasks({ bounding: f.linux.capabilities }, 40).skipped.length, 0, 'every capability listed is applied');
+  assert.equal(f.linux.mountExtensions, { idmap: { enabled: false } }, 'idmap is refused: reported as not enabled');
+  assert.ok(!f.mountOptions.includes('idmap'));
 });
 
 test.run();

@@ -71,6 +71,24 @@ test('exec --process with a process JSON; an invalid one names the path', () => 
   assert.is(bad.stderr, 'process.args: must name a program\n');
 });
 
+test("process.execCPUAffinity: an exec'd process runs on its final CPUs; without them, on the cgroup's, not berth's", () => {
+  const id = running();
+  const cpus = readFileSync('/sys/devices/system/cpu/online', 'utf8').trim();
+  const last = cpus.split(/[-,]/).at(-1)!;
+  const allowed = (affinity: object) => {
+    const file = join(dir, `${id}-affinity.json`);
+    writeFileSync(file, JSON.stringify({ args: ['sh', '-c', 'grep Cpus_allowed_list /proc/self/status | cut -f2'], cwd: '/', user: { uid: 0, gid: 0 }, env: ['PATH=/bin'], execCPUAffinity: affinity }));
+    return ok(berth(root, ['exec', '--process', file, id]), 'exec').trim();
+  };
+  assert.is(allowed({ initial: '0', final: last }), last);
+  // Started from a process pinned to CPU 0 (berth's affinity), it gets the cgroup's CPUs back.
+  const pinned = spawnSync('taskset', ['-c', '0', berthBin, '--root', root, '--no-server', 'exec', id, 'sh', '-c', 'grep Cpus_allowed_list /proc/self/status | cut -f2'], { encoding: 'utf8' });
+  assert.is(pinned.stdout.trim(), '0', 'without execCPUAffinity an exec inherits, as runc\'s does');
+  assert.is(allowed({ initial: '0' }), cpus, 'initial alone: after the cgroup join, the cgroup\'s CPUs');
+  assert.is(ok(berth(root, ['exec', id, 'sh', '-c', 'grep Cpus_allowed_list /proc/1/status | cut -f2']), 'exec').trim(), cpus, "the container's own process is not affected");
+  ok(berth(root, ['delete', '--force', id]), 'delete');
+});
+
 test('exec is refused in a stopped container, and for a program that is not there', () => {
   const id = running();
   ok(berth(root, ['kill', id, 'KILL']), 'kill');

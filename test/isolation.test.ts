@@ -238,6 +238,32 @@ test("mounts that would take /proc's place or cover its files are refused, but L
   assert.is(lxcfs, 'processor : lxcfs');
 });
 
+test('process.scheduler, process.ioPriority and linux.personality, as the process sees them', () => {
+  const stat = (c: (x: Config) => void) => inside('cut -d" " -f19,40,41 /proc/self/stat; ionice -p $$; uname -m', c).split('\n');
+  const raw = (c: Config) => c as unknown as { linux: Record<string, unknown>; process: Record<string, unknown> };
+  // /proc/self/stat: nice (19), rt_priority (40), policy (41; SCHED_BATCH 3, SCHED_FIFO 1)
+  const [batch, idle, machine] = stat((c) => ((raw(c).process.scheduler = { policy: 'SCHED_BATCH', nice: 5 }), (raw(c).process.ioPriority = { class: 'IOPRIO_CLASS_IDLE', priority: 0 })));
+  assert.is(batch, '5 0 3');
+  assert.is(idle, 'idle');
+  assert.is(machine, 'x86_64');
+  const [fifo, be, linux32] = stat((c) => ((raw(c).process.scheduler = { policy: 'SCHED_FIFO', priority: 10 }), (raw(c).process.ioPriority = { class: 'IOPRIO_CLASS_BE', priority: 6 }), (raw(c).linux.personality = { domain: 'LINUX32' }), (c.linux.resources = { cpu: { realtimeRuntime: 10_000 } })));
+  assert.is(fifo, '0 10 1', 'SCHED_FIFO at 10 (v1: the cgroup needs a real-time budget)');
+  assert.is(be, 'best-effort: prio 6');
+  assert.is(linux32, 'i686', 'LINUX32: uname says i686');
+});
+
+test('linux.timeOffsets: the time namespace\'s clocks moved, the host\'s not', () => {
+  const uptime = () => Number(readFileSync('/proc/uptime', 'utf8').split('.')[0]);
+  const out = inside('cut -d. -f1 /proc/uptime; cat /proc/self/timens_offsets', (c) => {
+    c.linux.namespaces.push({ type: 'time' });
+    (c as unknown as { linux: Record<string, unknown> }).linux.timeOffsets = { boottime: { secs: 1_000_000 }, monotonic: { secs: 500, nanosecs: 7 } };
+  }).split('\n');
+  const inner = Number(out[0]);
+  assert.ok(inner >= 1_000_000 + uptime() - 5 && inner <= 1_000_000 + uptime() + 5, `boottime moved by 1,000,000 s: ${out[0]}`);
+  assert.equal(out.slice(1).map((l) => l.trim().split(/\s+/).join(' ')), ['monotonic 500 7', 'boottime 1000000 0']);
+  assert.ok(uptime() < 1_000_000, "the host's clock is its own");
+});
+
 test('a user namespace: root inside, uid 100000 outside', () => {
   const out = inside('cat /proc/self/uid_map /proc/self/gid_map; id -u; mknod /tmp/n c 1 3 2>&1; echo rc=$?', (c) => {
     c.mounts.push({ destination: '/tmp', type: 'tmpfs', source: 'tmpfs', options: [] }); // its own: writable by its root

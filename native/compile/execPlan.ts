@@ -6,6 +6,7 @@ import type { Config, Hook, NamespaceType, Process } from '../spec/config.js';
 import { cgroupJoinPlan } from './initPlan.js';
 import { CLONE_FLAGS, nsPath, userNamespaceRootPlan } from './namespaces.js';
 import { becomeProcessPlan, execStep, lateSeccomp, type ProcessContext } from './process.js';
+import { execAffinityPlan } from './scheduling.js';
 import { seccompPlan } from './seccomp.js';
 
 export interface ExecContext extends ProcessContext {
@@ -32,10 +33,13 @@ function joinContainerPlan(config: Config, pid: number): PlanStep[] {
 /** exec: the container's cgroup and namespaces, then the process set up as the container's own program is (its seccomp profile too), without the start barrier. */
 export function compileExecPlan(config: Config, process: Process, ctx: ExecContext): Plan {
   const seccomp = seccompPlan(config, ctx.arch);
+  const affinity = execAffinityPlan(process.execCPUAffinity);
   return [
+    ...affinity.before,
     ...cgroupJoinPlan(ctx.cgroupDirs),
+    ...affinity.after,
     ...joinContainerPlan(config, ctx.pid),
-    ...becomeProcessPlan(process, seccomp, ctx, 'exec'),
+    ...becomeProcessPlan(process, config.linux, seccomp, ctx, 'exec'),
     step('READY', 'report the process ready to exec'),
     ...lateSeccomp(process, seccomp),
     execStep(process),

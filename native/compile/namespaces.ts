@@ -20,7 +20,7 @@ export const CLONE_FLAGS: Readonly<Record<NamespaceType, number>> = {
 export const nsFile: Readonly<Record<NamespaceType, string>> = { user: 'user', ipc: 'ipc', uts: 'uts', network: 'net', pid: 'pid', cgroup: 'cgroup', mount: 'mnt', time: 'time' };
 
 /** Namespace types berth can create or join today. */
-export const supportedNamespaces: readonly NamespaceType[] = ['pid', 'network', 'mount', 'ipc', 'uts', 'user', 'cgroup'];
+export const supportedNamespaces: readonly NamespaceType[] = ['pid', 'network', 'mount', 'ipc', 'uts', 'user', 'cgroup', 'time'];
 
 export const hasNamespace = (config: Config, type: NamespaceType) => config.linux.namespaces.some((n) => n.type === type);
 
@@ -96,5 +96,17 @@ export function namespacePlan(config: Config): PlanStep[] {
   const fresh = others.filter((n) => !n.path);
   const flags = fresh.reduce((f, n) => f | CLONE_FLAGS[n.type], 0);
   const loopback = fresh.some((n) => n.type === 'network') ? [loopbackUp] : [];
-  return [...userNamespacePlan(config), ...joins, ...(flags ? [step('UNSHARE', `create the ${fresh.map((n) => n.type).join(', ')} namespaces`, flags)] : []), ...loopback];
+  return [...userNamespacePlan(config), ...joins, ...(flags ? [step('UNSHARE', `create the ${fresh.map((n) => n.type).join(', ')} namespaces`, flags)] : []), ...timeOffsetsPlan(config), ...loopback];
+}
+
+/**
+ * linux.timeOffsets: written into a new time namespace before any process enters it (the fork that
+ * follows makes the first), through the host's procfs — it is still this process's /proc.
+ */
+function timeOffsetsPlan(config: Config): PlanStep[] {
+  const offsets = Object.entries(config.linux.timeOffsets ?? {}).filter(([, o]) => o);
+  if (!offsets.length) return [];
+  if (!config.linux.namespaces.some((n) => n.type === 'time' && !n.path)) throw new ConfigError('linux.timeOffsets', 'needs a time namespace of the container\'s own (a new one, not joined)');
+  const text = offsets.map(([clock, o]) => `${clock} ${o!.secs} ${o!.nanosecs}\n`).join('');
+  return [step('WRITE_FILE', `set the time namespace's offsets (${offsets.map(([c, o]) => `${c} ${o!.secs}s`).join(', ')})`, '/proc/self/timens_offsets', text)];
 }

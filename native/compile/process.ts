@@ -1,10 +1,11 @@
 // processPlan: who the container's program runs as, with what limits and privileges, where, and
 // with what — the steps after pivot_root, ending in the start barrier and exec.
 import { initFd, Slot, step, type PlanStep } from '../plan.js';
-import type { Config, Process } from '../spec/config.js';
+import type { Config, Linux, Process } from '../spec/config.js';
 import { boundingPlan, capabilityPlan } from './capabilities.js';
 import { lsmExecPlan, type LsmHost } from './lsm.js';
 import { rlimitPlan } from './rlimits.js';
+import { personalityPlan, schedulingPlan } from './scheduling.js';
 import { seccompPlan } from './seccomp.js';
 
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -47,12 +48,15 @@ export interface ProcessContext {
  * before setuid (as runc does), and the profile must allow what follows — setresuid, capset, prctl,
  * umask, stat, access, sendto, read, close, execve.
  */
-export function becomeProcessPlan(p: Process, seccomp: PlanStep[], ctx: ProcessContext, role: 'container' | 'exec'): PlanStep[] {
+export function becomeProcessPlan(p: Process, linux: Pick<Linux, 'personality'>, seccomp: PlanStep[], ctx: ProcessContext, role: 'container' | 'exec'): PlanStep[] {
   const { uid, gid, umask, additionalGids = [] } = p.user;
   const size = p.consoleSize;
   return [
     // The container's own terminal is its /dev/console too (the spec's); an exec'd process's is not.
     ...(p.terminal ? [step('TERMINAL', `make a terminal${role === 'container' ? ', bind it over /dev/console' : ''} and hand its master to the console socket`, initFd.console(ctx.preserveFds), size?.height ?? 0, size?.width ?? 0, uid, gid, role === 'container' ? 1 : 0)] : []),
+    // Raised (a real-time policy, an RT I/O class) while the process still has the capabilities to.
+    ...schedulingPlan(p.scheduler, p.ioPriority),
+    ...personalityPlan(linux.personality),
     ...rlimitPlan(p),
     ...boundingPlan(p, ctx.lastCap),
     step('CHDIR', `change to the working directory ${p.cwd}`, p.cwd),
@@ -80,7 +84,7 @@ export function processPlan(config: Config, ctx: ProcessContext, barrier: boolea
   const p = config.process;
   const seccomp = seccompPlan(config, ctx.arch);
   return [
-    ...becomeProcessPlan(p, seccomp, ctx, 'container'),
+    ...becomeProcessPlan(p, config.linux, seccomp, ctx, 'container'),
     step('READY', 'report the container created'),
     ...(barrier ? [step('BARRIER', 'wait for start', Slot.FIFO)] : []),
     ...lateSeccomp(p, seccomp),

@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/personality.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/statfs.h>
@@ -734,6 +735,35 @@ static int do_write_file(struct step *s)
 	return w >= 0 && (size_t)w == n ? 0 : (errno = err, -1);
 }
 
+/* sched_setattr(2)'s argument; glibc has no wrapper. */
+struct berth_sched_attr {
+	uint32_t size, sched_policy;
+	uint64_t sched_flags;
+	int32_t sched_nice;
+	uint32_t sched_priority;
+	uint64_t sched_runtime, sched_deadline, sched_period;
+};
+
+static int do_scheduler(struct step *s)
+{
+	struct berth_sched_attr attr = {
+		.size = sizeof attr,
+		.sched_policy = (uint32_t)num(s, 0),
+		.sched_flags = (uint64_t)num(s, 1),
+		.sched_nice = (int32_t)num(s, 2),
+		.sched_priority = (uint32_t)num(s, 3),
+		.sched_runtime = (uint64_t)num(s, 4),
+		.sched_deadline = (uint64_t)num(s, 5),
+		.sched_period = (uint64_t)num(s, 6),
+	};
+	return (int)syscall(SYS_sched_setattr, 0, &attr, 0);
+}
+
+static int do_affinity(struct step *s)
+{
+	return sched_setaffinity(0, s->args[0].len, (const cpu_set_t *)s->args[0].data);
+}
+
 static int do_setgroups(struct step *s)
 {
 	gid_t gids[NGROUPS_MAX];
@@ -936,6 +966,14 @@ static int run(struct step *s)
 		return do_mask(s);
 	case OP_KEEP_NULL:
 		return do_keep_null(s);
+	case OP_SCHEDULER:
+		return do_scheduler(s);
+	case OP_IOPRIO:
+		return (int)syscall(SYS_ioprio_set, 1 /* IOPRIO_WHO_PROCESS */, 0, (int)num(s, 0));
+	case OP_PERSONALITY:
+		return personality((unsigned long)num(s, 0)) < 0 ? -1 : 0;
+	case OP_AFFINITY:
+		return do_affinity(s);
 	case OP_READONLY:
 		return do_readonly(s);
 	case OP_REMOUNT_RO:

@@ -1,5 +1,6 @@
-// The OCI runtime-spec config.json, as berth reads it. Fields of later issues are typed where known
-// and carried through untouched until their compiler exists.
+// The OCI runtime-spec config.json, as berth reads it: every field it applies. validate.ts refuses,
+// by path, a field berth knows of and cannot apply; a field it does not know is left to the future.
+import type { ioPriorityClasses, personalityDomains, schedFlags, schedPolicies } from '../compile/scheduling.js';
 
 export interface User {
   uid: number;
@@ -21,7 +22,38 @@ export interface Process {
   apparmorProfile?: string;
   selinuxLabel?: string;
   consoleSize?: { height: number; width: number };
+  scheduler?: Scheduler;
+  ioPriority?: IoPriority;
+  /** For an exec'd process only (the spec's rule): not the container's own. */
+  execCPUAffinity?: CpuAffinity;
 }
+
+export interface Scheduler {
+  policy: keyof typeof schedPolicies;
+  nice?: number;
+  priority?: number;
+  flags?: (keyof typeof schedFlags)[];
+  runtime?: number;
+  deadline?: number;
+  period?: number;
+}
+
+export interface IoPriority {
+  class: keyof typeof ioPriorityClasses;
+  priority: number;
+}
+
+export interface CpuAffinity {
+  initial?: string;
+  final?: string;
+}
+
+export interface Personality {
+  domain: keyof typeof personalityDomains;
+}
+
+/** The time namespace's clocks, moved by an offset (linux.timeOffsets). */
+export type TimeOffsets = Partial<Record<'monotonic' | 'boottime', { secs: number; nanosecs: number }>>;
 
 export interface Mount {
   destination: string;
@@ -182,6 +214,8 @@ export interface Linux {
   uidMappings?: IdMapping[];
   gidMappings?: IdMapping[];
   mountLabel?: string;
+  personality?: Personality;
+  timeOffsets?: TimeOffsets;
 }
 
 export const hookKinds = ['prestart', 'createRuntime', 'createContainer', 'startContainer', 'poststart', 'poststop'] as const;

@@ -1,9 +1,14 @@
-// `berth features`: what this build supports, in the OCI features format, read off berth's own tables.
+// `berth features`: what this build applies on this host, in the OCI features format (runtime-spec
+// 1.3's features.md), read off the tables the compilers use — so the two cannot drift — and the
+// host's own facts (its capabilities, its LSMs). What berth refuses is reported as not enabled.
 import { OCI_VERSION } from '../../actors/stateStore.js';
+import { capabilityNumbers } from '../compile/capabilities.js';
 import { extensionOptions, flagOptions, propagationOptions, recursiveOptions } from '../compile/mountFlags.js';
 import { supportedNamespaces } from '../compile/namespaces.js';
 import { seccompActions, seccompFlags, seccompOperators } from '../compile/seccomp.js';
 import { architectures } from '../compile/seccomp/architectures.js';
+import { lastCapability, lsmHost } from '../procfs.js';
+import { hookKinds } from './config.js';
 
 export interface Features {
   ociVersionMin: string;
@@ -13,24 +18,31 @@ export interface Features {
   linux: {
     namespaces: string[];
     capabilities: string[];
-    cgroup: { v1: boolean; v2: boolean; systemd: boolean; systemdUser: boolean };
+    cgroup: { v1: boolean; v2: boolean; systemd: boolean; systemdUser: boolean; rdma: boolean };
     seccomp: { enabled: boolean; actions: string[]; operators: string[]; archs: string[]; knownFlags: string[]; supportedFlags: string[] };
     apparmor: { enabled: boolean };
     selinux: { enabled: boolean };
+    intelRdt: { enabled: boolean };
+    memoryPolicy: { modes: string[]; flags: string[] };
+    mountExtensions: { idmap: { enabled: boolean } };
+    netDevices: { enabled: boolean };
   };
   annotations: Record<string, string>;
+  /** Annotations that change what berth does (none: berth reads no annotation). */
+  potentiallyUnsafeConfigAnnotations: string[];
 }
 
 export function features(): Features {
   return {
     ociVersionMin: '1.0.0',
     ociVersionMax: OCI_VERSION,
-    hooks: [],
+    hooks: [...hookKinds],
     mountOptions: [...Object.keys(flagOptions), ...Object.keys(propagationOptions), ...Object.keys(recursiveOptions), ...Object.keys(extensionOptions)].sort(),
     linux: {
       namespaces: [...supportedNamespaces],
-      capabilities: [],
-      cgroup: { v1: true, v2: true, systemd: false, systemdUser: false },
+      // The ones this kernel knows: berth skips the others, as runc does.
+      capabilities: Object.entries(capabilityNumbers).filter(([, n]) => n <= lastCapability()).map(([name]) => name),
+      cgroup: { v1: true, v2: true, systemd: false, systemdUser: false, rdma: false },
       seccomp: {
         enabled: true,
         actions: Object.keys(seccompActions),
@@ -39,9 +51,15 @@ export function features(): Features {
         knownFlags: Object.keys(seccompFlags),
         supportedFlags: Object.keys(seccompFlags),
       },
-      apparmor: { enabled: false },
-      selinux: { enabled: false },
+      // Applied when the host has them enabled (and ignored, with a debug line, when not).
+      apparmor: { enabled: lsmHost().apparmor },
+      selinux: { enabled: lsmHost().selinux },
+      intelRdt: { enabled: false },
+      memoryPolicy: { modes: [], flags: [] },
+      mountExtensions: { idmap: { enabled: false } },
+      netDevices: { enabled: false },
     },
     annotations: { 'org.berth.version': process.env.npm_package_version ?? '0.1.0' },
+    potentiallyUnsafeConfigAnnotations: [],
   };
 }

@@ -1,4 +1,5 @@
 // config.json → Config, or one error that names the config path of the first thing wrong.
+import { existsSync } from 'node:fs';
 import { posix } from 'node:path';
 import { BerthError } from '../errors.js';
 import {
@@ -15,13 +16,17 @@ import {
   type MemoryResources,
   type Mount,
   type Namespace,
+  type Personality,
   type Process,
   type Resources,
+  type Scheduler,
   type Seccomp,
   type SeccompSyscall,
   type ThrottleDevice,
   type WeightDevice,
+  type TimeOffsets,
 } from './config.js';
+import { ioPriorityClasses, personalityDomains, schedFlags, schedPolicies } from '../compile/scheduling.js';
 
 /** `linux.namespaces[2].type: unknown namespace "foo"` */
 export class ConfigError extends BerthError {
@@ -104,6 +109,39 @@ function stringMap(v: unknown, path: string): Record<string, string> {
   return o as Record<string, string>;
 }
 
+/** One of TABLE's words (a kernel constant's name). */
+function word<T extends string>(table: Readonly<Record<T, number>>) {
+  return (v: unknown, path: string): T => {
+    const w = string(v, path);
+    if (!Object.hasOwn(table, w)) throw new ConfigError(path, `unknown value "${w}" (${Object.keys(table).join(', ')})`);
+    return w as T;
+  };
+}
+
+/** A CPU list as cpuset writes them: "0-3,7". */
+function cpuListOf(v: unknown, path: string): string {
+  const s = string(v, path);
+  if (s !== '' && !/^\d+(-\d+)?(,\d+(-\d+)?)*$/.test(s)) throw new ConfigError(path, `"${s}" is not a CPU list like 0-3,7`);
+  for (const part of s.split(',').filter(Boolean)) {
+    const [a, b = a] = part.split('-').map(Number) as [number, number?];
+    if (b! < a || b! >= 8192) throw new ConfigError(path, `"${part}" is not a range of CPUs (0..8191)`);
+  }
+  return s;
+}
+
+function parseScheduler(v: unknown, path: string): Scheduler {
+  const o = onlyKeys(object(v, path), path, ['policy', 'nice', 'priority', 'flags', 'runtime', 'deadline', 'period']);
+  return {
+    policy: required(o, 'policy', path, word(schedPolicies)),
+    nice: optional(o, 'nice', path, (x, q) => integer(x, q, -20, 19)),
+    priority: optional(o, 'priority', path, (x, q) => integer(x, q, 0, 99)),
+    flags: optional(o, 'flags', path, (x, q) => array(x, q).map((f, i) => word(schedFlags)(f, `${q}[${i}]`))),
+    runtime: optional(o, 'runtime', path, uint64),
+    deadline: optional(o, 'deadline', path, uint64),
+    period: optional(o, 'period', path, uint64),
+  };
+}
+
 export function parseProcess(v: unknown): Process {
   const p = object(v, 'process');
   const user = required(p, 'user', 'process', object);
@@ -144,11 +182,26 @@ export function parseProcess(v: unknown): Process {
       const o = object(x, q);
       return { height: required(o, 'height', q, (y, r) => integer(y, r, 0, 65535)), width: required(o, 'width', q, (y, r) => integer(y, r, 0, 65535)) };
     }),
+    scheduler: optional(p, 'scheduler', 'process', parseScheduler),
+    ioPriority: optional(p, 'ioPriority', 'process', (x, q) => {
+      const o = onlyKeys(object(x, q), q, ['class', 'priority']);
+      return { class: required(o, 'class', q, word(ioPriorityClasses)), priority: required(o, 'priority', q, (y, r) => integer(y, r, 0, 7)) };
+    }),
+    execCPUAffinity: optional(p, 'execCPUAffinity', 'process', (x, q) => {
+      const o = onlyKeys(object(x, q), q, ['initial', 'final']);
+      return { initial: optional(o, 'initial', q, cpuListOf), final: optional(o, 'final', q, cpuListOf) };
+    }),
   };
+}
+
+/** Fields of runtime-spec 1.3 berth knows and does not apply yet: refused by path, never dropped. */
+function refuseUnsupported(o: Obj, path: string, fields: Readonly<Record<string, string>>): void {
+  for (const [field, why] of Object.entries(fields)) if (o[field] !== undefined) throw new ConfigError(at(path, field), why);
 }
 
 function parseMount(v: unknown, path: string): Mount {
   const m = object(v, path);
+  refuseUnsupported(m, path, { uidMappings: 'idmapped mounts are not supported yet', gidMappings: 'idmapped mounts are not supported yet' });
   return {
     destination: required(m, 'destination', path, absolutePath),
     type: optional(m, 'type', path, string),
@@ -417,6 +470,23 @@ function parseHooks(v: unknown, path: string): Hooks {
   return hooks;
 }
 
+function parsePersonality(v: unknown, path: string): Personality {
+  const o = onlyKeys(object(v, path), path, ['domain', 'flags']);
+  // The spec defines no flag yet: any is a word berth cannot apply.
+  const flags = optional(o, 'flags', path, stringArray) ?? [];
+  if (flags.length) throw new ConfigError(`${path}.flags[0]`, `unknown flag "${flags[0]}" (none is defined)`);
+  return { domain: required(o, 'domain', path, word(personalityDomains)) };
+}
+
+function parseTimeOffsets(v: unknown, path: string): TimeOffsets {
+  const o = onlyKeys(object(v, path), path, ['monotonic', 'boottime']);
+  const offset = (x: unknown, q: string) => {
+    const c = onlyKeys(object(x, q), q, ['secs', 'nanosecs']);
+    return { secs: optional(c, 'secs', q, (y, r) => integer(y, r, -INT64_MAX, INT64_MAX)) ?? 0, nanosecs: optional(c, 'nanosecs', q, (y, r) => integer(y, r, 0, 999_999_999)) ?? 0 };
+  };
+  return { monotonic: optional(o, 'monotonic', path, offset), boottime: optional(o, 'boottime', path, offset) };
+}
+
 const propagations = ['private', 'rprivate', 'slave', 'rslave', 'shared', 'rshared', 'unbindable', 'runbindable'];
 
 /** Parse and check config.json's content. Throws ConfigError naming the first bad path. */
@@ -429,6 +499,11 @@ export function parseConfig(raw: unknown): Config {
   namespaces.forEach((n, i) => {
     if (seen.has(n.type)) throw new ConfigError(`linux.namespaces[${i}].type`, `namespace "${n.type}" is listed twice (also at [${seen.get(n.type)}])`);
     seen.set(n.type, i);
+  });
+  refuseUnsupported(linux, 'linux', {
+    netDevices: 'moving network devices into the container is not supported yet',
+    intelRdt: existsSync('/sys/fs/resctrl/schemata') ? 'Intel RDT is not supported yet' : 'this host has no resctrl file system (/sys/fs/resctrl)',
+    memoryPolicy: 'memory policies are not supported yet',
   });
   const rootfsPropagation = optional(linux, 'rootfsPropagation', 'linux', string);
   if (rootfsPropagation !== undefined && !propagations.includes(rootfsPropagation))
@@ -456,6 +531,8 @@ export function parseConfig(raw: unknown): Config {
       uidMappings: optional(linux, 'uidMappings', 'linux', idMappings),
       gidMappings: optional(linux, 'gidMappings', 'linux', idMappings),
       mountLabel: optional(linux, 'mountLabel', 'linux', string),
+      personality: optional(linux, 'personality', 'linux', parsePersonality),
+      timeOffsets: optional(linux, 'timeOffsets', 'linux', parseTimeOffsets),
     },
     hooks: optional(c, 'hooks', '', parseHooks),
     annotations: optional(c, 'annotations', '', stringMap) ?? {},
