@@ -100,6 +100,8 @@ test('mount options become flags, propagation and data', () => {
   assert.equal(p.data, ['mode=755', 'size=1k']);
   assert.equal(parseMountOptions(['rbind', 'mode=755']).data, [], 'a bind has no file system to give data to');
   assert.equal(parseMountOptions(['lowerdir=/a', 'upperdir=/b'], 'overlay').data, ['lowerdir=/a', 'upperdir=/b'], "other types' words go to the kernel");
+  assert.is(parseMountOptions(['iversion'], 'tmpfs').flags, MS.I_VERSION, 'iversion (a MUST of the spec): MS_I_VERSION');
+  assert.is(parseMountOptions(['iversion', 'noiversion'], 'tmpfs').flags, 0);
 });
 
 test('recursive words become mount_setattr attributes; the later word wins, atime words set the field', () => {

@@ -21,6 +21,7 @@ export const MS = {
   SLAVE: 0x80000,
   SHARED: 0x100000,
   RELATIME: 0x200000,
+  I_VERSION: 0x800000,
   STRICTATIME: 0x1000000,
   LAZYTIME: 0x2000000,
 } as const;
@@ -50,6 +51,8 @@ export const flagOptions: Readonly<Record<string, { set?: number; clear?: number
   norelatime: { clear: MS.RELATIME },
   strictatime: { set: MS.STRICTATIME },
   nostrictatime: { clear: MS.STRICTATIME },
+  iversion: { set: MS.I_VERSION },
+  noiversion: { clear: MS.I_VERSION },
   lazytime: { set: MS.LAZYTIME },
   nolazytime: { clear: MS.LAZYTIME },
   nosymfollow: { set: MS.NOSYMFOLLOW },
