@@ -26,6 +26,8 @@ export interface HookRun {
   state: Pick<OciState, 'ociVersion' | 'id' | 'status' | 'pid' | 'bundle' | 'annotations'>;
   /** Run in the namespaces of this container process (createContainer, startContainer), with its config. */
   inContainer?: { pid: number; config: Config };
+  /** A failing poststart hook fails the run too (runtime-spec 1.3; before it, a warning). */
+  fatal?: boolean;
 }
 
 /** The face operations see (directly, or through comlink from a worker thread). */
@@ -130,12 +132,12 @@ export class HookRunner implements HookClient {
 
   /**
    * Run RUN's hooks in order, after every run asked for before it. A failure of a hook that comes
-   * before the program runs is thrown, and the rest are not run; a poststart or poststop failure is
-   * a warning, and the rest run on (the spec's rule).
+   * before the program runs is thrown, and the rest are not run; a poststop failure, and a poststart
+   * one unless RUN says it is fatal, is a warning, and the rest run on (the spec's rule).
    */
   run(run: HookRun): Promise<void> {
     if (run.hooks.length === 0) return Promise.resolve();
-    const warnOnly = run.kind === 'poststart' || run.kind === 'poststop';
+    const warnOnly = !run.fatal && (run.kind === 'poststart' || run.kind === 'poststop');
     const turn = this.queue.then(async () => {
       const unlock = await lockFolder(this.root);
       try {

@@ -1,6 +1,6 @@
 // Hooks: each kind at its point of the lifecycle, in its namespaces, with the state on stdin and
 // exactly its env; timeouts, failure rules, bounded output, and one hook at a time.
-import { mkdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -98,7 +98,7 @@ test('start --restart: the new process gets createContainer, startContainer and 
   assertNothingLeft(root, id, dir);
 });
 
-test('a failing or hung hook before the program fails the operation; after it, a warning', () => {
+test('a failing or hung hook before the program fails the operation, and under 1.3 a poststart one; poststop, or poststart before 1.3, a warning', () => {
   const failing = (code: number, stderr = 'boom'): Hook => ({ path: '/bin/sh', args: ['sh', '-c', `echo ${stderr} >&2; exit ${code}`] });
   let id = uniqueId('hook-fail');
   let r = berth(root, ['create', '--bundle', bundle(id, ['true'], { createRuntime: [failing(3)] }), id]);
@@ -121,9 +121,23 @@ test('a failing or hung hook before the program fails the operation; after it, a
   assert.ok(waitUntil(() => JSON.parse(berth(root, ['state', id]).stdout).status === 'stopped'), 'a failed startContainer hook stops the container');
   ok(berth(root, ['delete', id]), 'delete');
 
-  id = uniqueId('hook-post');
+  // runtime-spec 1.3: a failing poststart hook is an error, and stops the container.
+  id = uniqueId('hook-post13');
+  const log13 = join(dir, `${id}.log`);
+  ok(berth(root, ['create', '--bundle', bundle(id, ['sleep', '30'], { poststart: [failing(2), recorder(log13, 'after')] }), id]), 'create');
+  r = berth(root, ['start', id]);
+  assert.is(r.status, 1);
+  assert.is(r.stderr, 'hooks.poststart[0] (/bin/sh): exit status 2: boom\n');
+  assert.ok(waitUntil(() => JSON.parse(berth(root, ['state', id]).stdout).status === 'stopped'), 'a failed poststart hook stops the container');
+  assert.not.ok(existsSync(log13), 'the poststart hooks after it do not run');
+  ok(berth(root, ['delete', id]), 'delete');
+  assertNothingLeft(root, id, dir);
+
+  // A bundle of an earlier 1.x gets its rule: a warning, the rest of the hooks, the container runs on.
+  id = uniqueId('hook-post12');
   const log = join(dir, `${id}.log`);
-  ok(berth(root, ['run', '--bundle', bundle(id, ['true'], { poststart: [failing(2), recorder(log, 'after')], poststop: [failing(4)] }), id]), 'run');
+  const b12 = bundle(id, ['true'], { poststart: [failing(2), recorder(log, 'after')], poststop: [failing(4)] }, (c) => (c.ociVersion = '1.2.0'));
+  ok(berth(root, ['run', '--bundle', b12, id]), 'run');
   assert.match(readFileSync(log, 'utf8'), /^after /, 'the poststart hooks after a failing one still run');
   assertNothingLeft(root, id, dir);
 });

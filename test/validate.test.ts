@@ -2,7 +2,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { defaultSpec } from '../native/spec/defaults.js';
-import { ConfigError, parseConfig } from '../native/spec/validate.js';
+import { ConfigError, parseConfig, specAtLeast } from '../native/spec/validate.js';
 
 const base = () => JSON.parse(JSON.stringify(defaultSpec()));
 
@@ -121,6 +121,15 @@ test('linux.resources: what passes is typed, absent fields stay absent', () => {
   assert.is(r.memory!.limit, -1);
   assert.is(r.memory!.swap, undefined);
   assert.equal(r.devices, [{ allow: true, type: undefined, major: undefined, minor: undefined, access: undefined }]);
+});
+
+test('which runtime-spec a bundle follows: its ociVersion, a pre-release as its release', () => {
+  assert.ok(specAtLeast('1.3.0', '1.3.0'));
+  assert.ok(specAtLeast('1.3.0-rc.1', '1.3.0'));
+  assert.ok(specAtLeast('1.10.0', '1.3.0'));
+  assert.ok(!specAtLeast('1.2.1', '1.3.0'));
+  assert.ok(!specAtLeast('1.0.2-dev', '1.3.0'));
+  assert.ok(specAtLeast('2.0.0', '1.3.0'));
 });
 
 test.run();

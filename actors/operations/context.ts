@@ -45,9 +45,9 @@ export function hookState(state: StateFile, kind: HookKind): Pick<OciState, 'oci
  * containers have none: then no hook state is worked out (for in-container hooks it reads /proc)
  * and the runner is not asked, which from a pooled worker is a round trip to the coordinator's thread.
  */
-export function runHooks(ctx: OperationContext, kind: HookKind, hooks: Hook[] | undefined, state: StateFile, inContainer?: HookRun['inContainer']): Promise<void> {
+export function runHooks(ctx: OperationContext, kind: HookKind, hooks: Hook[] | undefined, state: StateFile, how: Pick<HookRun, 'inContainer' | 'fatal'> = {}): Promise<void> {
   if (!hooks?.length) return Promise.resolve();
-  return ctx.hooks.run({ kind, hooks, state: hookState(state, kind), inContainer });
+  return ctx.hooks.run({ kind, hooks, state: hookState(state, kind), ...how });
 }
 
 export const inContainerHooks: readonly HookKind[] = ['createContainer', 'startContainer'];

@@ -45,7 +45,7 @@ export async function restartContainer(ctx: OperationContext, { stdio }: Restart
       plan,
       parent: ctx.parent,
       stdio: stdioFds(stdio),
-      syncs: { [SyncTag.CREATE_HOOKS]: () => runHooks(ctx, 'createContainer', config.hooks?.createContainer, next, { pid: next.pid, config }) },
+      syncs: { [SyncTag.CREATE_HOOKS]: () => runHooks(ctx, 'createContainer', config.hooks?.createContainer, next, { inContainer: { pid: next.pid, config } }) },
       onPid: (p) => ((next.pid = p), (next.berth.pidStartTime = procStat(p)?.startTime ?? 0)),
     });
     await releaseProcess(ctx, next, config);

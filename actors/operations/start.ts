@@ -1,12 +1,13 @@
 // start: release the container's process from the barrier. It waits reading the fifo; one byte lets
 // it exec the program. No reader on the fifo means the process is gone. startContainer hooks run
-// before, in the container (a failing one kills it); poststart hooks after (a failing one is a
-// warning).
+// before, in the container (a failing one kills it); poststart hooks after (a failing one kills it
+// too under runtime-spec 1.3, is a warning for a bundle of an earlier 1.x).
 import { closeSync, constants, openSync, unlinkSync, writeSync } from 'node:fs';
 import { BerthError, isErrno } from '../../native/errors.js';
 import { signalProcess } from '../../native/signalling.js';
 import { signals } from '../../native/signals.js';
 import type { Config } from '../../native/spec/config.js';
+import { specAtLeast } from '../../native/spec/validate.js';
 import { fifoPath, readConfig, type StateFile } from '../stateStore.js';
 import { requireState, runHooks, type OperationContext } from './context.js';
 import { faultPoint } from '../faultPoint.js';
@@ -18,7 +19,7 @@ export async function startContainer(ctx: OperationContext): Promise<void> {
 /** startContainer hooks, the barrier's release, poststart hooks: a start's, and a restart's after its create. */
 export async function releaseProcess(ctx: OperationContext, state: StateFile, config: Config): Promise<void> {
   try {
-    await runHooks(ctx, 'startContainer', config.hooks?.startContainer, state, { pid: state.pid, config });
+    await runHooks(ctx, 'startContainer', config.hooks?.startContainer, state, { inContainer: { pid: state.pid, config } });
   } catch (e) {
     signalProcess(state.pid, state.berth.pidStartTime, signals.SIGKILL!);
     throw e;
@@ -26,7 +27,15 @@ export async function releaseProcess(ctx: OperationContext, state: StateFile, co
   faultPoint('start.hooks');
   release(ctx);
   faultPoint('start.released');
-  await runHooks(ctx, 'poststart', config.hooks?.poststart, state);
+  // runtime-spec 1.3: a failing poststart hook is an error and stops the container. A bundle that
+  // says it follows an earlier 1.x gets that version's rule: a warning, and the container runs on.
+  const fatal = specAtLeast(config.ociVersion, '1.3.0');
+  try {
+    await runHooks(ctx, 'poststart', config.hooks?.poststart, state, { fatal });
+  } catch (e) {
+    signalProcess(state.pid, state.berth.pidStartTime, signals.SIGKILL!);
+    throw e;
+  }
 }
 
 function release(ctx: OperationContext): void {

@@ -489,6 +489,14 @@ function parseTimeOffsets(v: unknown, path: string): TimeOffsets {
 
 const propagations = ['private', 'rprivate', 'slave', 'rslave', 'shared', 'rshared', 'unbindable', 'runbindable'];
 
+/** Whether a config of OCI_VERSION ("1.2.0", "1.3.0-rc.1") follows runtime-spec MIN or later; a pre-release counts as its release. */
+export function specAtLeast(ociVersion: string, min: string): boolean {
+  const parts = (v: string) => v.split('-')[0]!.split('.').map((n) => Number(n) || 0);
+  const [a, b] = [parts(ociVersion), parts(min)];
+  for (let i = 0; i < 3; i++) if ((a[i] ?? 0) !== (b[i] ?? 0)) return (a[i] ?? 0) > (b[i] ?? 0);
+  return true;
+}
+
 /** Parse and check config.json's content. Throws ConfigError naming the first bad path. */
 export function parseConfig(raw: unknown): Config {
   const c = object(raw, 'config.json');
