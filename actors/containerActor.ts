@@ -9,6 +9,7 @@ import { resolve } from 'node:path';
 import { initial, next, persisted, refusal, rehydrate, statusOf, type ContainerEvent, type ContainerSnapshot, type PersistedMachine, type Status } from '../machines/container.js';
 import { BerthError, isErrno } from '../native/errors.js';
 import { thisProcess, type ProcessParent } from '../native/processParent.js';
+import { sendPidfd } from '../native/console.js';
 import { closeFd } from '../native/syscalls.js';
 import type { Resources } from '../native/spec/config.js';
 import { lockFolder } from './folderLock.js';
@@ -157,10 +158,10 @@ const messageOf = (e: unknown) => (e instanceof Error ? e.message : String(e));
  * A new container (create, restore): everything checked before its folder exists, then MAKE runs
  * under the machine's EVENT, and resolves with a terminal's master when one was asked back. A
  * failed MAKE undoes all it made, the folder too: the machine's `failed` has nowhere to be kept.
- * So does a failure after it, of the record or of PID_FILE, which is written last: a client that
- * reads it finds the container recorded.
+ * So does a failure after it, of the record or of telling the caller the pid (TELL: the pid file, a
+ * pidfd sent), which comes last: a client that reads it finds the container recorded.
  */
-async function newContainer(ctx: OperationContext, event: 'CREATE' | 'RESTORE', make: () => Promise<number | undefined>, pidFile?: string): Promise<OperationResult> {
+async function newContainer(ctx: OperationContext, event: 'CREATE' | 'RESTORE', make: () => Promise<number | undefined>, tell: { pidFile?: string; pidfdSocket?: string }): Promise<OperationResult> {
   makeContainerDir(ctx.root, ctx.id);
   const unlock = await lockFolder(ctx.dir);
   try {
@@ -170,7 +171,8 @@ async function newContainer(ctx: OperationContext, event: 'CREATE' | 'RESTORE', 
       const status = persist(ctx, next(busy, { type: 'DONE' }));
       faultPoint('create.recorded-created');
       const { pid } = requireState(ctx);
-      if (pidFile) writeAtomic(resolve(pidFile), String(pid));
+      if (tell.pidFile) writeAtomic(resolve(tell.pidFile), String(pid));
+      if (tell.pidfdSocket) sendPidfd(resolve(tell.pidfdSocket), pid);
       return { id: ctx.id, status, pid, terminal };
     } catch (e) {
       if (terminal !== undefined) closeFd(terminal);
@@ -250,11 +252,11 @@ async function operate(ctx: OperationContext, req: ExistingRequest): Promise<Ope
 async function perform(ctx: OperationContext, req: OperationRequest): Promise<OperationResult> {
   if (req.op === 'create') {
     const prepared = prepareCreate(ctx, req.create);
-    return newContainer(ctx, 'CREATE', () => createContainer(ctx, req.create, prepared), req.create.pidFile);
+    return newContainer(ctx, 'CREATE', () => createContainer(ctx, req.create, prepared), req.create);
   }
   if (req.op === 'restore') {
     const prepared = prepareRestore(ctx, req.restore);
-    return newContainer(ctx, 'RESTORE', () => restoreContainer(ctx, req.restore, prepared), req.restore.pidFile);
+    return newContainer(ctx, 'RESTORE', () => restoreContainer(ctx, req.restore, prepared), { pidFile: req.restore.pidFile });
   }
   return operate(ctx, req);
 }

@@ -262,8 +262,8 @@ export class Coordinator {
     readState(this.opts.root, msg.id); // "container does not exist" first
     const process = processForExec(readConfig(containerDir(this.opts.root, msg.id)).process, msg);
     const reaper = this.remote ? null : await this.reaperOf();
-    const { id, consoleSocket, returnTerminal, stdio, preserveFds, pidFile } = msg;
-    const r = await this.perform({ op: 'exec', id, ignorePaused: msg.ignorePaused ?? false, exec: { process, consoleSocket, returnTerminal, stdio, preserveFds, pidFile } });
+    const { id, consoleSocket, returnTerminal, stdio, preserveFds, pidFile, subCgroup, pidfdSocket } = msg;
+    const r = await this.perform({ op: 'exec', id, ignorePaused: msg.ignorePaused ?? false, exec: { process, consoleSocket, returnTerminal, stdio, preserveFds, pidFile, subCgroup, pidfdSocket } });
     const pid = r.execPid!;
     // Waiting starts before watching: an exec'd process's exit is not kept for later.
     const exit = msg.detach ? null : reaper ? reaper.wait(pid) : this.opts.parent!.reap(pid).then((e) => ({ id, exec: true, ...e }));
@@ -289,7 +289,7 @@ export class Coordinator {
   }
 
   private async run(msg: Extract<Message, { type: 'run' }>): Promise<Results['run']> {
-    const { type: _, detach, ...create } = msg;
+    const { type: _, detach, keep, ...create } = msg;
     const { pid } = (await this.dispatch({ type: 'create', ...create })) as Results['create'];
     try {
       await this.dispatch({ type: 'start', id: msg.id });
@@ -300,7 +300,7 @@ export class Coordinator {
     if (detach) return { id: msg.id, pid, exit: null };
     if (!this.remote) (await this.reaperOf()).watch(msg.id, pid); // waited for: reaped here, whatever reapDetached says
     const exit = await this.wait(msg.id);
-    await this.dispatch({ type: 'delete', id: msg.id, force: true });
+    if (!keep) await this.dispatch({ type: 'delete', id: msg.id, force: true });
     return { id: msg.id, pid, exit };
   }
 

@@ -17,6 +17,8 @@ export interface CreateOptions {
   /** The bundle folder; the current directory when absent. */
   bundle?: string;
   pidFile?: string;
+  /** A unix socket the container process's pidfd is sent to once it is created (runc's --pidfd-socket). */
+  pidfdSocket?: string;
   stdio?: Stdio;
   /** Hand fds 3..3+N-1 of this process to the container at the same numbers. */
   preserveFds?: number;
@@ -42,6 +44,16 @@ export interface ExecOptions {
   /** Added to every capability set but the inheritable one (runc's --cap). */
   capabilities?: string[];
   noNewPrivileges?: boolean;
+  /** The process's AppArmor profile and SELinux label (runc's --apparmor, --process-label). */
+  apparmorProfile?: string;
+  selinuxLabel?: string;
+  /**
+   * A cgroup below the container's to run in (runc's --cgroup): `path` for every hierarchy, or
+   * `controller[,controller]:path` for those hierarchies only. It must exist.
+   */
+  subCgroup?: string;
+  /** A unix socket the process's pidfd is sent to (runc's --pidfd-socket). */
+  pidfdSocket?: string;
   tty?: boolean;
   consoleSocket?: string;
   returnTerminal?: boolean;
@@ -103,7 +115,8 @@ export type Message =
   | { type: 'state'; id: string }
   | { type: 'kill'; id: string; signal?: string | number; all?: boolean }
   | { type: 'delete'; id: string; force?: boolean }
-  | ({ type: 'run'; detach?: boolean } & CreateOptions)
+  /** create + start, and for a foreground run wait and delete (unless `keep`: runc's --keep). */
+  | ({ type: 'run'; detach?: boolean; keep?: boolean } & CreateOptions)
   | ({ type: 'exec' } & ExecOptions)
   | { type: 'wait'; id: string }
   | ({ type: 'checkpoint' } & CheckpointOptions)

@@ -70,7 +70,7 @@ export class Runtime {
   delete(id: string, opts: { force?: boolean } = {}) {
     return this.send({ type: 'delete', id, ...opts });
   }
-  run(opts: CreateOptions & { detach?: boolean }) {
+  run(opts: CreateOptions & { detach?: boolean; keep?: boolean }) {
     return this.send({ type: 'run', ...opts });
   }
   /** A new process in the container; resolves when it exits (or at once with `detach`). */

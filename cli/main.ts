@@ -110,6 +110,7 @@ async function execute(cl: CommandLine, rt: Runtime, io: CallIO): Promise<number
     id,
     bundle: (flags.bundle as string | undefined) ?? io.cwd,
     pidFile: flags.pidFile as string | undefined,
+    pidfdSocket: flags.pidfdSocket as string | undefined,
     consoleSocket: flags.consoleSocket as string | undefined,
     noPivot: flags.noPivot as boolean | undefined,
     noNewKeyring: flags.noNewKeyring as boolean | undefined,
@@ -122,6 +123,9 @@ async function execute(cl: CommandLine, rt: Runtime, io: CallIO): Promise<number
     print(plan.steps.map((s, i) => `${String(i).padStart(4)}  ${s.op.padEnd(16)} ${s.what}  (${s.args.join(', ')})`).join('\n'));
     return 0;
   }
+  // A cgroupsPath that names a systemd slice is refused by path too (native/spec/validate.ts).
+  if (cl.global.systemdCgroup && (cl.command === 'create' || cl.command === 'run' || cl.command === 'restore'))
+    throw new BerthError('--systemd-cgroup: berth has no systemd cgroup driver: it manages cgroups through cgroupfs');
   switch (cl.command) {
     case 'create':
       await rt.create(createOptions());
@@ -155,7 +159,8 @@ async function execute(cl: CommandLine, rt: Runtime, io: CallIO): Promise<number
       const detach = flags.detach as boolean | undefined;
       if (!detach) forwardSignals(io, rt, id);
       const attached = attachTerminal(io, rt, id);
-      const { exit } = await rt.run({ ...createOptions(), detach, returnTerminal: !detach && !flags.consoleSocket });
+      if (detach && flags.keep) throw new UsageError('--keep and --detach cannot be used together');
+      const { exit } = await rt.run({ ...createOptions(), detach, keep: flags.keep as boolean | undefined, returnTerminal: !detach && !flags.consoleSocket });
       await detachTerminal(attached);
       return exitStatus(exit);
     }
@@ -173,6 +178,10 @@ async function execute(cl: CommandLine, rt: Runtime, io: CallIO): Promise<number
         user: flags.user === undefined ? undefined : parseUser(flags.user as string, flags.additionalGids as string[] | undefined),
         capabilities: flags.cap as string[] | undefined,
         noNewPrivileges: flags.noNewPrivs as boolean | undefined,
+        apparmorProfile: flags.apparmor as string | undefined,
+        selinuxLabel: flags.processLabel as string | undefined,
+        subCgroup: flags.cgroup as string | undefined,
+        pidfdSocket: flags.pidfdSocket as string | undefined,
         tty: flags.tty as boolean | undefined,
         consoleSocket: flags.consoleSocket as string | undefined,
         returnTerminal: !detach && !flags.consoleSocket,

@@ -4,6 +4,8 @@ import type { Values } from './options.js';
 import { readJsonFile } from './jsonFile.js';
 import { UsageError } from './options.js';
 import { parseBytes } from './units.js';
+import { BerthError } from '../native/errors.js';
+import { intelRdtRefusal } from '../native/spec/validate.js';
 
 const integer = (text: string, flag: string) => {
   if (!/^-?\d+$/.test(text)) throw new UsageError(`invalid value "${text}" for flag -${flag}: not an integer`);
@@ -33,6 +35,8 @@ const fields: Record<string, [section: string, field: string, flag: string, pars
 
 /** The resources an update asks for: the --resources file (- for STDIN, read by the caller), or the flags. Validated by the update itself. */
 export function updateResources(flags: Values, stdin: () => Promise<Buffer>): Promise<unknown> | unknown {
+  for (const [key, name] of [['l3CacheSchema', 'l3-cache-schema'], ['memBwSchema', 'mem-bw-schema']] as const)
+    if (flags[key] !== undefined) throw new BerthError(`--${name}: ${intelRdtRefusal()}`, 'invalid');
   if (flags.resources !== undefined) {
     const path = flags.resources as string;
     return path === '-' ? stdin().then((data) => readJsonFile(data, 'stdin')) : readJsonFile(path, path);

@@ -1,10 +1,11 @@
 // Terminals on berth's side: the console socket a container's pty master is sent over (the
 // protocol of runc's --console-socket, which conmon and containerd's shim speak), receiving that
 // master when berth proxies its own terminal, and window sizes. Messages that carry an fd (CRIU's
-// RPC sends a restored terminal's master that way) are received and sent here too.
+// RPC sends a restored terminal's master that way) are received and sent here too, and so is the
+// pidfd a --pidfd-socket asks for.
 import { SyscallError } from './errors.js';
 import { koffi, libc } from './libc.js';
-import { closeFd } from './syscalls.js';
+import { closeFd, pidfdOpen } from './syscalls.js';
 
 koffi.struct('iovec', { base: 'void *', len: 'size_t' });
 koffi.struct('msghdr', { name: 'void *', namelen: 'uint32', iov: 'iovec *', iovlen: 'size_t', control: 'void *', controllen: 'size_t', flags: 'int' });
@@ -84,6 +85,21 @@ export function sendFd(sock: number, fd: number, name: string, what: string): vo
   const data = Buffer.from(name);
   const msg = { name: null, namelen: 0, iov: [{ base: data, len: data.length }], iovlen: 1, control, controllen: control.length, flags: 0 };
   if (Number(c.sendmsg(sock, msg, MSG_NOSIGNAL)) < 0) throw new SyscallError('sendmsg', koffi.errno(), what);
+}
+
+/** Send a pidfd of PID over the unix socket at SOCKET (runc's --pidfd-socket: one fd, no name). */
+export function sendPidfd(socket: string, pid: number): void {
+  const pidfd = pidfdOpen(pid);
+  try {
+    const sock = connectUnixSocket(socket);
+    try {
+      sendFd(sock, pidfd, 'pidfd', socket);
+    } finally {
+      closeFd(sock);
+    }
+  } finally {
+    closeFd(pidfd);
+  }
 }
 
 /** A pty's name, /dev/pts/N, from its master. */

@@ -2,7 +2,10 @@
 // berth-init from a plan of its own. It does not hold the container's lock: execs into one
 // container run in parallel, and with kill and state.
 import { resolve } from 'node:path';
+import { hostLayout } from '../../native/cgroups/layout.js';
+import { subCgroupDirs } from '../../native/cgroups/manager.js';
 import { compileExecPlan } from '../../native/compile/execPlan.js';
+import { sendPidfd } from '../../native/console.js';
 import { runInit } from '../../native/initProcess.js';
 import { lastCapability, lsmHost } from '../../native/procfs.js';
 import { signalAll } from '../../native/signalling.js';
@@ -20,6 +23,10 @@ export interface ExecRequest extends ConsoleRequest {
   stdio?: Stdio;
   preserveFds?: number;
   pidFile?: string;
+  /** runc's --cgroup: a cgroup below the container's to join instead (see subCgroupDirs). */
+  subCgroup?: string;
+  /** runc's --pidfd-socket: where the process's pidfd is sent. */
+  pidfdSocket?: string;
 }
 
 export interface ExecResult {
@@ -46,15 +53,18 @@ export function processForExec(base: Process, opts: ExecOptions): Process {
     user: opts.user ? { ...base.user, ...opts.user, gid: opts.user.gid ?? base.user.gid, additionalGids: opts.user.additionalGids ?? base.user.additionalGids } : base.user,
     terminal: opts.tty ?? false,
     noNewPrivileges: opts.noNewPrivileges || base.noNewPrivileges,
+    apparmorProfile: opts.apparmorProfile ?? base.apparmorProfile,
+    selinuxLabel: opts.selinuxLabel ?? base.selinuxLabel,
     capabilities: opts.capabilities?.length ? { ...caps, bounding: added('bounding'), effective: added('effective'), permitted: added('permitted'), ambient: added('ambient') } : base.capabilities,
   });
 }
 
 export async function execProcess(ctx: OperationContext, req: ExecRequest): Promise<ExecResult> {
   const state = requireState(ctx);
+  const { cgroup } = state.berth;
   const plan = compileExecPlan(readConfig(ctx.dir), req.process, {
     pid: state.pid,
-    cgroupDirs: state.berth.cgroup?.paths ?? [],
+    cgroupDirs: !cgroup ? [] : req.subCgroup ? subCgroupDirs(cgroup, hostLayout(cgroup.version), req.subCgroup) : cgroup.paths,
     preserveFds: req.preserveFds ?? 0,
     lastCap: lastCapability(),
     arch: process.arch,
@@ -66,6 +76,7 @@ export async function execProcess(ctx: OperationContext, req: ExecRequest): Prom
     await runInit({ plan, parent: ctx.parent, stdio: stdioFds(req.stdio, req.preserveFds), consoleFd: route.fd, onPid: (p) => (pid = p), untilExec: true });
     faultPoint('exec.started');
     if (req.pidFile) writeAtomic(resolve(req.pidFile), String(pid));
+    if (req.pidfdSocket) sendPidfd(resolve(req.pidfdSocket), pid);
     return { pid, terminal: route.receive() };
   } catch (e) {
     // A child no reaper knows of. Its exec may have happened (the pid file or the terminal failed

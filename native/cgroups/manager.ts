@@ -1,12 +1,12 @@
 // A container's cgroup: one directory per v1 hierarchy, or one on cgroup2. Created before the
 // container's process runs any user code, removed on delete — only the directories berth made.
-import { readFileSync, writeFileSync } from 'node:fs';
-import { mkdir, rmdir } from 'node:fs/promises';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdir, readdir, rmdir } from 'node:fs/promises';
 import { dirname, join, posix } from 'node:path';
-import { isErrno } from '../errors.js';
+import { BerthError, isErrno } from '../errors.js';
 import { signalAll } from '../signalling.js';
 import { signals } from '../signals.js';
-import { controllerDir } from './apply.js';
+import { controllerDir, controllerDirs } from './apply.js';
 import { hostLayout, parseProcCgroup, type CgroupLayout } from './layout.js';
 
 export interface CgroupRecord {
@@ -95,6 +95,31 @@ export async function createCgroup(record: CgroupRecord): Promise<void> {
   if (failed) throw failed.reason;
 }
 
+/**
+ * The directories an exec with runc's --cgroup SPEC joins: `path` below the container's cgroup in
+ * every hierarchy, or `controller[,controller]:path` below it in those controllers' hierarchies
+ * (the others stay the container's). The path stays below the container's cgroup, and must exist.
+ */
+export function subCgroupDirs(record: CgroupRecord, layout: CgroupLayout, spec: string): string[] {
+  const colon = spec.indexOf(':');
+  const controllers = colon < 0 ? null : spec.slice(0, colon).split(',');
+  const sub = posix.normalize(colon < 0 ? spec : spec.slice(colon + 1)).replace(/^\/+/, '');
+  if (!sub || sub === '.' || sub.startsWith('..')) throw new BerthError(`--cgroup ${spec}: not a cgroup below the container's`, 'invalid');
+  const byController = record.version === 1 ? controllerDirs(layout, record.paths) : new Map<string, string>();
+  const chosen = new Set<string>();
+  for (const c of controllers ?? []) {
+    const dir = record.version === 1 ? byController.get(c) : record.paths[0];
+    if (!dir) throw new BerthError(`--cgroup ${spec}: the container has no cgroup of controller "${c}"`, 'invalid');
+    chosen.add(dir);
+  }
+  return record.paths.map((p) => {
+    if (controllers && !chosen.has(p)) return p;
+    const dir = join(p, sub);
+    if (!existsSync(dir)) throw new BerthError(`--cgroup ${spec}: ${dir} does not exist`, 'invalid');
+    return dir;
+  });
+}
+
 /** Move PID into the container's cgroup, in every hierarchy. */
 export function joinCgroup(record: CgroupRecord, pid: number): void {
   for (const p of record.paths) writeFileSync(join(p, 'cgroup.procs'), String(pid));
@@ -111,6 +136,26 @@ export function cgroupPids(record: CgroupRecord): number[] {
     }
   }
   return [...pids];
+}
+
+/** Every cgroup directory below DIR that can go, deepest first (one whose last tasks are still exiting stays, for the next try). */
+async function removeBelow(dir: string): Promise<void> {
+  let entries;
+  try {
+    entries = await readdir(dir, { withFileTypes: true });
+  } catch (e) {
+    if (isErrno(e, 'ENOENT')) return;
+    throw e;
+  }
+  for (const e of entries.filter((x) => x.isDirectory())) {
+    const sub = join(dir, e.name);
+    await removeBelow(sub);
+    try {
+      await rmdir(sub);
+    } catch (err) {
+      if (!isErrno(err, 'ENOENT', 'EBUSY')) throw err;
+    }
+  }
 }
 
 /**
@@ -138,6 +183,8 @@ export async function removeCgroup(record: CgroupRecord): Promise<void> {
           // /default, shared by its namespace's containers) stays: it is theirs too.
           if (d !== path && isErrno(e, 'EBUSY', 'ENOTEMPTY')) return;
           if (!isErrno(e, 'EBUSY') || attempt >= 50) throw e;
+          // Cgroups made inside the container's (for an exec's --cgroup, by its own systemd) go with it.
+          if (d === path) await removeBelow(path);
           signalAll(cgroupPids(record), signals.SIGKILL!);
           await new Promise((r) => setTimeout(r, 10));
         }

@@ -194,6 +194,11 @@ export function parseProcess(v: unknown): Process {
   };
 }
 
+/** Why berth refuses Intel RDT (linux.intelRdt, update's RDT flags) on this host. */
+export function intelRdtRefusal(): string {
+  return existsSync('/sys/fs/resctrl/schemata') ? 'Intel RDT is not supported yet' : 'this host has no resctrl file system (/sys/fs/resctrl)';
+}
+
 /** Fields of runtime-spec 1.3 berth knows and does not apply yet: refused by path, never dropped. */
 function refuseUnsupported(o: Obj, path: string, fields: Readonly<Record<string, string>>): void {
   for (const [field, why] of Object.entries(fields)) if (o[field] !== undefined) throw new ConfigError(at(path, field), why);
@@ -510,7 +515,7 @@ export function parseConfig(raw: unknown): Config {
   });
   refuseUnsupported(linux, 'linux', {
     netDevices: 'moving network devices into the container is not supported yet',
-    intelRdt: existsSync('/sys/fs/resctrl/schemata') ? 'Intel RDT is not supported yet' : 'this host has no resctrl file system (/sys/fs/resctrl)',
+    intelRdt: intelRdtRefusal(),
     memoryPolicy: 'memory policies are not supported yet',
   });
   const rootfsPropagation = optional(linux, 'rootfsPropagation', 'linux', string);
