@@ -176,7 +176,7 @@ async function newContainer(ctx: OperationContext, event: 'CREATE' | 'RESTORE', 
       return { id: ctx.id, status, pid, terminal };
     } catch (e) {
       if (terminal !== undefined) closeFd(terminal);
-      await undoNewContainer(ctx, requireState(ctx), event.toLowerCase());
+      await undoNewContainer(ctx, requireState(ctx), event.toLowerCase(), e);
       throw e;
     }
   } finally {

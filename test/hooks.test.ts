@@ -1,5 +1,6 @@
 // Hooks: each kind at its point of the lifecycle, in its namespaces, with the state on stdin and
 // exactly its env; timeouts, failure rules, bounded output, and one hook at a time.
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { suite } from 'uvu';
@@ -139,6 +140,23 @@ test('a failing or hung hook before the program fails the operation, and under 1
   const b12 = bundle(id, ['true'], { poststart: [failing(2), recorder(log, 'after')], poststop: [failing(4)] }, (c) => (c.ociVersion = '1.2.0'));
   ok(berth(root, ['run', '--bundle', b12, id]), 'run');
   assert.match(readFileSync(log, 'utf8'), /^after /, 'the poststart hooks after a failing one still run');
+  assertNothingLeft(root, id, dir);
+});
+
+test('a create whose undo fails too says both in one line; delete --force removes what is left', () => {
+  const id = uniqueId('undo-fails');
+  const kept = join(root, id, 'config.json');
+  // The hook makes the state folder's config.json immutable, then fails: the undo cannot remove it.
+  const b = bundle(id, ['true'], { createRuntime: [{ path: '/bin/sh', args: ['sh', '-c', `chattr +i ${kept}; exit 1`] }] });
+  const r = berth(root, ['create', '--bundle', b, id]);
+  try {
+    assert.is(r.status, 1, r.stderr);
+    assert.match(r.stderr, new RegExp(`^hooks\\.createRuntime\\[0\\] \\(/bin/sh\\): exit status 1; undoing the create failed too: cannot remove ${kept}: EPERM \\(operation not permitted\\)\\n$`));
+    assert.is(r.stderr.split('\n').length, 2, 'one line');
+  } finally {
+    spawnSync('chattr', ['-i', kept]);
+  }
+  ok(berth(root, ['delete', '--force', id]), 'delete -f');
   assertNothingLeft(root, id, dir);
 });
 

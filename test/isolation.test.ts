@@ -46,7 +46,8 @@ test('a network namespace with only lo, up: localhost answers', () => {
     ['lo'],
   );
   assert.match(inside('ip link show lo'), /<LOOPBACK,UP,LOWER_UP>/);
-  assert.is(inside('nc -l -p 7777 -w 5 & sleep 0.2; echo hello | nc -w 1 127.0.0.1 7777; wait').trim(), 'hello');
+  // The client tries until the listener is up (a busy host may take longer than a fixed wait).
+  assert.is(inside('nc -l -p 7777 -w 5 & for i in 1 2 3 4 5 6 7 8 9 10; do echo hello | nc -w 1 127.0.0.1 7777 2>/dev/null && break; sleep 0.2; done; wait').trim(), 'hello');
 });
 
 test('mounts as configured; a read-only root', () => {

@@ -151,13 +151,16 @@ export async function recordAndMakeCgroup(ctx: OperationContext, prepared: Retur
   faultPoint('create.cgroup');
 }
 
-/** After a failed create or restore: nothing of it stays. */
-export async function undoNewContainer(ctx: OperationContext, state: StateFile, op: string): Promise<void> {
+/**
+ * After a failed create or restore: nothing of it stays. FAILURE is what failed; should the undo
+ * fail too, FAILURE's one line says so as well (what is left is then delete --force's to remove).
+ */
+export async function undoNewContainer(ctx: OperationContext, state: StateFile, op: string, failure: unknown): Promise<void> {
   try {
     await teardown(ctx.dir, state);
     if (state.pid) await ctx.parent.reap(state.pid); // killed by teardown; a child no reaper knows of
   } catch (undo) {
-    ctx.log.warn(`${op} ${ctx.id} failed and could not be fully undone: ${(undo as Error).message}`);
+    if (failure instanceof Error) failure.message += `; undoing the ${op} failed too: ${(undo as Error).message}`;
   }
 }
 
@@ -200,7 +203,7 @@ export async function createContainer(ctx: OperationContext, req: CreateRequest,
     ctx.state = state;
     return route.receive();
   } catch (e) {
-    await undoNewContainer(ctx, state, 'create');
+    await undoNewContainer(ctx, state, 'create', e);
     throw e;
   } finally {
     route?.close();

@@ -128,7 +128,7 @@ export async function restoreContainer(ctx: OperationContext, req: RestoreReques
   } catch (e) {
     if (terminal !== undefined) closeFd(terminal);
     unmountRoot();
-    await undoNewContainer(ctx, state, 'restore');
+    await undoNewContainer(ctx, state, 'restore', e);
     throw e;
   } finally {
     for (const fd of opened) closeSync(fd);
