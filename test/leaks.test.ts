@@ -1,7 +1,9 @@
 // Nothing grows with use: lifecycles and execs through cli/berth, then the server's fds, threads
 // and zombie children, the host's mount table, berth's cgroup folders and the state root are as
-// they were. A fast slice here; BERTH_LEAK_CYCLES runs more (1000: `BERTH_LEAK_CYCLES=1000 node
-// build/test/leaks.test.js`).
+// they were; the same for lifecycles through the API in this process (its fds, threads, zombies,
+// and its heap after a GC within a bound). A fast slice here; BERTH_LEAK_CYCLES and
+// BERTH_LEAK_API_CYCLES run more (`BERTH_LEAK_CYCLES=1000 BERTH_LEAK_API_CYCLES=10000 node
+// --expose-gc build/test/leaks.test.js`).
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { suite } from 'uvu';
@@ -64,6 +66,40 @@ test(`${cycles} lifecycles and execs through the CLI leave the server, the mount
   waitUntil(() => JSON.stringify((after = footprint(server!))) === JSON.stringify(before), 2_000);
   assert.is(serverPid(root), server, 'the same server throughout');
   assert.equal(after, before);
+});
+
+const apiCycles = Number(process.env.BERTH_LEAK_API_CYCLES ?? 100);
+
+test(`${apiCycles} lifecycles through the API leave this process, the mount table, cgroups and the state root as they were`, async () => {
+  const { Runtime } = await import('../actors/runtime.js');
+  const apiRoot = join(dir, 'api-state');
+  const rt = new Runtime({ root: apiRoot });
+  const once = makeBundle(join(dir, 'api-once'), rootfs, ['true']);
+  const cycle = async () => {
+    const id = uniqueId('leak');
+    await rt.create({ id, bundle: once, stdio: 'ignore' });
+    await rt.start(id);
+    await rt.wait(id);
+    await rt.delete(id);
+  };
+  const heap = () => {
+    (globalThis as { gc?: () => void }).gc?.();
+    return process.memoryUsage().heapUsed;
+  };
+  try {
+    for (let i = 0; i < 10; i++) await cycle(); // warm: lazily made modules, pools and caches
+    const count = () => ({ ...footprint(process.pid), state: readdirSync(apiRoot).length });
+    const before = count();
+    const heapBefore = heap();
+    for (let i = 0; i < apiCycles; i++) await cycle();
+    let after = count();
+    waitUntil(() => JSON.stringify((after = count())) === JSON.stringify(before), 2_000);
+    assert.equal(after, before);
+    // Without --expose-gc the heap is only looked at, not bounded: a GC may simply not have come yet.
+    if ((globalThis as { gc?: () => void }).gc) assert.ok(heap() - heapBefore < 8 * 2 ** 20, `the heap grew ${((heap() - heapBefore) / 2 ** 20).toFixed(1)} MB`);
+  } finally {
+    await rt.close();
+  }
 });
 
 if (isRoot) test.run();
