@@ -210,6 +210,40 @@ test("a rootfs whose /dev/console is a symlink: the terminal is refused in one l
   assertNothingLeft(root, id, r);
 });
 
+test("a mount destination swapped between a folder and an escaping symlink while berth mounts: nothing is made or mounted outside the rootfs (runc's CVE-2021-30465)", async () => {
+  const r = makeRootfs(join(dir, 'race-rootfs'));
+  const outside = join(dir, 'race-outside');
+  mkdirSync(outside);
+  mkdirSync(join(r, 'data'));
+  const escape = `${'../'.repeat(12)}${outside.slice(1)}/target`;
+  // The racer swaps rootfs/data/mnt between a folder and a symlink out of the rootfs, as a second
+  // container sharing the folder would.
+  const racer = spawn('sh', ['-c', `cd ${r}/data; while :; do mkdir mnt 2>/dev/null; rmdir mnt 2>/dev/null; ln -s ${escape} mnt 2>/dev/null; rm -f mnt; done`], { stdio: 'ignore' });
+  try {
+    const outcomes = { ran: 0, refused: 0 };
+    for (let i = 0; i < 40; i++) {
+      const id = uniqueId('iso-race');
+      const b = makeBundle(join(dir, id), r, ['true'], (c) => {
+        c.root.readonly = false;
+        c.mounts.push({ destination: '/data/mnt/sub', type: 'tmpfs', source: 'tmpfs', options: [] });
+      });
+      const res = berth(root, ['run', '--bundle', b, id]);
+      if (res.status === 0) outcomes.ran++;
+      else {
+        outcomes.refused++;
+        assert.is(res.stderr.trimEnd().split('\n').length, 1, `one line: ${res.stderr}`);
+      }
+      assert.not.ok(existsSync(join(outside, 'target')), `#${i}: nothing made outside the rootfs`);
+      assertNothingLeft(root, id, join(dir, id)); // (the racer itself works in the rootfs)
+    }
+    assert.ok(outcomes.ran > 0, `some creates won the race: ${JSON.stringify(outcomes)}`);
+  } finally {
+    racer.kill('SIGKILL');
+    await new Promise((done) => racer.on('exit', done));
+  }
+  assert.equal(mountsUnder(outside), [], 'nothing mounted there either');
+});
+
 test('namespaced sysctls are set inside; oom_score_adj', () => {
   assert.is(inside('cat /proc/sys/net/ipv4/ip_forward /proc/self/oom_score_adj', (c) => ((c.linux.sysctl = { 'net.ipv4.ip_forward': '1' }), (c.process.oomScoreAdj = 123))), '1\n123');
 });
