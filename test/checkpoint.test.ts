@@ -207,12 +207,18 @@ test('refused: a container that is not running, an id that exists, images that a
   ok(berth(root, ['delete', id]), 'delete');
 });
 
-test('a restore CRIU fails midway leaves nothing: no state folder, cgroup, mount or process', () => {
-  const id = uniqueId('broken');
+/** A counting container ID checkpointed and deleted: its image folder. */
+function checkpointedAndDeleted(id: string): string {
   counting(id);
   const images = join(dir, `${id}-images`);
   ok(withCriu(['checkpoint', '--image-path', images, id]), 'checkpoint');
   ok(berth(root, ['delete', id]), 'delete');
+  return images;
+}
+
+test('a restore CRIU fails midway leaves nothing: no state folder, cgroup, mount or process', () => {
+  const id = uniqueId('broken');
+  const images = checkpointedAndDeleted(id);
   // Without its fs image the restored process fails: CRIU has made the processes by then.
   rmSync(join(images, 'fs-1.img'));
   const r = withCriu(['restore', '-d', '--image-path', images, '--bundle', join(dir, id), id]);
@@ -223,10 +229,7 @@ test('a restore CRIU fails midway leaves nothing: no state folder, cgroup, mount
 
 test('truncated, corrupted and hostile image folders: restore gives a container or one line, and leaves nothing', () => {
   const id = uniqueId('hostile');
-  counting(id);
-  const images = join(dir, `${id}-images`);
-  ok(withCriu(['checkpoint', '--image-path', images, id]), 'checkpoint');
-  ok(berth(root, ['delete', id]), 'delete');
+  const images = checkpointedAndDeleted(id);
   const files = readdirSync(images).filter((f) => f.endsWith('.img')).sort();
   const r = prng(20261203);
   const pick = () => files[Math.floor(r() * files.length)]!;

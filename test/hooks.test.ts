@@ -30,21 +30,26 @@ function bundle(id: string, args: string[], hooks: Hooks, patch?: (c: Config) =>
   });
 }
 
-test('every kind at its point, in its namespaces, with the state on stdin and exactly its env', () => {
-  const id = uniqueId('hooks');
+/** A bundle whose hooks of every kind append to one log (startContainer's through a folder bound in); POSTSTART tags its poststart hooks. */
+function recordedBundle(id: string, args: string[], poststart: string[], poststop: boolean) {
   const logs = join(dir, `${id}-logs`);
   mkdirSync(logs);
-  const hostLog = join(logs, 'log');
+  const log = join(logs, 'log');
   const hooks: Hooks = {
-    prestart: [recorder(hostLog, 'prestart')],
-    createRuntime: [recorder(hostLog, 'createRuntime')],
-    createContainer: [recorder(hostLog, 'createContainer')],
+    prestart: [recorder(log, 'prestart')],
+    createRuntime: [recorder(log, 'createRuntime')],
+    createContainer: [recorder(log, 'createContainer')],
     // startContainer's path resolves in the container: its busybox sh, writing to a folder bound in
     startContainer: [recorder('/logs/log', 'startContainer')],
-    poststart: [recorder(hostLog, 'poststart1'), recorder(hostLog, 'poststart2')],
-    poststop: [recorder(hostLog, 'poststop')],
+    poststart: poststart.map((tag) => recorder(log, tag)),
+    ...(poststop ? { poststop: [recorder(log, 'poststop')] } : {}),
   };
-  const b = bundle(id, ['true'], hooks, (c) => c.mounts.push({ destination: '/logs', type: 'bind', source: logs, options: ['rbind', 'rw'] }));
+  return { log, bundle: bundle(id, args, hooks, (c) => c.mounts.push({ destination: '/logs', type: 'bind', source: logs, options: ['rbind', 'rw'] })) };
+}
+
+test('every kind at its point, in its namespaces, with the state on stdin and exactly its env', () => {
+  const id = uniqueId('hooks');
+  const { log: hostLog, bundle: b } = recordedBundle(id, ['true'], ['poststart1', 'poststart2'], true);
   ok(berth(root, ['create', '--bundle', b, id]), 'create');
   const pid = JSON.parse(ok(berth(root, ['state', id]), 'state')).pid;
   ok(berth(root, ['start', id]), 'start');
@@ -76,17 +81,7 @@ test('every kind at its point, in its namespaces, with the state on stdin and ex
 
 test('start --restart: the new process gets createContainer, startContainer and poststart; the kept namespaces\' hooks do not run again', () => {
   const id = uniqueId('hooks-restart');
-  const logs = join(dir, `${id}-logs`);
-  mkdirSync(logs);
-  const hostLog = join(logs, 'log');
-  const hooks: Hooks = {
-    prestart: [recorder(hostLog, 'prestart')],
-    createRuntime: [recorder(hostLog, 'createRuntime')],
-    createContainer: [recorder(hostLog, 'createContainer')],
-    startContainer: [recorder('/logs/log', 'startContainer')],
-    poststart: [recorder(hostLog, 'poststart')],
-  };
-  const b = bundle(id, ['sleep', '30'], hooks, (c) => c.mounts.push({ destination: '/logs', type: 'bind', source: logs, options: ['rbind', 'rw'] }));
+  const { log: hostLog, bundle: b } = recordedBundle(id, ['sleep', '30'], ['poststart'], false);
   ok(berth(root, ['run', '-d', '--bundle', b, id]), 'run -d');
   ok(berth(root, ['stop', '-t', '0', id]), 'stop');
   writeFileSync(hostLog, '');

@@ -174,40 +174,29 @@ test("a rootfs whose /dev/null is a symlink to a procfs file: masked files are m
   }
 });
 
-test('a rootfs whose /dev/ptmx is a symlink to a file: the terminal is refused in one line, nothing is written through it', async () => {
-  const r = makeRootfs(join(dir, 'ptmx-rootfs'));
-  writeFileSync(join(r, 'etc', 'decoy'), 'untouched\n');
-  symlinkSync('/etc/decoy', join(r, 'dev', 'ptmx'));
-  const id = uniqueId('iso-ptmx');
-  const b = makeBundle(join(dir, id), r, ['true'], (c) => {
-    c.process.terminal = true;
-    c.root.readonly = false;
-    c.mounts = c.mounts.filter((m) => !m.destination.startsWith('/dev'));
-  });
-  const receiver = await consoleReceiver(dir);
-  const res = berth(root, ['create', '--console-socket', receiver.socket, '--bundle', b, id]);
-  assert.is(res.status, 1);
-  assert.is(res.stderr, 'make a terminal, bind it over /dev/console and hand its master to the console socket: ENOTTY (inappropriate ioctl for device)\n');
-  assert.is(readFileSync(join(r, 'etc', 'decoy'), 'utf8'), 'untouched\n');
-  assertNothingLeft(root, id, r);
-});
-
-test("a rootfs whose /dev/console is a symlink: the terminal is refused in one line, nothing is bound through it (runc's CVE-2025-52565 class)", async () => {
-  const r = makeRootfs(join(dir, 'console-rootfs'));
-  writeFileSync(join(r, 'etc', 'decoy'), 'untouched\n');
-  symlinkSync('/etc/decoy', join(r, 'dev', 'console'));
-  const id = uniqueId('iso-console');
-  const b = makeBundle(join(dir, id), r, ['true'], (c) => {
-    c.process.terminal = true;
-    c.root.readonly = false;
-    c.mounts = c.mounts.filter((m) => m.destination !== '/dev'); // the rootfs's own /dev, devpts still mounted in it
-  });
-  const receiver = await consoleReceiver(dir);
-  const res = berth(root, ['create', '--console-socket', receiver.socket, '--bundle', b, id]);
-  assert.is(res.status, 1);
-  assert.is(res.stderr, 'make a terminal, bind it over /dev/console and hand its master to the console socket: ELOOP (too many symbolic links encountered)\n');
-  assert.is(readFileSync(join(r, 'etc', 'decoy'), 'utf8'), 'untouched\n');
-  assertNothingLeft(root, id, r);
+test("a rootfs whose /dev/ptmx or /dev/console is a symlink to a file: the terminal is refused in one line, nothing is written or bound through it (runc's CVE-2025-52565 class)", async () => {
+  const cases = [
+    ['ptmx', (c: Config) => (c.mounts = c.mounts.filter((m) => !m.destination.startsWith('/dev'))), 'ENOTTY (inappropriate ioctl for device)'],
+    // the rootfs's own /dev, with devpts still mounted in it
+    ['console', (c: Config) => (c.mounts = c.mounts.filter((m) => m.destination !== '/dev')), 'ELOOP (too many symbolic links encountered)'],
+  ] as const;
+  for (const [node, devMounts, errno] of cases) {
+    const r = makeRootfs(join(dir, `${node}-rootfs`));
+    writeFileSync(join(r, 'etc', 'decoy'), 'untouched\n');
+    symlinkSync('/etc/decoy', join(r, 'dev', node));
+    const id = uniqueId(`iso-${node}`);
+    const b = makeBundle(join(dir, id), r, ['true'], (c) => {
+      c.process.terminal = true;
+      c.root.readonly = false;
+      devMounts(c);
+    });
+    const receiver = await consoleReceiver(dir);
+    const res = berth(root, ['create', '--console-socket', receiver.socket, '--bundle', b, id]);
+    assert.is(res.status, 1);
+    assert.is(res.stderr, `make a terminal, bind it over /dev/console and hand its master to the console socket: ${errno}\n`);
+    assert.is(readFileSync(join(r, 'etc', 'decoy'), 'utf8'), 'untouched\n');
+    assertNothingLeft(root, id, r);
+  }
 });
 
 test("a mount destination swapped between a folder and an escaping symlink while berth mounts: nothing is made or mounted outside the rootfs (runc's CVE-2021-30465)", async () => {
