@@ -87,6 +87,13 @@ export function sendFd(sock: number, fd: number, name: string, what: string): vo
   if (Number(c.sendmsg(sock, msg, MSG_NOSIGNAL)) < 0) throw new SyscallError('sendmsg', koffi.errno(), what);
 }
 
+/** Send FD over SOCK behind the byte 1, or (FD null) the byte 0 alone: the end of fds a SYNC hands berth-init. */
+export function sendFdOrEnd(sock: number, fd: number | null): void {
+  if (fd !== null) return sendFd(sock, fd, '\x01', 'berth-init');
+  const msg = { name: null, namelen: 0, iov: [{ base: Buffer.from([0]), len: 1 }], iovlen: 1, control: null, controllen: 0, flags: 0 };
+  if (Number(c.sendmsg(sock, msg, MSG_NOSIGNAL)) < 0) throw new SyscallError('sendmsg', koffi.errno(), 'berth-init');
+}
+
 /** Send a pidfd of PID over the unix socket at SOCKET (runc's --pidfd-socket: one fd, no name). */
 export function sendPidfd(socket: string, pid: number): void {
   const pidfd = pidfdOpen(pid);

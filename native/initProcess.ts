@@ -5,6 +5,7 @@ import { dirname, join } from 'node:path';
 import { Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { BerthError, errnoName, errnoText } from './errors.js';
+import { sendFdOrEnd } from './console.js';
 import { encodePlan, Msg, SyncTag, type Plan, type PlanStep, type SyncTagValue } from './plan.js';
 import { signalAll } from './signalling.js';
 import type { ProcessParent } from './processParent.js';
@@ -56,7 +57,8 @@ export interface InitOptions {
   untilExec?: boolean;
 }
 
-export type SyncAnswers = Partial<Record<SyncTagValue, (stage1Pid: number) => void | Promise<void>>>;
+/** An answer acts on the stage-1 process; one that hands berth-init fds (IDMAPPED_MOUNTS) sends them with SEND_FD. */
+export type SyncAnswers = Partial<Record<SyncTagValue, (stage1Pid: number, sendFd: (fd: number) => void) => void | Promise<void>>>;
 
 const MSG_SIZE = 16;
 
@@ -107,10 +109,12 @@ export async function runInit(opts: InitOptions): Promise<number> {
             const ack = Buffer.alloc(4);
             let failure: Error | null = null;
             try {
-              await answerOf(opts.syncs, value)(stage1.pid);
+              await answerOf(opts.syncs, value)(stage1.pid, (fd) => sendFdOrEnd(stage1.socket, fd));
             } catch (e) {
               failure = e as Error;
               ack.writeInt32LE(1 /* EPERM: the init gives up */);
+              // berth-init reads the fds it was promised before the ack: a message without one ends them.
+              if (value === SyncTag.IDMAPPED_MOUNTS && !settled) sendFdOrEnd(stage1.socket, null);
             }
             if (settled) return;
             sock.write(ack);

@@ -50,6 +50,7 @@ export const Op = {
   IOPRIO: 44, // (value) ioprio_set(2) of this process: class << 13 | level
   PERSONALITY: 45, // (persona) personality(2)
   AFFINITY: 46, // (mask) sched_setaffinity(2) of this process: a CPU bitmask as bytes
+  MOVE_MOUNT: 47, // (slot, path, resolve) attach the detached mount in SLOT (an idmapped bind the parent made) at PATH
 } as const;
 export type OpName = keyof typeof Op;
 
@@ -62,7 +63,9 @@ export const Resolve = {
 } as const;
 
 /** Fd slots shared by the steps. */
-export const Slot = { ROOT: 0, FIFO: 1, NULL: 2 } as const;
+export const Slot = { ROOT: 0, FIFO: 1, NULL: 2, IDMAPPED: 3 } as const;
+/** Slots IDMAPPED, IDMAPPED + 1, ...: one per idmapped bind, at most this many. */
+export const IDMAPPED_SLOTS = 16;
 
 /** The fds berth-init gets besides the process's own (0, 1, 2, then the preserved ones). */
 export const initFd = {
@@ -76,7 +79,7 @@ export const initFd = {
 export const Msg = { SYNC: 1, PID: 2, READY: 3, ERROR: 4 } as const;
 
 /** Tags of SYNC steps: what the parent must do before acking. */
-export const SyncTag = { ID_MAPS: 1, CREATE_HOOKS: 2 } as const;
+export const SyncTag = { ID_MAPS: 1, CREATE_HOOKS: 2, IDMAPPED_MOUNTS: 3 } as const;
 export type SyncTagValue = (typeof SyncTag)[keyof typeof SyncTag];
 
 export type Arg = string | number | bigint | Buffer;
@@ -153,6 +156,7 @@ export function cHeader(): string {
   for (const [k, v] of Object.entries(Resolve)) lines.push(`#define RESOLVE_${k} ${v}`);
   for (const [k, v] of Object.entries(Slot)) lines.push(`#define SLOT_${k} ${v}`);
   for (const [k, v] of Object.entries(Msg)) lines.push(`#define MSG_${k} ${v}`);
-  lines.push(`#define SLOT_COUNT ${Object.keys(Slot).length}`);
+  lines.push(`#define SLOT_COUNT ${Slot.IDMAPPED + IDMAPPED_SLOTS}`);
+  for (const [k, v] of Object.entries(SyncTag)) lines.push(`#define SYNC_${k} ${v}`);
   return lines.join('\n') + '\n';
 }

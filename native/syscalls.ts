@@ -6,6 +6,8 @@ import { koffi, libc } from './libc.js';
 const SYS_pidfd_send_signal = 424;
 const SYS_pidfd_open = 434;
 const SYS_bpf = process.arch === 'arm64' ? 280 : 321;
+const SYS_open_tree = 428;
+const SYS_mount_setattr = 442;
 
 const c = {
   flock: libc.func('int flock(int fd, int op)'),
@@ -332,4 +334,30 @@ export function attachedDevicePrograms(cgroupFd: number, what: string): number[]
 
 export function deviceProgramFd(id: number, what: string): number {
   return bpf('PROG_GET_FD_BY_ID', (a) => a.writeUInt32LE(id, 0), what).r;
+}
+
+const AT_FDCWD = -100;
+const AT_EMPTY_PATH = 0x1000;
+const AT_RECURSIVE = 0x8000;
+const OPEN_TREE_CLONE = 1;
+const OPEN_TREE_CLOEXEC = 0o2000000;
+const MOUNT_ATTR_IDMAP = 0x100000;
+
+/**
+ * A detached clone of the mount at SOURCE (with the mounts below it when RECURSIVE), idmapped
+ * with the user namespace USERNS_FD: its fd, for berth-init to attach in the container.
+ */
+export function idmappedTree(source: string, recursive: boolean, usernsFd: number): number {
+  const rec = recursive ? AT_RECURSIVE : 0;
+  const tree = check('open_tree', c.syscall(SYS_open_tree, 'int', AT_FDCWD, 'str', source, 'uint', OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | rec), source);
+  const attr = Buffer.alloc(32); // struct mount_attr: attr_set, attr_clr, propagation, userns_fd
+  attr.writeBigUInt64LE(BigInt(MOUNT_ATTR_IDMAP), 0);
+  attr.writeBigUInt64LE(BigInt(usernsFd), 24);
+  try {
+    check('mount_setattr(MOUNT_ATTR_IDMAP)', c.syscall(SYS_mount_setattr, 'int', tree, 'str', '', 'uint', AT_EMPTY_PATH | rec, 'void *', attr, 'size_t', attr.length), source);
+  } catch (e) {
+    closeFd(tree);
+    throw e;
+  }
+  return tree;
 }

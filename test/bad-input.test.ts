@@ -35,7 +35,8 @@ test('runtime-spec 1.3 fields berth cannot apply are refused by path, never drop
   refused((c) => (raw(c).linux.netDevices = { eth9: { name: 'eth0' } }), /^linux\.netDevices: moving network devices into the container is not supported yet$/);
   refused((c) => (raw(c).linux.intelRdt = { closID: 'x' }), /^linux\.intelRdt: (this host has no resctrl file system \(\/sys\/fs\/resctrl\)|Intel RDT is not supported yet)$/);
   refused((c) => (raw(c).linux.memoryPolicy = { mode: 'MPOL_BIND', nodes: '0' }), /^linux\.memoryPolicy: memory policies are not supported yet$/);
-  refused((c) => (raw(c).mounts[0]!.uidMappings = [{ containerID: 0, hostID: 1000, size: 1 }]), /^mounts\[0\]\.uidMappings: idmapped mounts are not supported yet$/);
+  refused((c) => (raw(c).mounts[0]!.uidMappings = [{ containerID: 0, hostID: 1000, size: 1 }]), /^mounts\[0\]\.gidMappings: is required with the other \(an idmapped mount maps both\)$/);
+  refused((c) => ((raw(c).mounts[0]!.uidMappings = [{ containerID: 0, hostID: 1000, size: 1 }]), (raw(c).mounts[0]!.gidMappings = [{ containerID: 0, hostID: 1000, size: 1 }])), /^mounts\[0\]\.uidMappings: is for bind mounts only$/);
   refused((c) => (raw(c).linux.personality = { domain: 'LINUX64' }), /^linux\.personality\.domain: unknown value "LINUX64" \(LINUX, LINUX32\)$/);
   refused((c) => (raw(c).linux.personality = { domain: 'LINUX', flags: ['X'] }), /^linux\.personality\.flags\[0\]: unknown flag "X" \(none is defined\)$/);
   refused((c) => (raw(c).linux.timeOffsets = { boottime: { secs: 10 } }), /^linux\.timeOffsets: needs a time namespace of the container's own/);

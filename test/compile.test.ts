@@ -318,8 +318,11 @@ test('exec: joins the container process’s namespaces (user first, mount last),
 test('features tells what the compilers take: every mount option, namespace, hook kind and capability it lists compiles', () => {
   const f = features();
   for (const option of f.mountOptions) {
-    const bindOnly = /^r?bind$/.test(option);
-    const c = config((x) => x.mounts.push(bindOnly ? { destination: '/x', type: 'bind', source: '/b/data', options: [option] } : { destination: '/x', type: 'tmpfs', source: 'tmpfs', options: [option] }));
+    const bindOnly = /^r?bind$|^r?idmap$/.test(option);
+    const c = config((x) => {
+      x.mounts.push(bindOnly ? { destination: '/x', type: 'bind', source: '/b/data', options: [option] } : { destination: '/x', type: 'tmpfs', source: 'tmpfs', options: [option] });
+      if (option.endsWith('idmap')) (x.linux.namespaces.push({ type: 'user' }), (x.linux.uidMappings = [{ containerID: 0, hostID: 1000, size: 1 }]), (x.linux.gidMappings = [{ containerID: 0, hostID: 1000, size: 1 }]));
+    });
     try {
       compileInitPlan(c, ctx());
     } catch (e) {
@@ -335,8 +338,8 @@ test('features tells what the compilers take: every mount option, namespace, hoo
   }
   for (const kind of f.hooks) assert.ok(parseConfig({ ...defaultSpec(), hooks: { [kind]: [{ path: '/bin/true' }] } }).hooks?.[kind as HookKind]?.length, kind);
   assert.is(capabilityMasks({ bounding: f.linux.capabilities }, 40).skipped.length, 0, 'every capability listed is applied');
-  assert.equal(f.linux.mountExtensions, { idmap: { enabled: false } }, 'idmap is refused: reported as not enabled');
-  assert.ok(!f.mountOptions.includes('idmap'));
+  assert.equal(f.linux.mountExtensions, { idmap: { enabled: true } });
+  assert.ok(f.mountOptions.includes('idmap') && f.mountOptions.includes('ridmap'));
 });
 
 test.run();

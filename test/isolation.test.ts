@@ -1,6 +1,6 @@
 // What a container sees from inside: checked by running busybox in real containers.
 import { spawn, spawnSync } from 'node:child_process';
-import { chownSync, existsSync, mkdirSync, openSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -96,7 +96,8 @@ test('a mount option berth cannot apply is refused by its path, and nothing is l
   const cases: [Config['mounts'][number], RegExp][] = [
     [{ destination: '/t', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'bogus=1'] }, /^mounts\[\d+\]\.options\[1\]: "bogus=1" is not a mount option berth knows for tmpfs$/m],
     [{ destination: '/p', type: 'proc', source: 'proc', options: ['tmpcopyup'] }, /^mounts\[\d+\]\.options\[0\]: tmpcopyup is for tmpfs mounts only$/m],
-    [{ destination: '/m', type: 'bind', source: dir, options: ['rbind', 'idmap'] }, /^mounts\[\d+\]\.options\[1\]: "idmap": idmapped mounts are not supported yet$/m],
+    [{ destination: '/m', type: 'tmpfs', source: 'tmpfs', options: ['rw', 'idmap'] }, /^mounts\[\d+\]\.options\[1\]: idmap is for bind mounts only$/m],
+    [{ destination: '/m', type: 'bind', source: dir, options: ['rbind', 'idmap'] }, /^mounts\[\d+\]\.options: idmap needs mappings: the mount's uidMappings and gidMappings, or a user namespace's$/m],
     [{ destination: '/m', type: 'bind', source: dir, options: ['rbind', 'frobnicate'] }, /^mounts\[\d+\]\.options\[1\]: "frobnicate" is not a mount option berth knows$/m],
   ];
   for (const [mount, message] of cases) {
@@ -231,6 +232,34 @@ test("a mount destination swapped between a folder and an escaping symlink while
     await new Promise((done) => racer.on('exit', done));
   }
   assert.equal(mountsUnder(outside), [], 'nothing mounted there either');
+});
+
+test('idmapped binds: the host\'s owners seen through the container\'s user namespace, or through the mount\'s own mappings', () => {
+  const data = join(dir, 'idmap-data');
+  mkdirSync(data, { recursive: true });
+  chmodSync(dir, 0o711); // a plain bind's source is opened inside the user namespace: its path must be traversable
+  const r = makeRootfs(join(dir, 'idmap-rootfs'));
+  mkdirSync(join(r, 'data')); // and its mount point there cannot be made by the container's root
+  writeFileSync(join(data, 'file'), 'x');
+  chownSync(data, 0, 0);
+  chownSync(join(data, 'file'), 0, 0);
+  const userns = (c: Config) => {
+    c.linux.namespaces.push({ type: 'user' });
+    c.linux.uidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+    c.linux.gidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+  };
+  const owners = (mount: Partial<Config['mounts'][number]>) =>
+    inside('stat -c "%u:%g" /data/file; touch /data/made 2>/dev/null && echo made || echo refused', (c) => {
+      userns(c);
+      c.mounts.push({ destination: '/data', type: 'bind', source: data, options: ['rbind', 'rw'], ...mount });
+    }, r);
+  assert.is(owners({}), '65534:65534\nrefused', 'a plain bind: the host\'s root is nobody inside, and may not be written as');
+  assert.is(owners({ options: ['bind', 'rw', 'idmap'] }), '0:0\nmade', "idmap: the host's root is the container's root");
+  assert.is(statSync(join(data, 'made')).uid, 0, 'what the container made is the host root\'s on disk');
+  rmSync(join(data, 'made'));
+  const own = [{ containerID: 0, hostID: 100001, size: 1 }];
+  assert.is(owners({ options: ['bind', 'rw'], uidMappings: own, gidMappings: own }), '1:1\nrefused', 'the mount\'s own mappings: host 0 is 100001 outside, 1 inside');
+  assert.equal(readdirSync(data).sort(), ['file']);
 });
 
 test('namespaced sysctls are set inside; oom_score_adj', () => {

@@ -11,11 +11,12 @@ import { resourceWrites } from '../../native/cgroups/resources.js';
 import { capabilityMasks } from '../../native/compile/capabilities.js';
 import { compileInitPlan } from '../../native/compile/initPlan.js';
 import { ignoredLsmFields } from '../../native/compile/lsm.js';
-import { ownMountNamespace } from '../../native/compile/mounts.js';
+import { idmappedBinds, ownMountNamespace } from '../../native/compile/mounts.js';
 import { idMapText } from '../../native/compile/namespaces.js';
 import { tablelessArchitecturesOf } from '../../native/compile/seccomp.js';
 import type { CompileContext } from '../../native/compile/context.js';
 import { BerthError, isErrno } from '../../native/errors.js';
+import { sendIdmappedBinds } from '../../native/idmappedBinds.js';
 import { runInit } from '../../native/initProcess.js';
 import { SyncTag } from '../../native/plan.js';
 import { lastCapability, lsmHost, procStat } from '../../native/procfs.js';
@@ -190,6 +191,7 @@ export async function createContainer(ctx: OperationContext, req: CreateRequest,
           writeFileSync(`/proc/${stage1}/gid_map`, idMapText(config.linux.gidMappings ?? []));
         },
         [SyncTag.CREATE_HOOKS]: () => runCreateHooks(ctx, state, config),
+        [SyncTag.IDMAPPED_MOUNTS]: (stage1, sendFd) => sendIdmappedBinds(idmappedBinds(config, prepared.bundle), stage1, sendFd),
       },
       onPid: (pid) => {
         state.pid = pid;

@@ -6,6 +6,8 @@ import { rmSync } from 'node:fs';
 import { hostLayout } from '../../native/cgroups/layout.js';
 import { compileInitPlan } from '../../native/compile/initPlan.js';
 import { BerthError } from '../../native/errors.js';
+import { idmappedBinds } from '../../native/compile/mounts.js';
+import { sendIdmappedBinds } from '../../native/idmappedBinds.js';
 import { runInit } from '../../native/initProcess.js';
 import { withKeptNamespaces } from '../../native/keptNamespaces.js';
 import { SyncTag } from '../../native/plan.js';
@@ -45,7 +47,10 @@ export async function restartContainer(ctx: OperationContext, { stdio }: Restart
       plan,
       parent: ctx.parent,
       stdio: stdioFds(stdio),
-      syncs: { [SyncTag.CREATE_HOOKS]: () => runHooks(ctx, 'createContainer', config.hooks?.createContainer, next, { inContainer: { pid: next.pid, config } }) },
+      syncs: {
+        [SyncTag.CREATE_HOOKS]: () => runHooks(ctx, 'createContainer', config.hooks?.createContainer, next, { inContainer: { pid: next.pid, config } }),
+        [SyncTag.IDMAPPED_MOUNTS]: (stage1, sendFd) => sendIdmappedBinds(idmappedBinds(config, state.bundle), stage1, sendFd),
+      },
       onPid: (p) => ((next.pid = p), (next.berth.pidStartTime = procStat(p)?.startTime ?? 0)),
     });
     await releaseProcess(ctx, next, config);

@@ -10,10 +10,15 @@ import { Slot, step, SyncTag, type Plan } from '../plan.js';
 import type { Config } from '../spec/config.js';
 import { O_RDWR, type CompileContext } from './context.js';
 import { devicePlan } from './devices.js';
-import { enterRootPlan, finalRootPlan, mountPlan, rootfsPlan } from './mounts.js';
+import { enterRootPlan, finalRootPlan, idmappedBinds, mountPlan, rootfsPlan } from './mounts.js';
 import { namespacePlan, userNamespaceRootPlan } from './namespaces.js';
 import { earlyProcessPlan, processPlan } from './process.js';
 import { sysctlPlan } from './sysctl.js';
+
+const idmappedSync = (config: Config, bundle: string) => {
+  const count = idmappedBinds(config, bundle).length;
+  return count ? [step('SYNC', `have the ${count} idmapped bind${count > 1 ? 's' : ''} made and handed over`, SyncTag.IDMAPPED_MOUNTS, count)] : [];
+};
 
 const hasCreateHooks = (config: Config) => (['prestart', 'createRuntime', 'createContainer'] as const).some((k) => config.hooks?.[k]?.length);
 
@@ -27,6 +32,8 @@ export function compileInitPlan(config: Config, ctx: CompileContext): Plan {
     // The cgroup namespace, created next, is rooted at the cgroup the process is in: join it first.
     ...cgroupJoinPlan(ctx.cgroupDirs),
     ...namespacePlan(config),
+    // In the container's user namespace now: berth makes the idmapped binds and hands them over.
+    ...idmappedSync(config, ctx.bundle),
     step('FORK', 'fork the container process'),
     // Devices and directories get exactly the modes config.json asks for.
     step('UMASK', 'clear the umask', 0),

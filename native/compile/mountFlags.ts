@@ -114,13 +114,10 @@ export const recursiveOptions: Readonly<Record<string, { set: number; clear: num
 export const extensionOptions = {
   /** Copy what the tmpfs hides into it (podman's --tmpfs and --read-only ask for it). */
   tmpcopyup: 'tmpfs',
+  /** An idmapped bind (mount_setattr's MOUNT_ATTR_IDMAP): of the mount itself, or recursively. */
+  idmap: 'bind',
+  ridmap: 'bind',
 } as const;
-
-/** Words berth knows and cannot apply yet: refused by name rather than handed to the kernel. */
-const unsupportedOptions: Readonly<Record<string, string>> = {
-  idmap: 'idmapped mounts are not supported yet',
-  ridmap: 'idmapped mounts are not supported yet',
-};
 
 const selinuxWords = ['context', 'fscontext', 'defcontext', 'rootcontext'];
 
@@ -142,6 +139,8 @@ export interface ParsedOptions {
   /** mount_setattr attributes for the mount and every mount below it (rro, rnosuid, …). */
   recursive: { set: number; clear: number };
   copyUp: boolean;
+  /** idmap (the mount alone) or ridmap (and every mount below it). */
+  idmap: 'idmap' | 'ridmap' | null;
   /** File-system specific words (`mode=755`, `size=64k`, `newinstance`), passed as mount data. */
   data: string[];
 }
@@ -162,6 +161,7 @@ export function parseMountOptions(options: string[], type?: string): ParsedOptio
   const propagation: number[] = [];
   const recursive = { set: 0, clear: 0 };
   let copyUp = false;
+  let idmap: ParsedOptions['idmap'] = null;
   const data: string[] = [];
   options.forEach((o, i) => {
     const f = flagOptions[o];
@@ -182,7 +182,11 @@ export function parseMountOptions(options: string[], type?: string): ParsedOptio
       copyUp = true;
       return;
     }
-    if (unsupportedOptions[o]) throw new MountOptionError(i, `"${o}": ${unsupportedOptions[o]}`);
+    if (o === 'idmap' || o === 'ridmap') {
+      if (type !== undefined && type !== 'bind') throw new MountOptionError(i, `${o} is for bind mounts only`);
+      idmap = o;
+      return;
+    }
     const key = o.split('=')[0]!;
     if (type === undefined) {
       // A bind has no file system of its own: key=value words mean nothing to it (runc ignores them too).
@@ -193,5 +197,5 @@ export function parseMountOptions(options: string[], type?: string): ParsedOptio
     if (known && !known.includes(key)) throw new MountOptionError(i, `"${o}" is not a mount option berth knows for ${type}`);
     data.push(o);
   });
-  return { flags, propagation, recursive, copyUp, data };
+  return { flags, propagation, recursive, copyUp, idmap, data };
 }

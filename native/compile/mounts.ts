@@ -1,12 +1,12 @@
 // mountPlan: config.json `mounts` (and the root file system's own set-up) as init plan steps.
 import { basename, isAbsolute, join, posix } from 'node:path';
-import { Resolve, Slot, step, type PlanStep } from '../plan.js';
-import type { Config, Mount } from '../spec/config.js';
+import { IDMAPPED_SLOTS, Resolve, Slot, step, type PlanStep } from '../plan.js';
+import type { Config, IdMapping, Mount } from '../spec/config.js';
 import { ConfigError } from '../spec/validate.js';
 import { O_DIRECTORY, O_PATH, type CompileContext } from './context.js';
 import { mountData } from './lsm.js';
 import { MountOptionError, MS, parseMountOptions, propagationOptions, type ParsedOptions } from './mountFlags.js';
-import { hasNewNamespace } from './namespaces.js';
+import { hasNamespace, hasNewNamespace } from './namespaces.js';
 
 /** Flags a bind remount can change; anything else in a bind's options is meaningless. */
 const BIND_REMOUNTABLE = MS.RDONLY | MS.NOSUID | MS.NODEV | MS.NOEXEC | MS.NOATIME | MS.NODIRATIME | MS.RELATIME | MS.STRICTATIME | MS.NOSYMFOLLOW;
@@ -82,7 +82,35 @@ export function isBind(m: Mount): boolean {
   return m.type === 'bind' || m.options.includes('bind') || m.options.includes('rbind');
 }
 
-function bindPlan(m: Mount, i: number, ctx: CompileContext): PlanStep[] {
+/** An idmapped bind, made by berth (the parent: it has the host's privileges) and attached by berth-init. */
+export interface IdmappedBind {
+  /** Its index in config.json's mounts. */
+  index: number;
+  source: string;
+  /** ridmap: the mounts below the source too. */
+  recursive: boolean;
+  /** The mount's own mappings; the container's user namespace when absent. */
+  uidMappings?: IdMapping[];
+  gidMappings?: IdMapping[];
+}
+
+/** config.json's idmapped binds (idmap or ridmap among a bind's options, or mappings of its own), in order. */
+export function idmappedBinds(config: Config, bundle: string): IdmappedBind[] {
+  const binds = config.mounts.flatMap((m, index) => {
+    if (!isBind(m)) {
+      if (m.uidMappings) throw new ConfigError(`mounts[${index}].uidMappings`, 'is for bind mounts only');
+      return [];
+    }
+    const { idmap } = optionsOf(m, index);
+    if (!idmap && !m.uidMappings) return [];
+    if (!m.uidMappings && !hasNamespace(config, 'user')) throw new ConfigError(`mounts[${index}].options`, `${idmap} needs mappings: the mount's uidMappings and gidMappings, or a user namespace's`);
+    return [{ index, source: bindSource(m, bundle), recursive: idmap === 'ridmap', uidMappings: m.uidMappings, gidMappings: m.gidMappings }];
+  });
+  if (binds.length > IDMAPPED_SLOTS) throw new ConfigError(`mounts[${binds[IDMAPPED_SLOTS]!.index}]`, `is idmapped bind number ${IDMAPPED_SLOTS + 1}: berth makes at most ${IDMAPPED_SLOTS}`);
+  return binds;
+}
+
+function bindPlan(m: Mount, i: number, ctx: CompileContext, idmappedSlot: number | null): PlanStep[] {
   if (!m.source) throw new ConfigError(`mounts[${i}].source`, 'is required for a bind mount');
   const source = bindSource(m, ctx.bundle);
   const kind = ctx.sourceKind(source);
@@ -90,8 +118,11 @@ function bindPlan(m: Mount, i: number, ctx: CompileContext): PlanStep[] {
   const options = optionsOf(m, i);
   const { flags, propagation } = options;
   const dest = m.destination;
-  const what = `bind ${source} on ${dest}`;
-  const steps = [step('MOUNT', what, source, dest, '', MS.BIND | (flags & MS.REC), '', kind === 'dir' ? Resolve.DIR : Resolve.FILE)];
+  const resolve = kind === 'dir' ? Resolve.DIR : Resolve.FILE;
+  const steps =
+    idmappedSlot === null
+      ? [step('MOUNT', `bind ${source} on ${dest}`, source, dest, '', MS.BIND | (flags & MS.REC), '', resolve)]
+      : [step('MOVE_MOUNT', `attach the idmapped bind of ${source} on ${dest}`, idmappedSlot, dest, resolve)];
   const remount = flags & BIND_REMOUNTABLE;
   if (remount) steps.push(step('MOUNT', `remount ${dest} (${m.options.join(',')})`, '', dest, '', MS.BIND | MS.REMOUNT | remount, '', Resolve.EXISTING));
   return [...steps, ...recursivePlan(dest, options), ...propagate(dest, propagation, dest)];
@@ -140,9 +171,10 @@ function checkProcMount(m: Mount, i: number): void {
 }
 
 export function mountPlan(config: Config, ctx: CompileContext): PlanStep[] {
+  const idmapped = idmappedBinds(config, ctx.bundle).map((b) => b.index);
   return config.mounts.flatMap((m, i) => {
     checkProcMount(m, i);
-    if (isBind(m)) return bindPlan(m, i, ctx);
+    if (isBind(m)) return bindPlan(m, i, ctx, idmapped.includes(i) ? Slot.IDMAPPED + idmapped.indexOf(i) : null);
     if (!m.type) throw new ConfigError(`mounts[${i}].type`, 'is required unless the mount is a bind mount');
     if (m.type === 'cgroup') return cgroupPlan(m, i, config, ctx);
     const options = optionsOf(m, i, m.type);

@@ -857,13 +857,53 @@ static int do_seccomp(struct step *s)
 	return (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, (unsigned)num(s, 0), &prog);
 }
 
+/* One fd the parent sent behind the byte 1 (MSG_CMSG_CLOEXEC), or -1 for the byte 0 alone: no more. */
+static int receive_fd(void)
+{
+	char byte = 0;
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} control;
+	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf, .msg_controllen = sizeof control.buf };
+	if (recvmsg(sync_fd, &msg, MSG_CMSG_CLOEXEC) <= 0)
+		_exit(127); /* the parent is gone */
+	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+	if (byte != 1 || !c || c->cmsg_type != SCM_RIGHTS)
+		return -1;
+	int fd;
+	memcpy(&fd, CMSG_DATA(c), sizeof fd);
+	return fd;
+}
+
 static int do_sync(struct step *s)
 {
 	int32_t ack;
 	send_msg(MSG_SYNC, current_step, 0, (int32_t)num(s, 0));
+	/* The idmapped binds come before the ack, one message each (the parent stops early on failure). */
+	if (num(s, 0) == SYNC_IDMAPPED_MOUNTS)
+		for (int64_t i = 0; i < num(s, 1) && i < SLOT_COUNT - SLOT_IDMAPPED; i++)
+			if ((slots[SLOT_IDMAPPED + i] = receive_fd()) < 0)
+				break;
 	if (read_full(sync_fd, &ack, sizeof ack) < 0)
 		_exit(127); /* the parent is gone: nobody wants this container any more */
 	return ack ? (errno = ack, -1) : 0;
+}
+
+/* Attach the detached mount in a slot at PATH inside the root (made as MOUNT would), by fds. */
+static int do_move_mount(struct step *s)
+{
+	int slot = (int)num(s, 0);
+	int fd = open_in_root(str_or_empty(s, 1), (int)num(s, 2), 0755);
+	if (fd < 0)
+		return -1;
+	int r = (int)syscall(SYS_move_mount, slots[slot], "", fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
+	int err = errno;
+	close(fd);
+	close(slots[slot]);
+	slots[slot] = -1;
+	return errno = err, r;
 }
 
 static int do_fork(void)
@@ -974,6 +1014,8 @@ static int run(struct step *s)
 		return personality((unsigned long)num(s, 0)) < 0 ? -1 : 0;
 	case OP_AFFINITY:
 		return do_affinity(s);
+	case OP_MOVE_MOUNT:
+		return do_move_mount(s);
 	case OP_READONLY:
 		return do_readonly(s);
 	case OP_REMOUNT_RO:

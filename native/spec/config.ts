@@ -60,6 +60,9 @@ export interface Mount {
   type?: string;
   source?: string;
   options: string[];
+  /** An idmapped bind's own mappings (else, with idmap/ridmap, the container's user namespace's). */
+  uidMappings?: IdMapping[];
+  gidMappings?: IdMapping[];
 }
 
 export const namespaceTypes = ['pid', 'network', 'mount', 'ipc', 'uts', 'user', 'cgroup', 'time'] as const;

@@ -56,7 +56,7 @@ export function features(): Features {
       selinux: { enabled: lsmHost().selinux },
       intelRdt: { enabled: false },
       memoryPolicy: { modes: [], flags: [] },
-      mountExtensions: { idmap: { enabled: false } },
+      mountExtensions: { idmap: { enabled: true } },
       netDevices: { enabled: false },
     },
     annotations: { 'org.berth.version': process.env.npm_package_version ?? '0.1.0' },

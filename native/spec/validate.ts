@@ -206,12 +206,15 @@ function refuseUnsupported(o: Obj, path: string, fields: Readonly<Record<string,
 
 function parseMount(v: unknown, path: string): Mount {
   const m = object(v, path);
-  refuseUnsupported(m, path, { uidMappings: 'idmapped mounts are not supported yet', gidMappings: 'idmapped mounts are not supported yet' });
+  const uidMappings = optional(m, 'uidMappings', path, idMappings);
+  const gidMappings = optional(m, 'gidMappings', path, idMappings);
+  if (!uidMappings !== !gidMappings) throw new ConfigError(`${path}.${uidMappings ? 'gidMappings' : 'uidMappings'}`, 'is required with the other (an idmapped mount maps both)');
   return {
     destination: required(m, 'destination', path, absolutePath),
     type: optional(m, 'type', path, string),
     source: optional(m, 'source', path, string),
     options: optional(m, 'options', path, stringArray) ?? [],
+    ...(uidMappings ? { uidMappings, gidMappings } : {}),
   };
 }
 
