@@ -194,8 +194,8 @@ export class Coordinator {
         return describeLifecycle();
       }
       case 'spec': {
-        const { defaultSpec } = await import('../native/spec/defaults.js');
-        return defaultSpec();
+        const { defaultSpec, rootlessSpec } = await import('../native/spec/defaults.js');
+        return msg.rootless ? rootlessSpec(msg.rootless.uid, msg.rootless.gid) : defaultSpec();
       }
       case 'features': {
         const { features } = await import('../native/spec/features.js');

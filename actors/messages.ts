@@ -140,7 +140,8 @@ export type Message =
   | ({ type: 'plan' } & CreateOptions)
   /** The lifecycle statechart, as text. */
   | { type: 'statechart' }
-  | { type: 'spec' }
+  /** A default config.json; with ROOTLESS, one for a user's berth whose uid and gid are these. */
+  | { type: 'spec'; rootless?: { uid: number; gid: number } }
   | { type: 'features' };
 
 export interface ProcessExit {

@@ -5,11 +5,11 @@ import { InlineHost, PooledHost } from './hosts.js';
 import type { LogOptions } from './log.js';
 import type { CheckpointOptions, CreateOptions, ExecOptions, Message, ProcessExit, RestoreOptions, ResultOf, RuntimeEvent } from './messages.js';
 import type { Resources } from '../native/spec/config.js';
-import { DEFAULT_ROOT } from './stateStore.js';
+import { defaultRoot } from './stateStore.js';
 import type { ProcessParent } from '../native/processParent.js';
 
 export interface RuntimeOptions {
-  /** Where container state lives. Default /run/opencontainer/containers. */
+  /** Where container state lives. Default /run/opencontainer/containers (a user's: $XDG_RUNTIME_DIR/berth). */
   root?: string;
   /** 'pool' (default): container operations run on a pool of worker threads. 'inline': on this thread. */
   host?: 'pool' | 'inline';
@@ -37,7 +37,7 @@ export class Runtime {
 
   constructor(opts: RuntimeOptions = {}) {
     this.coordinator = new Coordinator({
-      root: opts.root ?? DEFAULT_ROOT,
+      root: opts.root ?? defaultRoot(),
       host: opts.host === 'inline' ? new InlineHost() : new PooledHost(opts.threads),
       log: opts.log ?? {},
       cgroupVersion: opts.cgroupVersion,

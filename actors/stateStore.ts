@@ -15,6 +15,23 @@ import type { Config } from '../native/spec/config.js';
 export const OCI_VERSION = '1.3.0';
 export const DEFAULT_ROOT = '/run/opencontainer/containers';
 
+/** A state root's mode: root's lets others reach a container's folder by name only; a user's is closed to them. */
+export const ROOT_MODES = { root: 0o711, user: 0o700 } as const;
+export const rootMode = (euid = process.geteuid?.() ?? 0) => (euid === 0 ? ROOT_MODES.root : ROOT_MODES.user);
+
+/** The folder (below XDG_RUNTIME_DIR) a user's berth keeps its state in when --root is not given. */
+export const USER_ROOT_DIR = 'berth';
+
+/**
+ * Where state lives when --root is not given: root's DEFAULT_ROOT; a user's (rootless berth)
+ * $XDG_RUNTIME_DIR/berth, theirs alone — a rootless call never touches root's state.
+ */
+export function defaultRoot(env: NodeJS.ProcessEnv = process.env, euid = process.geteuid?.() ?? 0): string {
+  if (euid === 0) return DEFAULT_ROOT;
+  if (!env.XDG_RUNTIME_DIR) throw new BerthError('a rootless berth keeps its state in $XDG_RUNTIME_DIR/berth: set XDG_RUNTIME_DIR, or give --root');
+  return join(env.XDG_RUNTIME_DIR, USER_ROOT_DIR);
+}
+
 /** The OCI state, as `berth state` prints it (with runc's extra fields, which clients read). */
 export interface OciState {
   ociVersion: string;
@@ -186,7 +203,7 @@ export function makeContainerDir(root: string, id: string): string {
   // The root is made (or found not to be a folder) on first need, not checked every time.
   let failed = make();
   if (isErrno(failed, 'ENOENT', 'ENOTDIR')) {
-    mkdirSync(root, { recursive: true, mode: 0o711 });
+    mkdirSync(root, { recursive: true, mode: rootMode() });
     failed = make();
   }
   if (failed) throw failed;

@@ -9,7 +9,7 @@ import type { CriuOptions } from '../actors/messages.js';
 import type { OciState } from '../actors/stateStore.js';
 import { BerthError } from '../native/errors.js';
 import { VERSION } from '../native/version.js';
-import { DEFAULT_ROOT, OCI_VERSION } from '../actors/stateStore.js';
+import { defaultRoot, OCI_VERSION } from '../actors/stateStore.js';
 import { readJsonFile } from './jsonFile.js';
 import { commandHelpText, helpText, parseCommandLine, UsageError, type CommandLine } from './options.js';
 import type { Proxy } from './terminal.js';
@@ -34,6 +34,8 @@ export interface CallIO {
   callerGone?: AbortSignal;
   /** Proxy the caller's terminal to a container's pty master (which the proxy then owns). */
   proxyTerminal(master: number): Promise<Proxy>;
+  /** The state root a server serves: a call without --root is that root's (the client chose it). */
+  root?: string;
 }
 
 export const forwarded = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH'] as const;
@@ -243,7 +245,8 @@ async function execute(cl: CommandLine, rt: Runtime, io: CallIO): Promise<number
     case 'spec': {
       const path = join((flags.bundle as string | undefined) ?? io.cwd, 'config.json');
       if (existsSync(path)) throw new BerthError(`File ${path} exists. Remove it first`);
-      writeFileSync(path, JSON.stringify(await rt.send({ type: 'spec' }), null, 2) + '\n');
+      const rootless = flags.rootless ? { uid: process.geteuid?.() ?? 0, gid: process.getegid?.() ?? 0 } : undefined;
+      writeFileSync(path, JSON.stringify(await rt.send({ type: 'spec', rootless }), null, 2) + '\n');
       return 0;
     }
     case 'features':
@@ -282,13 +285,15 @@ export async function main(argv: string[], io: CallIO): Promise<number> {
     if (cl.command === 'server') {
       if (io.parent) throw new UsageError('berth server runs in a process of its own, not through a server');
       const { runServer } = await import('./serve.js');
-      return await runServer({ root: (g.root as string | undefined) ?? DEFAULT_ROOT, idleSeconds: cl.flags.idle as number | undefined, log: logOptions });
+      return await runServer({ root: (g.root as string | undefined) ?? defaultRoot(), idleSeconds: cl.flags.idle as number | undefined, log: logOptions });
     }
     if (g.cgroupVersion !== undefined && g.cgroupVersion !== 1 && g.cgroupVersion !== 2) throw new UsageError('--cgroup-version must be 1 or 2');
     if (g.actorHost !== undefined && g.actorHost !== 'inline' && g.actorHost !== 'pool') throw new UsageError('--actor-host must be inline or pool');
     if (g.actorHost === 'pool' && io.parent?.remote) throw new UsageError('--actor-host pool needs --no-server');
+    // spec, statechart and features read no state: they need no root (a user's may not be set).
+    const stateless = cl.command === 'spec' || cl.command === 'statechart' || cl.command === 'features';
     rt = new Runtime({
-      root: g.root as string | undefined,
+      root: (g.root as string | undefined) ?? io.root ?? (stateless ? '/' : undefined),
       host: (g.actorHost as 'inline' | 'pool' | undefined) ?? 'inline',
       log: logOptions,
       cgroupVersion: g.cgroupVersion as 1 | 2 | undefined,

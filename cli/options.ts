@@ -29,7 +29,7 @@ export interface CommandSpec {
 const flag = (names: string[], type: FlagType, help: string, unused = false): FlagSpec => ({ names, type, help, unused });
 
 export const globalFlags: Record<string, FlagSpec> = {
-  root: flag(['root'], 'path', 'root folder for container state (default: /run/opencontainer/containers)'),
+  root: flag(['root'], 'path', 'root folder for container state (default: /run/opencontainer/containers; for a user, $XDG_RUNTIME_DIR/berth)'),
   log: flag(['log'], 'path', 'append the log to this file (default: stderr)'),
   logFormat: flag(['log-format'], 'string', 'log format: text or json'),
   debug: flag(['debug'], 'bool', 'log debug messages'),
@@ -95,7 +95,7 @@ export const commands: Record<string, CommandSpec> = {
     flags: { format: flag(['format', 'f'], 'string', 'table or json'), quiet: flag(['quiet', 'q'], 'bool', 'print ids only') },
     args: [],
   },
-  spec: { help: 'write a default config.json', flags: { bundle: flag(['bundle', 'b'], 'path', 'the bundle folder'), rootless: flag(['rootless'], 'bool', 'a rootless config', true) }, args: [] },
+  spec: { help: 'write a default config.json', flags: { bundle: flag(['bundle', 'b'], 'path', 'the bundle folder'), rootless: flag(['rootless'], 'bool', "a config for a user's (rootless) berth: the user's uid and gid are root in a user namespace") }, args: [] },
   features: { help: 'print the OCI features this build supports', flags: {}, args: [] },
   statechart: { help: 'berth: print the container lifecycle statechart', flags: {}, args: [] },
   server: {

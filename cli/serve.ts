@@ -11,8 +11,9 @@ import { forwarded, main, type CallIO } from './main.js';
 
 const DEFAULT_IDLE_SECONDS = 60;
 
-function callerIO(call: Call, caller: Caller): CallIO {
+function callerIO(call: Call, caller: Caller, root: string): CallIO {
   return {
+    root,
     cwd: call.cwd,
     stdout: (text) => caller.write(1, text),
     stderr: (text) => caller.write(2, text),
@@ -44,7 +45,7 @@ function rebuilt(): () => boolean {
 export async function runServer(opts: { root: string; idleSeconds?: number; log: LogOptions }): Promise<never> {
   const idleSeconds = opts.idleSeconds ?? (Number(process.env.BERTH_SERVER_IDLE) || DEFAULT_IDLE_SECONDS);
   const { stderr: _, ...log } = opts.log; // the server's own log: its stderr, not a call's
-  const code = await serve({ root: opts.root, idleMs: idleSeconds * 1000, log: createLogger(log), handle: (call, caller) => main(call.argv, callerIO(call, caller)), stale: rebuilt() });
+  const code = await serve({ root: opts.root, idleMs: idleSeconds * 1000, log: createLogger(log), handle: (call, caller) => main(call.argv, callerIO(call, caller, opts.root)), stale: rebuilt() });
   // Nothing is left to do, whatever handles (a container's pidfd watch, a timer) are still open.
   process.exit(code);
 }

@@ -2,8 +2,9 @@
 // berth-init, by then in the container's user namespace, no longer does. So berth clones each
 // source as a detached mount, idmaps it (mount_setattr), and hands the fd to berth-init at its
 // IDMAPPED_MOUNTS step, which attaches it in the container (MOVE_MOUNT).
-import { closeSync, openSync, writeFileSync } from 'node:fs';
-import { idMapText, CLONE_FLAGS } from './compile/namespaces.js';
+import { closeSync, openSync } from 'node:fs';
+import { CLONE_FLAGS } from './compile/namespaces.js';
+import { writeIdMaps } from './idMaps.js';
 import type { IdmappedBind } from './compile/mounts.js';
 import { runInit } from './initProcess.js';
 import { step, SyncTag } from './plan.js';
@@ -22,8 +23,7 @@ async function userNamespaceWith(uidMappings: IdMapping[], gidMappings: IdMappin
     onPid: () => {},
     syncs: {
       [SyncTag.ID_MAPS]: (pid) => {
-        writeFileSync(`/proc/${pid}/uid_map`, idMapText(uidMappings));
-        writeFileSync(`/proc/${pid}/gid_map`, idMapText(gidMappings));
+        writeIdMaps(pid, uidMappings, gidMappings);
         fd = openSync(`/proc/${pid}/ns/user`, 'r');
       },
     },

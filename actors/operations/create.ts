@@ -1,7 +1,7 @@
 // create: check everything that can be checked first (linux.resources included), then record, make
 // the cgroup and put the limits in, and run berth-init up to READY. Any failure after the state
 // folder exists undoes all of it.
-import { accessSync, constants, readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, readFileSync, realpathSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { applyResources, cgroupFacts } from '../../native/cgroups/apply.js';
 import { berthDeviceRules } from '../../native/cgroups/devices.js';
@@ -12,10 +12,10 @@ import { capabilityMasks } from '../../native/compile/capabilities.js';
 import { compileInitPlan } from '../../native/compile/initPlan.js';
 import { ignoredLsmFields } from '../../native/compile/lsm.js';
 import { idmappedBinds, ownMountNamespace } from '../../native/compile/mounts.js';
-import { idMapText } from '../../native/compile/namespaces.js';
 import { tablelessArchitecturesOf } from '../../native/compile/seccomp.js';
 import type { CompileContext } from '../../native/compile/context.js';
 import { BerthError, isErrno } from '../../native/errors.js';
+import { writeIdMaps } from '../../native/idMaps.js';
 import { sendIdmappedBinds } from '../../native/idmappedBinds.js';
 import { runInit } from '../../native/initProcess.js';
 import { SyncTag } from '../../native/plan.js';
@@ -92,6 +92,20 @@ export function sourceKind(path: string): 'dir' | 'file' | null {
   }
 }
 
+/** A user's berth (rootless): no privilege over the host's cgroups. */
+const rootless = () => (process.geteuid?.() ?? 0) !== 0;
+
+/**
+ * A rootless container has no cgroup here: on cgroup v1 a user has none of its own (a v2 host with
+ * systemd's delegated user slice would give one; this host cannot). A limit is then one line
+ * naming it; device rules are skipped, as nothing can reach a device the user namespace does not.
+ */
+function noRootlessLimits(config: Config): [] {
+  for (const [key, value] of Object.entries(config.linux.resources ?? {}))
+    if (key !== 'devices' && value !== undefined) throw new ConfigError(`linux.resources.${key}`, 'needs a cgroup, and a rootless berth has none of its own on this host');
+  return [];
+}
+
 /** The bundle's config, its rootfs, and the cgroup a container of it gets, with its limits (restore shares this). */
 export function prepareBundle(ctx: OperationContext, req: { bundle?: string; cgroupVersion?: 1 | 2 }) {
   const bundle = resolve(req.bundle ?? process.cwd());
@@ -99,6 +113,7 @@ export function prepareBundle(ctx: OperationContext, req: { bundle?: string; cgr
   const config = loadBundleConfig(bundle);
   const rootfs = rootfsOf(bundle, config);
   const layout = hostLayout(req.cgroupVersion);
+  if (rootless()) return { bundle, config, rootfs, layout, cgroupDirs: [], cgroupWrites: noRootlessLimits(config) };
   const cgroupDirs = containerCgroupDirs(layout, config.linux.cgroupsPath ?? defaultCgroupsPath(ctx.id));
   const cgroupWrites = resourceWrites(config.linux.resources ?? {}, layout.version, cgroupFacts(layout), berthDeviceRules(config.linux.devices));
   return { bundle, config, rootfs, layout, cgroupDirs, cgroupWrites };
@@ -186,10 +201,7 @@ export async function createContainer(ctx: OperationContext, req: CreateRequest,
       stdio: stdioFds(req.stdio, req.preserveFds),
       consoleFd: route.fd,
       syncs: {
-        [SyncTag.ID_MAPS]: (stage1) => {
-          writeFileSync(`/proc/${stage1}/uid_map`, idMapText(config.linux.uidMappings ?? []));
-          writeFileSync(`/proc/${stage1}/gid_map`, idMapText(config.linux.gidMappings ?? []));
-        },
+        [SyncTag.ID_MAPS]: (stage1) => writeIdMaps(stage1, config.linux.uidMappings ?? [], config.linux.gidMappings ?? []),
         [SyncTag.CREATE_HOOKS]: () => runCreateHooks(ctx, state, config),
         [SyncTag.IDMAPPED_MOUNTS]: (stage1, sendFd) => sendIdmappedBinds(idmappedBinds(config, prepared.bundle), stage1, sendFd),
       },

@@ -2,6 +2,7 @@
 // as runc's `events` reports them, until the container's process is gone. Reads only: no machine
 // event, no lock, and any number of watchers run beside the container's operations.
 import { setTimeout as sleep } from 'node:timers/promises';
+import { hasCgroup } from '../../native/cgroups/manager.js';
 import { watchOom } from '../../native/cgroups/oom.js';
 import { cgroupStats, type Stats } from '../../native/cgroups/stats.js';
 import { BerthError } from '../../native/errors.js';
@@ -15,7 +16,7 @@ const TICK_MS = 100;
 /** The cgroup of a container that is not stopped (runc refuses events for a stopped one). */
 function liveCgroup(state: StateFile) {
   if (state.status === 'stopped' || !processAlive(state)) throw new BerthError(`container with id ${state.id} is not running`, 'state');
-  if (!state.berth.cgroup) throw new BerthError(`container ${state.id} has no cgroup`);
+  if (!hasCgroup(state.berth.cgroup)) throw new BerthError(`container ${state.id} has no cgroup of its own (a rootless berth has none on this host): no resource use to report`);
   return state.berth.cgroup;
 }
 

@@ -199,13 +199,13 @@ export class FrameReader {
 }
 
 /** The C header the client is compiled with: the codes above, and the global flags it must skip to find --root. */
-export function cHeader(facts: { defaultRoot: string; valueFlags: string[]; node: string }): string {
+export function cHeader(facts: { defaultRoot: string; userRootDir: string; rootModes: { root: number; user: number }; valueFlags: string[]; node: string }): string {
   const lines = ['/* Generated from actors/server/protocol.ts and cli/options.ts by cli/client/build.ts: do not edit. */', '#pragma once'];
   lines.push(`#define PROTOCOL_VERSION ${PROTOCOL_VERSION}`, `#define MAX_FRAME ${MAX_FRAME}`);
   for (const [k, v] of Object.entries(ClientMsg)) lines.push(`#define C_${k} ${v}`);
   for (const [k, v] of Object.entries(ServerMsg)) lines.push(`#define S_${k} ${v}`);
   for (const [k, v] of Object.entries(FdKind)) lines.push(`#define FD_${k} ${v}`);
-  lines.push(`#define SERVER_DIR ${JSON.stringify(SERVER_DIR)}`, `#define DEFAULT_ROOT ${JSON.stringify(facts.defaultRoot)}`, `#define NODE_PATH ${JSON.stringify(facts.node)}`);
+  lines.push(`#define SERVER_DIR ${JSON.stringify(SERVER_DIR)}`, `#define DEFAULT_ROOT ${JSON.stringify(facts.defaultRoot)}`, `#define USER_ROOT_DIR ${JSON.stringify(facts.userRootDir)}`, `#define ROOT_MODE_ROOT 0${facts.rootModes.root.toString(8)}`, `#define ROOT_MODE_USER 0${facts.rootModes.user.toString(8)}`, `#define NODE_PATH ${JSON.stringify(facts.node)}`);
   lines.push(`static const char *const value_flags[] = { ${[...facts.valueFlags.map((f) => JSON.stringify(f)), 'NULL'].join(', ')} };`);
   return lines.join('\n') + '\n';
 }

@@ -16,6 +16,7 @@ import { flock, LOCK_EX, LOCK_NB } from '../../native/syscalls.js';
 import type { Logger } from '../log.js';
 import { Caller } from './caller.js';
 import { decodeClient, encodeServer, FrameReader, SERVER_DIR, type Call } from './protocol.js';
+import { rootMode } from '../stateStore.js';
 
 export interface ServerOptions {
   root: string;
@@ -34,7 +35,7 @@ const LOCK_WAIT_MS = 5000;
 
 /** The server's folder, made if missing; refused unless only this uid can enter it. */
 function ownFolder(root: string): string {
-  mkdirSync(root, { recursive: true, mode: 0o711 });
+  mkdirSync(root, { recursive: true, mode: rootMode() });
   const dir = serverDir(root);
   try {
     mkdirSync(dir, { mode: 0o700 });

@@ -636,7 +636,7 @@ static void exec_node(char **argv, char **env)
 	execvpe("node", argv, env);
 }
 
-/* mkdir -p the root (0711), then its server folder (0700), which must be ours alone. */
+/* mkdir -p the root (root's ROOT_MODE_ROOT, a user's ROOT_MODE_USER), then its server folder (0700), which must be ours alone. */
 static void make_dirs(void)
 {
 	char p[PATH_MAX];
@@ -647,7 +647,7 @@ static void make_dirs(void)
 			continue;
 		char c = *s;
 		*s = 0;
-		if (mkdir(p, 0711) < 0 && errno != EEXIST)
+		if (mkdir(p, geteuid() ? ROOT_MODE_USER : ROOT_MODE_ROOT) < 0 && errno != EEXIST)
 			die("cannot make %s: %s", p, strerror(errno));
 		if (!(*s = c))
 			break;
@@ -794,11 +794,20 @@ static const char *scan_flags(int argc, char **argv, const char **root_flag, int
 	return NULL;
 }
 
-/* The state root: --root (made absolute against the cwd) or DEFAULT_ROOT. */
+/* The state root: --root (made absolute against the cwd), or root's DEFAULT_ROOT, or a user's
+ * $XDG_RUNTIME_DIR/USER_ROOT_DIR (rootless: never root's state). */
 static void resolve_root(const char *flag)
 {
-	char cwd[PATH_MAX];
+	char cwd[PATH_MAX], user_root[PATH_MAX];
 	int n;
+	if ((!flag || !*flag) && geteuid() != 0) {
+		const char *xdg = getenv("XDG_RUNTIME_DIR");
+		if (!xdg || !*xdg)
+			die("a rootless berth keeps its state in $XDG_RUNTIME_DIR/berth: set XDG_RUNTIME_DIR, or give --root");
+		if (snprintf(user_root, sizeof user_root, "%s/%s", xdg, USER_ROOT_DIR) >= (int)sizeof user_root)
+			die("the state root %s/%s is too long", xdg, USER_ROOT_DIR);
+		flag = user_root;
+	}
 	if (!flag || !*flag)
 		flag = DEFAULT_ROOT;
 	if (flag[0] == '/')

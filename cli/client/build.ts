@@ -5,14 +5,14 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { cHeader } from '../../actors/server/protocol.js';
-import { DEFAULT_ROOT } from '../../actors/stateStore.js';
+import { DEFAULT_ROOT, ROOT_MODES, USER_ROOT_DIR } from '../../actors/stateStore.js';
 import { globalFlags } from '../options.js';
 
 const out = 'build/cli/client';
 mkdirSync(out, { recursive: true });
 mkdirSync('build/bin', { recursive: true });
 const valueFlags = Object.values(globalFlags).flatMap((f) => (f.type === 'bool' ? [] : f.names));
-writeFileSync(`${out}/protocol.h`, cHeader({ defaultRoot: DEFAULT_ROOT, valueFlags, node: process.execPath }));
+writeFileSync(`${out}/protocol.h`, cHeader({ defaultRoot: DEFAULT_ROOT, userRootDir: USER_ROOT_DIR, rootModes: ROOT_MODES, valueFlags, node: process.execPath }));
 // Compiled beside it and renamed over: a call running the old binary meanwhile is not disturbed.
 execFileSync(process.env.CC ?? 'cc', ['-static', '-O2', '-Wall', '-Wextra', '-Werror', `-I${out}`, '-o', 'build/bin/berth.tmp', 'cli/client/berth.c'], { stdio: 'inherit' });
 renameSync('build/bin/berth.tmp', 'build/bin/berth');

@@ -17,6 +17,9 @@ export interface CgroupRecord {
   created: (string | null)[];
 }
 
+/** Whether a container has a cgroup at all (a rootless one on a v1 host has none: no paths). */
+export const hasCgroup = (record: CgroupRecord | null | undefined): record is CgroupRecord => !!record?.paths.length;
+
 /** The cgroupsPath a container gets when config.json names none. */
 export function defaultCgroupsPath(id: string): string {
   return `/berth-${id}`;

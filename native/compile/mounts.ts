@@ -134,6 +134,7 @@ function bindPlan(m: Mount, i: number, ctx: CompileContext, idmappedSlot: number
  */
 function cgroupPlan(m: Mount, i: number, config: Config, ctx: CompileContext): PlanStep[] {
   const { flags, propagation } = optionsOf(m, i, 'cgroup');
+  if (!ctx.cgroupDirs.length) throw new ConfigError(`mounts[${i}].type`, 'a cgroup mount needs a cgroup, and a rootless berth has none of its own on this host');
   const ownNamespace = hasNewNamespace(config, 'cgroup');
   const dest = m.destination;
   const mountFlags = flags & ~MS.RDONLY;

@@ -764,13 +764,29 @@ static int do_affinity(struct step *s)
 	return sched_setaffinity(0, s->args[0].len, (const cpu_set_t *)s->args[0].data);
 }
 
+/* True when this user namespace was made with setgroups denied (a user's berth maps its own gid so). */
+static int setgroups_denied(void)
+{
+	char buf[8] = { 0 };
+	int fd = open("/proc/self/setgroups", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	ssize_t n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	return n > 0 && !strncmp(buf, "deny", 4);
+}
+
 static int do_setgroups(struct step *s)
 {
 	gid_t gids[NGROUPS_MAX];
 	size_t n = s->argc < NGROUPS_MAX ? s->argc : NGROUPS_MAX;
 	for (size_t i = 0; i < n; i++)
 		gids[i] = (gid_t)num(s, (uint32_t)i);
-	return setgroups(n, gids);
+	int r = setgroups(n, gids);
+	/* No additional groups asked for, where none can be set: what the user's namespace allows, as runc does. */
+	if (r < 0 && errno == EPERM && n == 0 && setgroups_denied())
+		return 0;
+	return r;
 }
 
 static int executable(const char *path)
@@ -877,9 +893,16 @@ static int receive_fd(void)
 	return fd;
 }
 
+/* Who started berth-init: a user's (rootless) berth writes the id maps itself, which the kernel
+ * allows only while this process is dumpable (its /proc files are then the user's). */
+static uid_t started_by;
+
 static int do_sync(struct step *s)
 {
 	int32_t ack;
+	int maps_by_user = num(s, 0) == SYNC_ID_MAPS && started_by != 0;
+	if (maps_by_user && prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0)
+		return -1;
 	send_msg(MSG_SYNC, current_step, 0, (int32_t)num(s, 0));
 	/* The idmapped binds come before the ack, one message each (the parent stops early on failure). */
 	if (num(s, 0) == SYNC_IDMAPPED_MOUNTS)
@@ -888,6 +911,8 @@ static int do_sync(struct step *s)
 				break;
 	if (read_full(sync_fd, &ack, sizeof ack) < 0)
 		_exit(127); /* the parent is gone: nobody wants this container any more */
+	if (maps_by_user && prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		return -1;
 	return ack ? (errno = ack, -1) : 0;
 }
 
@@ -1125,6 +1150,7 @@ int main(int argc, char **argv)
 	 * /proc/<pid>/exe or fds (CVE-2019-5736). berth runs it from a sealed memfd, so even a handle on
 	 * the executable cannot be written through; the name below is the one it had on disk.
 	 */
+	started_by = getuid();
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0 || prctl(PR_SET_NAME, "berth-init", 0, 0, 0) < 0)
 		return 2;
 	sync_fd = atoi(argv[1]);

@@ -39,3 +39,18 @@ export function defaultSpec(): Config {
     annotations: {},
   };
 }
+
+/**
+ * `spec --rootless`: for a user's berth — a user namespace in which the user's own uid and gid are
+ * root; no cgroup mount and no cgroup rules (on a v1 host a user has no cgroup of its own); devpts
+ * without gid=5, which the single mapping does not map.
+ */
+export function rootlessSpec(uid: number, gid: number): Config {
+  const c = defaultSpec();
+  c.linux.namespaces.push({ type: 'user' });
+  c.linux.uidMappings = [{ containerID: 0, hostID: uid, size: 1 }];
+  c.linux.gidMappings = [{ containerID: 0, hostID: gid, size: 1 }];
+  c.mounts = c.mounts.filter((m) => m.type !== 'cgroup').map((m) => (m.type === 'devpts' ? { ...m, options: m.options.filter((o) => o !== 'gid=5') } : m));
+  delete c.linux.resources;
+  return c;
+}

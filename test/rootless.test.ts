@@ -1,0 +1,131 @@
+// A rootless berth: an unprivileged user (made for the test, removed after) runs containers whose
+// user namespace maps the user's own uid and gid to root — state under its $XDG_RUNTIME_DIR,
+// closed to others; no cgroup on this v1 host, so limits, pause and ps say so in one line.
+import { spawnSync } from 'node:child_process';
+import { chmodSync, chownSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { berthBin, cgroupsLeft, isRoot, makeRootfs, processesIn, tempDir, uniqueId } from './helpers/fixtures.js';
+import { waitUntil } from './helpers/wait.js';
+
+const test = suite('rootless');
+const enabled = isRoot && spawnSync('useradd', ['--help']).status === 0 && spawnSync('setpriv', ['--help']).status === 0;
+const user = `berthrl${process.pid % 100000}`;
+const dir = enabled ? tempDir('berth-rootless-') : '';
+const xdg = join(dir, 'xdg');
+const userRoot = join(xdg, 'berth');
+let uid = -1;
+let gid = -1;
+
+/**
+ * berth as the test user, with only PATH and XDG_RUNTIME_DIR in its environment. Output goes
+ * through files: a detached container keeps the stdout it was given, and a pipe would stay open.
+ */
+function asUser(args: string[], as = { uid: () => uid, gid: () => gid }) {
+  const out = join(dir, `out-${uniqueId('o')}`);
+  const fds = [openSync(`${out}.1`, 'w+'), openSync(`${out}.2`, 'w+')];
+  try {
+    const r = spawnSync('setpriv', ['--reuid', String(as.uid()), '--regid', String(as.gid()), '--clear-groups', '--', 'env', '-i', 'PATH=/usr/bin:/bin', `XDG_RUNTIME_DIR=${xdg}`, berthBin, ...args], { stdio: ['ignore', fds[0], fds[1]], cwd: dir, timeout: 30_000 });
+    return { status: r.status, stdout: readFileSync(`${out}.1`, 'utf8'), stderr: readFileSync(`${out}.2`, 'utf8') };
+  } finally {
+    for (const fd of fds) closeSync(fd);
+    rmSync(`${out}.1`);
+    rmSync(`${out}.2`);
+  }
+}
+const ok = (r: ReturnType<typeof asUser>, what: string) => (assert.is(r.status, 0, `${what}: ${r.stderr}`), r.stdout);
+
+/** A rootless bundle of the user's own: `spec --rootless`, its program ARGS, changed by PATCH. */
+function bundle(name: string, args: string[], patch?: (c: Record<string, any>) => void): string {
+  const b = join(dir, name);
+  mkdirSync(b);
+  chownSync(b, uid, gid);
+  ok(asUser(['spec', '--rootless', '--bundle', b]), 'spec --rootless');
+  const c = JSON.parse(readFileSync(join(b, 'config.json'), 'utf8'));
+  c.root.path = join(dir, 'rootfs');
+  c.process.args = args;
+  patch?.(c);
+  writeFileSync(join(b, 'config.json'), JSON.stringify(c));
+  return b;
+}
+
+test.before(() => {
+  assert.is(spawnSync('useradd', ['-M', '-N', '-s', '/usr/sbin/nologin', user]).status, 0, 'useradd');
+  uid = Number(spawnSync('id', ['-u', user], { encoding: 'utf8' }).stdout);
+  gid = Number(spawnSync('id', ['-g', user], { encoding: 'utf8' }).stdout);
+  chmodSync(dir, 0o711);
+  mkdirSync(xdg, { mode: 0o700 });
+  chownSync(xdg, uid, gid);
+  const rootfs = makeRootfs(join(dir, 'rootfs'));
+  spawnSync('chown', ['-R', `${uid}:${gid}`, rootfs]); // the user's own image, as a rootless podman's storage is
+});
+
+test.after(() => {
+  if (!enabled) return;
+  if (existsSync(userRoot)) for (const id of ok(asUser(['list', '-q']), 'list').split('\n').filter(Boolean)) asUser(['delete', '--force', id]);
+  const server = existsSync(join(userRoot, '@server', 'pid')) ? Number(readFileSync(join(userRoot, '@server', 'pid'), 'utf8')) : 0;
+  if (server && existsSync(`/proc/${server}`)) process.kill(server, 'SIGTERM');
+  waitUntil(() => !server || !existsSync(`/proc/${server}`));
+  spawnSync('userdel', [user]);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test('run: root inside, the user outside; its own hostname and pid 1', () => {
+  const b = bundle('hello', ['sh', '-c', 'id -u; cat /proc/self/uid_map /proc/self/gid_map; hostname; echo $$']);
+  const out = ok(asUser(['run', '--bundle', b, uniqueId('rl')]), 'run').split('\n');
+  assert.is(out[0], '0');
+  assert.equal(out[1]!.trim().split(/\s+/), ['0', String(uid), '1']);
+  assert.equal(out[2]!.trim().split(/\s+/), ['0', String(gid), '1']);
+  assert.equal(out.slice(3, 5), ['berth', '1']);
+});
+
+test("the lifecycle with exec, state under the user's runtime folder closed to others, and what the container writes is the user's", () => {
+  const shared = join(dir, 'shared');
+  mkdirSync(shared);
+  chownSync(shared, uid, gid);
+  const b = bundle('life', ['sleep', '60'], (c) => c.mounts.push({ destination: '/shared', type: 'bind', source: shared, options: ['rbind', 'rw'] }));
+  const id = uniqueId('rl');
+  ok(asUser(['create', '--bundle', b, id]), 'create');
+  ok(asUser(['start', id]), 'start');
+  assert.is(JSON.parse(ok(asUser(['state', id]), 'state')).status, 'running');
+  assert.is(ok(asUser(['exec', id, 'sh', '-c', 'id -u; echo made > /shared/file']), 'exec'), '0\n');
+  assert.is(statSync(join(shared, 'file')).uid, uid, "the container's root is the user on the host");
+  for (const path of [userRoot, join(userRoot, id)]) {
+    const st = statSync(path);
+    assert.is(st.uid, uid, `${path} is the user's`);
+    assert.is(st.mode & 0o077, 0, `${path} is closed to others`);
+  }
+  assert.equal(cgroupsLeft(`berth-${id}`), [], 'no cgroup was made');
+  ok(asUser(['kill', id, 'KILL']), 'kill');
+  assert.ok(waitUntil(() => JSON.parse(asUser(['state', id]).stdout).status === 'stopped'));
+  ok(asUser(['delete', id]), 'delete');
+  assert.not.ok(existsSync(join(userRoot, id)));
+  assert.equal(processesIn(join(dir, 'rootfs')), []);
+});
+
+test('what needs a cgroup or privilege is one line: a limit, pause, ps; another user cannot reach the state', () => {
+  const limited = bundle('limited', ['true'], (c) => (c.linux.resources = { memory: { limit: 64 * 2 ** 20 } }));
+  const r = asUser(['create', '--bundle', limited, uniqueId('rl')]);
+  assert.is(r.status, 1);
+  assert.is(r.stderr, 'linux.resources.memory: needs a cgroup, and a rootless berth has none of its own on this host\n');
+  const id = uniqueId('rl');
+  ok(asUser(['run', '-d', '--bundle', bundle('sleeper', ['sleep', '60']), id]), 'run -d');
+  assert.is(asUser(['pause', id]).stderr, 'the container has no cgroup in a freezer hierarchy: it cannot be paused\n');
+  assert.match(asUser(['ps', id]).stderr, /^container .+ has no cgroup of its own \(a rootless berth has none on this host\): its processes cannot be listed\n$/);
+  const nobody = asUser(['--root', userRoot, 'list'], { uid: () => 65534, gid: () => 65534 });
+  assert.is(nobody.status, 1, 'another user is refused');
+  assert.is(nobody.stderr.trimEnd().split('\n').length, 1, nobody.stderr);
+  ok(asUser(['delete', '--force', id]), 'delete -f');
+});
+
+test('a user without XDG_RUNTIME_DIR and --root is told so in one line; root\'s state is never touched', () => {
+  const before = existsSync('/run/opencontainer');
+  const r = spawnSync('setpriv', ['--reuid', String(uid), '--regid', String(gid), '--clear-groups', '--', 'env', '-i', 'PATH=/usr/bin:/bin', berthBin, 'list'], { encoding: 'utf8', cwd: dir });
+  assert.is(r.status, 1);
+  assert.match(r.stderr, /a rootless berth keeps its state in \$XDG_RUNTIME_DIR\/berth: set XDG_RUNTIME_DIR, or give --root\n$/);
+  assert.is(existsSync('/run/opencontainer'), before);
+});
+
+if (enabled) test.run();
+else console.log('rootless: skipped (needs root, useradd and setpriv)');
