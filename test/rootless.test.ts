@@ -104,6 +104,29 @@ test("the lifecycle with exec, state under the user's runtime folder closed to o
   assert.equal(processesIn(join(dir, 'rootfs')), []);
 });
 
+test('wider ranges from /etc/subuid and /etc/subgid, through newuidmap and newgidmap', () => {
+  assert.is(spawnSync('usermod', ['--add-subuids', '300000-301999', '--add-subgids', '300000-301999', user]).status, 0, 'usermod');
+  const wide = [{ containerID: 0, hostID: uid, size: 1 }, { containerID: 1, hostID: 300000, size: 2000 }];
+  const wideGid = [{ containerID: 0, hostID: gid, size: 1 }, { containerID: 1, hostID: 300000, size: 2000 }];
+  const b = bundle('wide', ['sh', '-c', 'cat /proc/self/uid_map; chown 1000:1000 /shared/x && stat -c %u:%g /shared/x'], (c) => {
+    for (const set of ['bounding', 'effective', 'permitted']) c.process.capabilities[set].push('CAP_CHOWN');
+    c.linux.uidMappings = wide;
+    c.linux.gidMappings = wideGid;
+    c.mounts.push({ destination: '/shared', type: 'bind', source: join(dir, 'wide-shared'), options: ['rbind', 'rw'] });
+  });
+  mkdirSync(join(dir, 'wide-shared'));
+  writeFileSync(join(dir, 'wide-shared', 'x'), '');
+  spawnSync('chown', ['-R', `${uid}:${gid}`, join(dir, 'wide-shared')]);
+  const out = ok(asUser(['run', '--bundle', b, uniqueId('rl')]), 'run').trim().split('\n');
+  assert.equal(out.slice(0, 2).map((l) => l.trim().split(/\s+/)), [['0', String(uid), '1'], ['1', '300000', '2000']]);
+  assert.is(out[2], '1000:1000');
+  assert.is(statSync(join(dir, 'wide-shared', 'x')).uid, 300999, "container uid 1000 is the subordinate 300999 on the host");
+  const beyond = bundle('beyond', ['true'], (c) => ((c.linux.uidMappings = [{ containerID: 0, hostID: 400000, size: 10 }]), (c.linux.gidMappings = wideGid)));
+  const r = asUser(['create', '--bundle', beyond, uniqueId('rl')]);
+  assert.is(r.status, 1);
+  assert.match(r.stderr, /^newuidmap: .+\n$/, 'a range not granted to the user: newuidmap says why, in one line');
+});
+
 test('what needs a cgroup or privilege is one line: a limit, pause, ps; another user cannot reach the state', () => {
   const limited = bundle('limited', ['true'], (c) => (c.linux.resources = { memory: { limit: 64 * 2 ** 20 } }));
   const r = asUser(['create', '--bundle', limited, uniqueId('rl')]);
