@@ -34,7 +34,20 @@ export function isAlive(pid: number, startTime: number): boolean {
 }
 
 /** Facts about the running kernel that cannot change until it reboots: read once per process. */
-const bootFacts: { lastCap?: number; lsm?: { apparmor: boolean; selinux: boolean } } = {};
+const bootFacts: { lastCap?: number; lsm?: { apparmor: boolean; selinux: boolean }; initialUserns?: boolean } = {};
+
+/**
+ * Whether berth runs in the host's own user namespace (uid_map the identity of every id). A berth
+ * started inside another — rootless podman runs its runtime so — is root there and nowhere else.
+ */
+export function inInitialUserNamespace(): boolean {
+  return (bootFacts.initialUserns ??= readFileSync('/proc/self/uid_map', 'utf8').trim().split(/\s+/).join(' ') === '0 0 4294967295');
+}
+
+/** A berth without the host's privileges: a user's, or root of a user namespace other than the host's. */
+export function rootless(): boolean {
+  return (process.geteuid?.() ?? 0) !== 0 || !inInitialUserNamespace();
+}
 
 /** The highest capability number the running kernel knows. */
 export function lastCapability(): number {

@@ -34,6 +34,7 @@ const ctx = (over: Partial<CompileContext> = {}): CompileContext => ({
   lsm: { apparmor: false, selinux: false },
   arch: 'x64',
   sourceKind: (p) => (p.endsWith('.txt') ? 'file' : p.startsWith('/missing') ? null : 'dir'),
+  rootless: false,
   ...over,
 });
 

@@ -6,7 +6,7 @@ import { chmodSync, chownSync, closeSync, existsSync, mkdirSync, openSync, readF
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { berthBin, cgroupsLeft, isRoot, makeRootfs, processesIn, tempDir, uniqueId } from './helpers/fixtures.js';
+import { berthBin, cgroupsLeft, isRoot, makeBundle, makeRootfs, processesIn, tempDir, uniqueId } from './helpers/fixtures.js';
 import { waitUntil } from './helpers/wait.js';
 
 const test = suite('rootless');
@@ -140,6 +140,22 @@ test('what needs a cgroup or privilege is one line: a limit, pause, ps; another 
   assert.is(nobody.status, 1, 'another user is refused');
   assert.is(nobody.stderr.trimEnd().split('\n').length, 1, nobody.stderr);
   ok(asUser(['delete', '--force', id]), 'delete -f');
+});
+
+test('berth as root of a user namespace that is not the host\'s (as rootless podman runs its runtime): devices bound, no cgroup', () => {
+  const b = join(dir, 'in-userns');
+  makeBundle(b, join(dir, 'rootfs'), ['sh', '-c', 'cat /proc/self/uid_map; ls -l /dev/null | cut -c1-10'], (c) => {
+    // that namespace maps one id, root: no cgroup mount, no devpts gid 5, no limits
+    c.mounts = c.mounts.filter((m) => m.type !== 'cgroup').map((m) => ({ ...m, options: m.options.filter((o) => o !== 'gid=5') }));
+    delete c.linux.resources;
+  });
+  const id = uniqueId('rl-userns');
+  const state = join(dir, 'userns-state');
+  const r = spawnSync('unshare', ['--user', '--map-root-user', '--', berthBin, '--no-server', '--root', state, 'run', '--bundle', b, id], { encoding: 'utf8', timeout: 30_000 });
+  assert.is(r.status, 0, r.stderr);
+  assert.equal(r.stdout.trim().split('\n').map((l) => l.trim().split(/\s+/).join(' ')), ['0 0 1', 'crw-rw-rw-'], 'its own namespace, and /dev/null bound, not made');
+  assert.equal(cgroupsLeft(`berth-${id}`), []);
+  assert.equal(existsSync(join(state, id)), false);
 });
 
 test('a user without XDG_RUNTIME_DIR and --root is told so in one line; root\'s state is never touched', () => {

@@ -235,6 +235,7 @@ test('the plan: with no_new_privs the filter is loaded right before exec, withou
     bundle: '/b', rootfs: '/b/rootfs', fifo: '/f', preserveFds: 0, noPivot: false, cgroupDirs: ['/sys/fs/cgroup/c'], lastCap: 40, arch: 'x64', lsm: { apparmor: false, selinux: false },
     cgroupLayout: parseLayout('33 25 0:29 / /sys/fs/cgroup rw,relatime shared:12 - cgroup2 cgroup2 rw'),
     sourceKind: () => 'dir',
+    rootless: false,
   };
   const ops = (c: Config) => compileInitPlan(c, ctx).map((s) => s.op);
   assert.equal(ops(config(seccomp)).slice(-5), ['NO_NEW_PRIVS', 'READY', 'BARRIER', 'SECCOMP', 'EXEC']);

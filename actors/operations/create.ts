@@ -19,7 +19,7 @@ import { writeIdMaps } from '../../native/idMaps.js';
 import { sendIdmappedBinds } from '../../native/idmappedBinds.js';
 import { runInit } from '../../native/initProcess.js';
 import { SyncTag } from '../../native/plan.js';
-import { lastCapability, lsmHost, procStat } from '../../native/procfs.js';
+import { lastCapability, lsmHost, procStat, rootless } from '../../native/procfs.js';
 import { whyDead } from '../../native/signalling.js';
 import type { Config } from '../../native/spec/config.js';
 import { ConfigError, parseConfig } from '../../native/spec/validate.js';
@@ -80,8 +80,8 @@ function checkHookPaths(config: Config): void {
 }
 
 /** The compile context of a container: its own facts, and this host's. */
-export function compileContextOf(own: Omit<CompileContext, 'lastCap' | 'arch' | 'lsm' | 'sourceKind'>): CompileContext {
-  return { ...own, lastCap: lastCapability(), arch: process.arch, lsm: lsmHost(), sourceKind };
+export function compileContextOf(own: Omit<CompileContext, 'lastCap' | 'arch' | 'lsm' | 'sourceKind' | 'rootless'>): CompileContext {
+  return { ...own, lastCap: lastCapability(), arch: process.arch, lsm: lsmHost(), sourceKind, rootless: rootless() };
 }
 
 export function sourceKind(path: string): 'dir' | 'file' | null {
@@ -92,11 +92,8 @@ export function sourceKind(path: string): 'dir' | 'file' | null {
   }
 }
 
-/** A user's berth (rootless): no privilege over the host's cgroups. */
-const rootless = () => (process.geteuid?.() ?? 0) !== 0;
-
 /**
- * A rootless container has no cgroup here: on cgroup v1 a user has none of its own (a v2 host with
+ * A rootless container (procfs.rootless) has no cgroup here: on cgroup v1 a user has none of its own (a v2 host with
  * systemd's delegated user slice would give one; this host cannot). A limit is then one line
  * naming it; device rules are skipped, as nothing can reach a device the user namespace does not.
  */

@@ -20,6 +20,8 @@ export interface CompileContext extends ProcessContext {
   arch: string;
   /** What a host path is, for bind mounts: a directory, something else, or missing. */
   sourceKind(path: string): 'dir' | 'file' | null;
+  /** berth has not the host's privileges (procfs.rootless): devices are bound, not made. */
+  rootless: boolean;
 }
 
 // open(2) flags used by plan steps.

@@ -35,11 +35,12 @@ function bindDevice(d: Device): PlanStep {
   return step('MOUNT', `bind the host's ${d.path}`, d.path, d.path, '', MS.BIND, '', Resolve.FILE);
 }
 
-export function devicePlan(config: Config): PlanStep[] {
+export function devicePlan(config: Config, rootless: boolean): PlanStep[] {
   const configured = config.linux.devices;
   const own = new Set(configured.map((d) => posix.normalize(d.path)));
   const hostDev = bindsDev(config);
-  const make = hasNamespace(config, 'user') ? bindDevice : mknod;
+  // Only the host's root may make device nodes: in a user namespace (the container's, or berth's own) they are bound.
+  const make = rootless || hasNamespace(config, 'user') ? bindDevice : mknod;
   const steps: PlanStep[] = hostDev ? [] : defaultDevices.filter((d) => !own.has(d.path)).map(make);
   steps.push(...configured.map(make));
   // What the terminal's slave is bound over, made while the root may still be written.
