@@ -21,6 +21,8 @@ export interface CoordinatorOptions {
   host: ActorHost;
   log: LogOptions;
   cgroupVersion?: 1 | 2;
+  /** crun's --cgroup-manager disabled: containers get no cgroup (as a rootless berth's). */
+  noCgroup?: boolean;
   /**
    * Reap every container and exec'd process this process starts (true), or only those it waits
    * for. A CLI call that exits at once must leave the others to its caller's subreaper (conmon,
@@ -119,7 +121,7 @@ export class Coordinator {
     switch (msg.type) {
       case 'create': {
         const { type: _, ...create } = msg;
-        return this.newContainer(this.opts.reapDetached, { op: 'create', id: msg.id, create: { ...create, cgroupVersion: this.opts.cgroupVersion } });
+        return this.newContainer(this.opts.reapDetached, { op: 'create', id: msg.id, create: { ...create, cgroupVersion: this.opts.cgroupVersion, noCgroup: this.opts.noCgroup } });
       }
       case 'start': {
         const r = await this.enqueue(msg.id, () => this.perform({ op: 'start', id: msg.id, restart: msg.restart, stdio: msg.stdio }));
@@ -157,7 +159,7 @@ export class Coordinator {
         const { type: _, id, detach, ...restore } = msg;
         const criu = await this.criu();
         // The restored process is this process's child, reaped here unless it is the caller's to reap.
-        return this.newContainer(this.opts.reapDetached || !detach, { op: 'restore', id, restore: { ...restore, criu, cgroupVersion: this.opts.cgroupVersion } });
+        return this.newContainer(this.opts.reapDetached || !detach, { op: 'restore', id, restore: { ...restore, criu, cgroupVersion: this.opts.cgroupVersion, noCgroup: this.opts.noCgroup } });
       }
       case 'state':
         return ociState(readState(this.opts.root, msg.id), containerDir(this.opts.root, msg.id));
@@ -209,7 +211,7 @@ export class Coordinator {
     validateId(msg.id);
     const dir = containerDir(this.opts.root, msg.id);
     const { type: _, ...create } = msg;
-    const { plan, cgroupDirs } = prepareCreate({ root: this.opts.root, id: msg.id, dir, log: createLogger(this.opts.log), state: null, hooks: this.hooks, parent: thisProcess }, { ...create, cgroupVersion: this.opts.cgroupVersion });
+    const { plan, cgroupDirs } = prepareCreate({ root: this.opts.root, id: msg.id, dir, log: createLogger(this.opts.log), state: null, hooks: this.hooks, parent: thisProcess }, { ...create, cgroupVersion: this.opts.cgroupVersion, noCgroup: this.opts.noCgroup });
     const show = (a: unknown) => (typeof a === 'string' ? JSON.stringify(a) : typeof a === 'bigint' ? `0x${a.toString(16)}` : Buffer.isBuffer(a) ? `<${a.length} bytes>` : String(a));
     return { id: msg.id, stateDir: dir, cgroupDirs, steps: plan.map((s) => ({ op: s.op, what: s.what, args: s.args.map(show) })) };
   }

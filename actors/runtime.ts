@@ -18,6 +18,8 @@ export interface RuntimeOptions {
   log?: LogOptions;
   /** Manage cgroups as v1 or v2; default: v1 when v1 controllers are mounted, else v2. */
   cgroupVersion?: 1 | 2;
+  /** No cgroup for containers (crun's --cgroup-manager disabled). */
+  noCgroup?: boolean;
   /**
    * Reap the processes of containers (and exec'd processes) this runtime starts but nobody waits
    * for: true (default) for a long-lived program; the CLI leaves them to its caller's subreaper.
@@ -41,6 +43,7 @@ export class Runtime {
       host: opts.host === 'inline' ? new InlineHost() : new PooledHost(opts.threads),
       log: opts.log ?? {},
       cgroupVersion: opts.cgroupVersion,
+      noCgroup: opts.noCgroup,
       reapDetached: opts.reapDetached ?? true,
       criu: opts.criu,
       parent: opts.parent,

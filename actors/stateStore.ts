@@ -8,7 +8,7 @@ import type { CgroupRecord } from '../native/cgroups/manager.js';
 import type { KeptNamespaces } from '../native/keptNamespaces.js';
 import { BerthError, errnoName, errnoText, isErrno } from '../native/errors.js';
 import { isFrozen } from '../native/cgroups/freezer.js';
-import { isAlive } from '../native/procfs.js';
+import { inInitialUserNamespace, isAlive } from '../native/procfs.js';
 import type { Config } from '../native/spec/config.js';
 
 /** The runtime-spec version berth implements and reports. */
@@ -27,7 +27,8 @@ export const USER_ROOT_DIR = 'berth';
  * $XDG_RUNTIME_DIR/berth, theirs alone — a rootless call never touches root's state.
  */
 export function defaultRoot(env: NodeJS.ProcessEnv = process.env, euid = process.geteuid?.() ?? 0): string {
-  if (euid === 0) return DEFAULT_ROOT;
+  // Root of another user namespace (rootless podman's runtime): the user's folder when there is one, as runc's.
+  if (euid === 0 && (inInitialUserNamespace() || !env.XDG_RUNTIME_DIR)) return DEFAULT_ROOT;
   if (!env.XDG_RUNTIME_DIR) throw new BerthError('a rootless berth keeps its state in $XDG_RUNTIME_DIR/berth: set XDG_RUNTIME_DIR, or give --root');
   return join(env.XDG_RUNTIME_DIR, USER_ROOT_DIR);
 }

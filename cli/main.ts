@@ -126,8 +126,9 @@ async function execute(cl: CommandLine, rt: Runtime, io: CallIO): Promise<number
     return 0;
   }
   // A cgroupsPath that names a systemd slice is refused by path too (native/spec/validate.ts).
-  if (cl.global.systemdCgroup && (cl.command === 'create' || cl.command === 'run' || cl.command === 'restore'))
-    throw new BerthError('--systemd-cgroup: berth has no systemd cgroup driver: it manages cgroups through cgroupfs');
+  const makesCgroups = cl.command === 'create' || cl.command === 'run' || cl.command === 'restore';
+  if (makesCgroups && (cl.global.systemdCgroup || cl.global.cgroupManager === 'systemd'))
+    throw new BerthError(`${cl.global.systemdCgroup ? '--systemd-cgroup' : '--cgroup-manager systemd'}: berth has no systemd cgroup driver: it manages cgroups through cgroupfs`);
   switch (cl.command) {
     case 'create':
       await rt.create(createOptions());
@@ -288,6 +289,7 @@ export async function main(argv: string[], io: CallIO): Promise<number> {
       return await runServer({ root: (g.root as string | undefined) ?? defaultRoot(), idleSeconds: cl.flags.idle as number | undefined, log: logOptions });
     }
     if (g.cgroupVersion !== undefined && g.cgroupVersion !== 1 && g.cgroupVersion !== 2) throw new UsageError('--cgroup-version must be 1 or 2');
+    if (g.cgroupManager !== undefined && !['cgroupfs', 'disabled', 'systemd'].includes(g.cgroupManager as string)) throw new UsageError('--cgroup-manager must be cgroupfs, disabled or systemd');
     if (g.actorHost !== undefined && g.actorHost !== 'inline' && g.actorHost !== 'pool') throw new UsageError('--actor-host must be inline or pool');
     if (g.actorHost === 'pool' && io.parent?.remote) throw new UsageError('--actor-host pool needs --no-server');
     // spec, statechart and features read no state: they need no root (a user's may not be set).
@@ -297,6 +299,7 @@ export async function main(argv: string[], io: CallIO): Promise<number> {
       host: (g.actorHost as 'inline' | 'pool' | undefined) ?? 'inline',
       log: logOptions,
       cgroupVersion: g.cgroupVersion as 1 | 2 | undefined,
+      noCgroup: g.cgroupManager === 'disabled',
       // What this call does not wait for belongs to the caller (its subreaper reaps it).
       reapDetached: false,
       criu: g.criu === undefined || !(g.criu as string).includes('/') ? (g.criu as string | undefined) : resolve(io.cwd, g.criu as string),

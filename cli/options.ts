@@ -34,6 +34,7 @@ export const globalFlags: Record<string, FlagSpec> = {
   logFormat: flag(['log-format'], 'string', 'log format: text or json'),
   debug: flag(['debug'], 'bool', 'log debug messages'),
   systemdCgroup: flag(['systemd-cgroup'], 'bool', 'manage cgroups through systemd (refused: berth manages them through cgroupfs)'),
+  cgroupManager: flag(['cgroup-manager'], 'string', "crun's: cgroupfs (berth's way), disabled (no cgroup for the container), systemd (refused)"),
   criu: flag(['criu'], 'string', 'the CRIU binary for checkpoint and restore (default: criu on PATH)'),
   rootless: flag(['rootless'], 'string', 'rootless mode', true),
   cgroupVersion: flag(['cgroup-version'], 'int', 'berth: manage cgroups as v1 or v2 (default: v1 where v1 is mounted)'),

@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { assertNothingLeft, berth, isRoot, makeBundle, ok, uniqueId, workspace } from './helpers/fixtures.js';
+import { assertNothingLeft, berth, cgroupsLeft, isRoot, makeBundle, ok, uniqueId, workspace } from './helpers/fixtures.js';
 
 const test = suite('runc flags');
 const { dir, root, rootfs } = workspace(test);
@@ -85,6 +85,18 @@ test('--systemd-cgroup and Intel RDT schemata: refused in one line, nothing made
   assert.is(u.status, 1);
   assert.match(u.stderr, /^--l3-cache-schema: (this host has no resctrl file system \(\/sys\/fs\/resctrl\)|Intel RDT is not supported yet)\n$/);
   ok(berth(root, ['delete', '--force', live]), 'delete');
+});
+
+test('--cgroup-manager: disabled gives the container no cgroup (limits then one line), systemd is refused, cgroupfs is the way berth works', () => {
+  const id = uniqueId('nocg');
+  const b = makeBundle(join(dir, id), rootfs, ['sh', '-c', 'echo ran']);
+  assert.is(ok(berth(root, ['--cgroup-manager', 'disabled', 'run', '--bundle', b, id]), 'run'), 'ran\n');
+  assert.equal(cgroupsLeft(`berth-${id}`), []);
+  const limited = makeBundle(join(dir, `${id}-limited`), rootfs, ['true'], (c) => (c.linux.resources = { pids: { limit: 10 } }));
+  assert.is(berth(root, ['--cgroup-manager', 'disabled', 'create', '--bundle', limited, uniqueId('nocg')]).stderr, 'linux.resources.pids: needs a cgroup, and with --cgroup-manager disabled it gets none\n');
+  assert.is(berth(root, ['--cgroup-manager', 'systemd', 'create', '--bundle', b, uniqueId('nocg')]).stderr, '--cgroup-manager systemd: berth has no systemd cgroup driver: it manages cgroups through cgroupfs\n');
+  assert.is(berth(root, ['--cgroup-manager', 'cgroupfs', 'run', '--bundle', b, uniqueId('cg')]).status, 0);
+  assert.match(berth(root, ['--cgroup-manager', 'none', 'list']).stderr, /--cgroup-manager must be cgroupfs, disabled or systemd/);
 });
 
 if (isRoot) test.run();

@@ -142,20 +142,26 @@ test('what needs a cgroup or privilege is one line: a limit, pause, ps; another 
   ok(asUser(['delete', '--force', id]), 'delete -f');
 });
 
-test('berth as root of a user namespace that is not the host\'s (as rootless podman runs its runtime): devices bound, no cgroup', () => {
+test('berth as root of a user namespace that is not the host\'s (as rootless podman runs its runtime): devices bound, no cgroup, the host\'s cgroup tree read-only', () => {
   const b = join(dir, 'in-userns');
-  makeBundle(b, join(dir, 'rootfs'), ['sh', '-c', 'cat /proc/self/uid_map; ls -l /dev/null | cut -c1-10'], (c) => {
-    // that namespace maps one id, root: no cgroup mount, no devpts gid 5, no limits
-    c.mounts = c.mounts.filter((m) => m.type !== 'cgroup').map((m) => ({ ...m, options: m.options.filter((o) => o !== 'gid=5') }));
+  makeBundle(b, join(dir, 'rootfs'), ['sh', '-c', 'cat /proc/self/uid_map; ls -l /dev/null | cut -c1-10; ls /sys/fs/cgroup | grep -c pids; touch /sys/fs/cgroup/x 2>/dev/null || echo ro'], (c) => {
+    // that namespace maps one id, root: no devpts gid 5, no limits
+    c.mounts = c.mounts.map((m) => ({ ...m, options: m.options.filter((o) => o !== 'gid=5') }));
     delete c.linux.resources;
   });
   const id = uniqueId('rl-userns');
   const state = join(dir, 'userns-state');
   const r = spawnSync('unshare', ['--user', '--map-root-user', '--', berthBin, '--no-server', '--root', state, 'run', '--bundle', b, id], { encoding: 'utf8', timeout: 30_000 });
   assert.is(r.status, 0, r.stderr);
-  assert.equal(r.stdout.trim().split('\n').map((l) => l.trim().split(/\s+/).join(' ')), ['0 0 1', 'crw-rw-rw-'], 'its own namespace, and /dev/null bound, not made');
+  assert.equal(r.stdout.trim().split('\n').map((l) => l.trim().split(/\s+/).join(' ')), ['0 0 1', 'crw-rw-rw-', '1', 'ro'], "its own namespace; /dev/null bound, not made; the host's cgroup tree, read-only");
   assert.equal(cgroupsLeft(`berth-${id}`), []);
   assert.equal(existsSync(join(state, id)), false);
+  // Without --root it takes the user's runtime folder, as runc does there (podman passes no --root).
+  const runtimeDir = join(dir, 'userns-xdg');
+  mkdirSync(runtimeDir);
+  const ran = spawnSync('unshare', ['--user', '--map-root-user', '--', 'env', `XDG_RUNTIME_DIR=${runtimeDir}`, berthBin, '--no-server', 'run', '--bundle', b, uniqueId('rl-userns')], { encoding: 'utf8', timeout: 30_000 });
+  assert.is(ran.status, 0, ran.stderr);
+  assert.ok(existsSync(join(runtimeDir, 'berth')), 'the state root under XDG_RUNTIME_DIR');
 });
 
 test('a user without XDG_RUNTIME_DIR and --root is told so in one line; root\'s state is never touched', () => {

@@ -34,6 +34,8 @@ import { faultPoint } from '../faultPoint.js';
 export interface CreateRequest extends CreateOptions {
   /** Which cgroup version to manage the container with; the host's when absent. */
   cgroupVersion?: 1 | 2;
+  /** No cgroup (crun's --cgroup-manager disabled), as a rootless berth's container has none. */
+  noCgroup?: boolean;
 }
 
 export function loadBundleConfig(bundle: string): Config {
@@ -97,20 +99,20 @@ export function sourceKind(path: string): 'dir' | 'file' | null {
  * systemd's delegated user slice would give one; this host cannot). A limit is then one line
  * naming it; device rules are skipped, as nothing can reach a device the user namespace does not.
  */
-function noRootlessLimits(config: Config): [] {
+function noLimits(config: Config, why: string): [] {
   for (const [key, value] of Object.entries(config.linux.resources ?? {}))
-    if (key !== 'devices' && value !== undefined) throw new ConfigError(`linux.resources.${key}`, 'needs a cgroup, and a rootless berth has none of its own on this host');
+    if (key !== 'devices' && value !== undefined) throw new ConfigError(`linux.resources.${key}`, `needs a cgroup, and ${why}`);
   return [];
 }
 
 /** The bundle's config, its rootfs, and the cgroup a container of it gets, with its limits (restore shares this). */
-export function prepareBundle(ctx: OperationContext, req: { bundle?: string; cgroupVersion?: 1 | 2 }) {
+export function prepareBundle(ctx: OperationContext, req: { bundle?: string; cgroupVersion?: 1 | 2; noCgroup?: boolean }) {
   const bundle = resolve(req.bundle ?? process.cwd());
   if (sourceKind(bundle) !== 'dir') throw new BerthError(`bundle ${bundle}: no such directory`, 'invalid');
   const config = loadBundleConfig(bundle);
   const rootfs = rootfsOf(bundle, config);
   const layout = hostLayout(req.cgroupVersion);
-  if (rootless()) return { bundle, config, rootfs, layout, cgroupDirs: [], cgroupWrites: noRootlessLimits(config) };
+  if (rootless() || req.noCgroup) return { bundle, config, rootfs, layout, cgroupDirs: [], cgroupWrites: noLimits(config, req.noCgroup ? 'with --cgroup-manager disabled it gets none' : 'a rootless berth has none of its own on this host') };
   const cgroupDirs = containerCgroupDirs(layout, config.linux.cgroupsPath ?? defaultCgroupsPath(ctx.id));
   const cgroupWrites = resourceWrites(config.linux.resources ?? {}, layout.version, cgroupFacts(layout), berthDeviceRules(config.linux.devices));
   return { bundle, config, rootfs, layout, cgroupDirs, cgroupWrites };

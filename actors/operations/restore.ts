@@ -31,6 +31,7 @@ export interface RestoreRequest extends CriuFlags, ConsoleRequest {
   pidFile?: string;
   stdio?: Stdio;
   cgroupVersion?: 1 | 2;
+  noCgroup?: boolean;
 }
 
 /** Everything that changes nothing: bad input fails here and leaves nothing. */

@@ -794,14 +794,26 @@ static const char *scan_flags(int argc, char **argv, const char **root_flag, int
 	return NULL;
 }
 
+/* Whether this process is in the host's own user namespace (its uid_map the identity). */
+static int in_initial_userns(void)
+{
+	unsigned long inner, outer, count;
+	FILE *f = fopen("/proc/self/uid_map", "re");
+	int initial = f && fscanf(f, "%lu %lu %lu", &inner, &outer, &count) == 3 && inner == 0 && outer == 0 && count == 4294967295UL;
+	if (f)
+		fclose(f);
+	return initial;
+}
+
 /* The state root: --root (made absolute against the cwd), or root's DEFAULT_ROOT, or a user's
- * $XDG_RUNTIME_DIR/USER_ROOT_DIR (rootless: never root's state). */
+ * $XDG_RUNTIME_DIR/USER_ROOT_DIR (rootless: never root's state; root of another user namespace,
+ * as rootless podman runs its runtime, takes the user's when XDG_RUNTIME_DIR is set). */
 static void resolve_root(const char *flag)
 {
 	char cwd[PATH_MAX], user_root[PATH_MAX];
 	int n;
-	if ((!flag || !*flag) && geteuid() != 0) {
-		const char *xdg = getenv("XDG_RUNTIME_DIR");
+	const char *xdg = getenv("XDG_RUNTIME_DIR");
+	if ((!flag || !*flag) && (geteuid() != 0 || (xdg && *xdg && !in_initial_userns()))) {
 		if (!xdg || !*xdg)
 			die("a rootless berth keeps its state in $XDG_RUNTIME_DIR/berth: set XDG_RUNTIME_DIR, or give --root");
 		if (snprintf(user_root, sizeof user_root, "%s/%s", xdg, USER_ROOT_DIR) >= (int)sizeof user_root)
@@ -836,8 +848,8 @@ int main(int argc, char **argv)
 	proj[n - strlen(SUFFIX)] = 0;
 
 	cmd = scan_flags(argc, argv, &root_flag, &no_server);
-	/* spec and statechart read no state: a server started for them would only outlive them */
-	int stateless = cmd && (!strcmp(cmd, "spec") || !strcmp(cmd, "statechart"));
+	/* spec, statechart, features, --version and --help read no state: a server started for them would only outlive them */
+	int stateless = !cmd || !strcmp(cmd, "spec") || !strcmp(cmd, "statechart") || !strcmp(cmd, "features");
 	if (no_server || (ns && *ns && strcmp(ns, "0")) || (cmd && !strcmp(cmd, "server")) || stateless) {
 		char **a = calloc(argc + 2, sizeof *a);
 		if (!a)

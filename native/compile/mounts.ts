@@ -134,7 +134,13 @@ function bindPlan(m: Mount, i: number, ctx: CompileContext, idmappedSlot: number
  */
 function cgroupPlan(m: Mount, i: number, config: Config, ctx: CompileContext): PlanStep[] {
   const { flags, propagation } = optionsOf(m, i, 'cgroup');
-  if (!ctx.cgroupDirs.length) throw new ConfigError(`mounts[${i}].type`, 'a cgroup mount needs a cgroup, and a rootless berth has none of its own on this host');
+  // No cgroup of its own (rootless, or --cgroup-manager disabled): the host's tree, read-only, as crun and runc give.
+  if (!ctx.cgroupDirs.length)
+    return [
+      step('MOUNT', `bind the host's /sys/fs/cgroup on ${m.destination}`, '/sys/fs/cgroup', m.destination, '', MS.BIND | MS.REC, '', Resolve.DIR),
+      step('MOUNT', `remount ${m.destination} read-only`, '', m.destination, '', MS.BIND | MS.REMOUNT | MS.RDONLY | (flags & ~MS.RDONLY), '', Resolve.EXISTING),
+      ...propagate(m.destination, propagation, m.destination),
+    ];
   const ownNamespace = hasNewNamespace(config, 'cgroup');
   const dest = m.destination;
   const mountFlags = flags & ~MS.RDONLY;
