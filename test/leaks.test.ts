@@ -30,7 +30,7 @@ function footprint(server: number) {
         return [];
       }
     }).length,
-    state: readdirSync(root).filter((e) => e !== '@server').length,
+    state: readdirSync(root).filter((e) => !e.startsWith('@server')).length,
   };
 }
 

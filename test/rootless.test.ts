@@ -2,11 +2,11 @@
 // user namespace maps the user's own uid and gid to root — state under its $XDG_RUNTIME_DIR,
 // closed to others; no cgroup on this v1 host, so limits, pause and ps say so in one line.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { berthBin, cgroupsLeft, isRoot, makeBundle, makeRootfs, processesIn, tempDir, uniqueId } from './helpers/fixtures.js';
+import { berthBin, cgroupsLeft, isRoot, makeBundle, makeRootfs, mountsUnder, processesIn, tempDir, uniqueId } from './helpers/fixtures.js';
 import { waitUntil } from './helpers/wait.js';
 
 const test = suite('rootless');
@@ -64,10 +64,12 @@ test.before(() => {
 test.after(() => {
   if (!enabled) return;
   if (existsSync(userRoot)) for (const id of ok(asUser(['list', '-q']), 'list').split('\n').filter(Boolean)) asUser(['delete', '--force', id]);
-  const server = existsSync(join(userRoot, '@server', 'pid')) ? Number(readFileSync(join(userRoot, '@server', 'pid'), 'utf8')) : 0;
-  if (server && existsSync(`/proc/${server}`)) process.kill(server, 'SIGTERM');
-  waitUntil(() => !server || !existsSync(`/proc/${server}`));
+  // The user's servers: its own, and one per user namespace it ran berth in (podman's)
+  const servers = existsSync(userRoot) ? readdirSync(userRoot).filter((e) => e.startsWith('@server') && existsSync(join(userRoot, e, 'pid'))).map((e) => Number(readFileSync(join(userRoot, e, 'pid'), 'utf8'))) : [];
+  for (const server of servers.filter((p) => existsSync(`/proc/${p}`))) process.kill(server, 'SIGTERM');
+  waitUntil(() => servers.every((p) => !existsSync(`/proc/${p}`)));
   spawnSync('userdel', [user]);
+  for (const m of mountsUnder(dir).reverse()) spawnSync('umount', ['-l', m]);
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -162,6 +164,44 @@ test('berth as root of a user namespace that is not the host\'s (as rootless pod
   const ran = spawnSync('unshare', ['--user', '--map-root-user', '--', 'env', `XDG_RUNTIME_DIR=${runtimeDir}`, berthBin, '--no-server', 'run', '--bundle', b, uniqueId('rl-userns')], { encoding: 'utf8', timeout: 30_000 });
   assert.is(ran.status, 0, ran.stderr);
   assert.ok(existsSync(join(runtimeDir, 'berth')), 'the state root under XDG_RUNTIME_DIR');
+});
+
+test('rootless podman with berth as its runtime: run, run -d, exec, ps, stop, rm, an exit status', () => {
+  if (spawnSync('podman', ['--version']).status !== 0) return console.log('  (no podman: skipped)');
+  const home = join(dir, 'home');
+  mkdirSync(home);
+  chownSync(home, uid, gid);
+  const tar = join(dir, 'rootfs.tar');
+  spawnSync('tar', ['-C', join(dir, 'rootfs'), '-cf', tar, '.']);
+  const podman = (args: string[]) => {
+    const r = spawnSync('setpriv', ['--reuid', String(uid), '--regid', String(gid), '--init-groups', '--', 'env', '-i', `HOME=${home}`, `XDG_RUNTIME_DIR=${xdg}`, 'PATH=/usr/bin:/bin', 'podman', '--storage-driver', 'vfs', '--cgroup-manager', 'cgroupfs', '--events-backend', 'none', ...args], { encoding: 'utf8', cwd: dir, timeout: 60_000 });
+    return { status: r.status, stdout: r.stdout.trim(), stderr: r.stderr.trim() };
+  };
+  try {
+    assert.is(podman(['import', tar, 'localhost/berth-rl:test']).status, 0);
+    const flags = ['--network', 'none', '--runtime', berthBin];
+    const run = podman(['run', '--rm', ...flags, 'localhost/berth-rl:test', 'sh', '-c', 'id -u; cat /proc/self/uid_map | head -1; exit 3']);
+    assert.is(run.status, 3, run.stderr);
+    assert.equal(run.stdout.split('\n').map((l) => l.trim().split(/\s+/).join(' ')), ['0', `0 ${uid} 1`], "podman's user namespace: root inside, the user outside");
+    const id = podman(['run', '-d', ...flags, 'localhost/berth-rl:test', 'sleep', '60']);
+    assert.is(id.status, 0, id.stderr);
+    assert.is(podman(['exec', id.stdout, 'sh', '-c', 'echo exec-ok']).stdout, 'exec-ok');
+    assert.match(podman(['ps', '--format', '{{.ID}} {{.Status}}']).stdout, new RegExp(`^${id.stdout.slice(0, 12)} Up `, 'm'));
+    assert.is(podman(['stop', '-t', '1', id.stdout]).status, 0);
+    assert.is(podman(['rm', id.stdout]).status, 0);
+    assert.equal(existsSync(userRoot) ? readdirSync(userRoot).filter((e) => !e.startsWith('@server')) : [], [], 'no berth state left');
+  } finally {
+    podman(['rm', '-af']);
+    podman(['rmi', '-af']);
+    // podman's own processes (its user namespace's pause process, conmons) are the test user's
+    for (const pid of spawnSync('ps', ['-o', 'pid=', '-u', String(uid)], { encoding: 'utf8' }).stdout.split('\n').filter((p) => p.trim())) {
+      try {
+        process.kill(Number(pid), 'SIGKILL');
+      } catch {
+        // gone meanwhile
+      }
+    }
+  }
 });
 
 test('a user without XDG_RUNTIME_DIR and --root is told so in one line; root\'s state is never touched', () => {

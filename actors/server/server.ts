@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BerthError, isErrno } from '../../native/errors.js';
 import { peerCredentials } from '../../native/peer.js';
+import { inInitialUserNamespace } from '../../native/procfs.js';
 import { flock, LOCK_EX, LOCK_NB } from '../../native/syscalls.js';
 import type { Logger } from '../log.js';
 import { Caller } from './caller.js';
@@ -29,7 +30,12 @@ export interface ServerOptions {
   stale(): boolean;
 }
 
-const serverDir = (root: string) => join(root, SERVER_DIR);
+/**
+ * The server's folder: one per state root and user namespace. A berth inside another user
+ * namespace (rootless podman runs its runtime so) gets a server of its own there: one outside would
+ * make the containers in the wrong namespace. Its client names the same folder (berth.c).
+ */
+const serverDir = (root: string) => join(root, inInitialUserNamespace() ? SERVER_DIR : `${SERVER_DIR}-userns-${statSync('/proc/self/ns/user').ino}`);
 
 const LOCK_WAIT_MS = 5000;
 

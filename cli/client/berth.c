@@ -869,7 +869,14 @@ int main(int argc, char **argv)
 			std_closed[fd] = open("/dev/null", O_RDWR) == fd; /* so that none of ours takes its number */
 	close_range(3, ~0U, CLOSE_RANGE_CLOEXEC); /* inherited fds reach a child only when the server names them */
 	resolve_root(root_flag);
-	snprintf(sdir, sizeof sdir, "%s/%s", root, SERVER_DIR);
+	/* One server per root and user namespace: inside another (rootless podman's) a server of its own
+	 * (server.ts names the same folder). */
+	struct stat userns;
+	if (in_initial_userns() || stat("/proc/self/ns/user", &userns) < 0)
+		snprintf(sdir, sizeof sdir, "%s/%s", root, SERVER_DIR);
+	else
+		if (snprintf(sdir, sizeof sdir, "%s/%s-userns-%lu", root, SERVER_DIR, (unsigned long)userns.st_ino) >= (int)sizeof sdir)
+			die("the state root %s is too long", root);
 
 	sigemptyset(&handled_set);
 	for (size_t i = 0; i < sizeof handled / sizeof *handled; i++) {

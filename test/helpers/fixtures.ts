@@ -142,7 +142,7 @@ export function assertNothingLeft(root: string, id: string, dir: string): void {
  */
 export function cleanupRoot(root: string): void {
   if (!existsSync(root)) return;
-  for (const id of readdirSync(root).filter((d) => d !== '@server')) berth(root, ['delete', '--force', id]);
+  for (const id of readdirSync(root).filter((d) => !d.startsWith('@server'))) berth(root, ['delete', '--force', id]);
   stopServer(root);
   rmSync(root, { recursive: true, force: true });
 }
