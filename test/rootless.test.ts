@@ -138,6 +138,7 @@ test('what needs a cgroup or privilege is one line: a limit, pause, ps; another 
   ok(asUser(['run', '-d', '--bundle', bundle('sleeper', ['sleep', '60']), id]), 'run -d');
   assert.is(asUser(['pause', id]).stderr, 'the container has no cgroup in a freezer hierarchy: it cannot be paused\n');
   assert.match(asUser(['ps', id]).stderr, /^container .+ has no cgroup of its own \(a rootless berth has none on this host\): its processes cannot be listed\n$/);
+  assert.equal(JSON.parse(ok(asUser(['features']), 'features')).linux.cgroup, { v1: false, v2: false, systemd: false, systemdUser: false, rdma: false }, 'features says it makes no cgroup');
   const nobody = asUser(['--root', userRoot, 'list'], { uid: () => 65534, gid: () => 65534 });
   assert.is(nobody.status, 1, 'another user is refused');
   assert.is(nobody.stderr.trimEnd().split('\n').length, 1, nobody.stderr);

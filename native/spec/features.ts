@@ -7,7 +7,7 @@ import { extensionOptions, flagOptions, propagationOptions, recursiveOptions } f
 import { supportedNamespaces } from '../compile/namespaces.js';
 import { seccompActions, seccompFlags, seccompOperators } from '../compile/seccomp.js';
 import { architectures } from '../compile/seccomp/architectures.js';
-import { lastCapability, lsmHost } from '../procfs.js';
+import { lastCapability, lsmHost, rootless } from '../procfs.js';
 import { hookKinds } from './config.js';
 
 export interface Features {
@@ -42,7 +42,8 @@ export function features(): Features {
       namespaces: [...supportedNamespaces],
       // The ones this kernel knows: berth skips the others, as runc does.
       capabilities: Object.entries(capabilityNumbers).filter(([, n]) => n <= lastCapability()).map(([name]) => name),
-      cgroup: { v1: true, v2: true, systemd: false, systemdUser: false, rdma: false },
+      // A rootless berth makes no cgroup on this kind of host (v1: a user has none of its own).
+      cgroup: { v1: !rootless(), v2: !rootless(), systemd: false, systemdUser: false, rdma: false },
       seccomp: {
         enabled: true,
         actions: Object.keys(seccompActions),
