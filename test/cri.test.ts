@@ -13,7 +13,7 @@ import { CriClient, ContainerState, Mode } from './helpers/cri.js';
 import { berth, berthBin, cgroupsLeft, cleanupRoot, isRoot, makeRootfs, mountsUnder, tempDir } from './helpers/fixtures.js';
 import { runContainerdCleanup, stopContainerd } from './helpers/containerd.js';
 import { makeOciArchive } from './helpers/ociImage.js';
-import { waitUntil } from './helpers/wait.js';
+import { sleepSync, waitUntil } from './helpers/wait.js';
 
 const test = suite('client: containerd CRI');
 const CNI_BIN = '/usr/lib/cni';
@@ -216,6 +216,37 @@ test('streaming: exec with and without a terminal, and attach to a running conta
   await cri.call('StopPodSandbox', { podSandboxId });
   await cri.call('RemovePodSandbox', { podSandboxId });
   assert.equal(readdirSync(root).filter((e) => e !== '@server'), []);
+});
+
+test('PortForward: a connection to a port of the pod reaches a container listening in the sandbox\'s network namespace', async () => {
+  const config = sandboxConfig('pod3');
+  mkdirSync(config.logDirectory, { recursive: true });
+  const { podSandboxId } = (await cri.call('RunPodSandbox', { config })) as { podSandboxId: string };
+  sandboxes.add(podSandboxId);
+  const { containerId } = (await cri.call('CreateContainer', {
+    podSandboxId,
+    config: { metadata: { name: 'echo', attempt: 0 }, image: { image: busybox }, command: ['nc', '-ll', '-p', '8080', '-e', 'cat'], logPath: 'echo.log' },
+    sandboxConfig: config,
+  })) as { containerId: string };
+  await cri.call('StartContainer', { containerId });
+  let r = { data: '', error: '' };
+  const errors: string[] = [];
+  // The listener may take a moment to come up: a refused dial is the error channel's; try again
+  // (a stream URL serves one session).
+  for (let i = 0; i < 20 && r.data !== 'hello through the pod\n'; i++) {
+    const { url } = (await cri.call('PortForward', { podSandboxId, port: [8080] })) as { url: string };
+    const args = [`--net=/proc/${containerd!.pid}/ns/net`, process.execPath, join(import.meta.dirname, 'helpers', 'criPortForward.js'), url, '8080', 'hello through the pod\n'];
+    const p = spawnSync('nsenter', args, { encoding: 'utf8', timeout: 30_000 });
+    assert.is(p.status, 0, p.stderr);
+    r = JSON.parse(p.stdout);
+    if (r.data !== 'hello through the pod\n') (errors.push(r.error), sleepSync(200));
+  }
+  assert.equal(r, { data: 'hello through the pod\n', error: '' }, `echoed by the container (before: ${errors.join('; ')})`);
+  await cri.call('StopContainer', { containerId, timeout: 2 });
+  await cri.call('RemoveContainer', { containerId });
+  await cri.call('StopPodSandbox', { podSandboxId });
+  await cri.call('RemovePodSandbox', { podSandboxId });
+  assert.equal(readdirSync(root).filter((e) => !e.startsWith('@server')), []);
 });
 
 if (enabled) test.run();

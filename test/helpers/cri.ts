@@ -63,6 +63,8 @@ const calls = {
   ExecSync: ['RuntimeService', { containerId: str(1), cmd: str(2, true), timeout: i64(3) }, { stdout: { number: 1, type: 'bytes' }, stderr: { number: 2, type: 'bytes' }, exitCode: i32(3) }],
   Exec: ['RuntimeService', { containerId: str(1), cmd: str(2, true), tty: bool(3), stdin: bool(4), stdout: bool(5), stderr: bool(6) }, { url: str(1) }],
   Attach: ['RuntimeService', { containerId: str(1), stdin: bool(2), tty: bool(3), stdout: bool(4), stderr: bool(5) }, { url: str(1) }],
+  // (repeated scalars are sent unpacked: proto3 readers take both)
+  PortForward: ['RuntimeService', { podSandboxId: str(1), port: { number: 2, type: 'int32', repeated: true } }, { url: str(1) }],
   UpdateContainerResources: ['RuntimeService', { containerId: str(1), linux: msg(2, LinuxContainerResources) }, empty],
   ContainerStats: ['RuntimeService', containerId, { stats: msg(1, { memory: msg(3, { workingSetBytes: msg(2, UInt64Value) }), cpu: msg(2, { usageCoreNanoSeconds: msg(2, UInt64Value) }) }) }],
   ImageStatus: ['ImageService', { image: msg(1, ImageSpec) }, { image: msg(1, { id: str(1), repoTags: str(2, true) }) }],
