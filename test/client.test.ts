@@ -3,7 +3,7 @@
 // berth a state root there too (podman passes no --root: its runtime is a one-line wrapper), so
 // nothing of the machine's podman or berth set-up is touched and everything is removed afterwards.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -146,6 +146,26 @@ test('--device HOST:CTR:PERMS: the node made from podman\'s fileMode (with its t
   const ro = run('r');
   assert.is(ro.status, 1, ro.stderr);
   assert.match(ro.stderr, /can't create \/dev\/mykmsg: Operation not permitted/);
+});
+
+test("podman's everyday flags: --privileged, --cap-drop/--cap-add, --shm-size, --sysctl, --init, --mount type=tmpfs, --cgroupns, --uidmap, --security-opt", () => {
+  const cases: [string[], string, RegExp][] = [
+    // every capability berth itself may hold (this host's bounding set lacks CAP_SYS_RESOURCE), every host device
+    [['--privileged'], 'grep CapEff /proc/self/status; [ -c /dev/kmsg ] && echo host-devices', new RegExp(`CapEff:\\s+${/^CapBnd:\s+(\w+)/m.exec(readFileSync('/proc/self/status', 'utf8'))![1]}\\nhost-devices`)],
+    [['--cap-drop', 'ALL', '--cap-add', 'NET_RAW'], 'grep CapEff /proc/self/status', /CapEff:\s+0000000000002000/],
+    [['--shm-size', '16m'], 'df -k /dev/shm | tail -1', /\s16384\s/],
+    [['--sysctl', 'net.ipv4.ip_forward=1'], 'cat /proc/sys/net/ipv4/ip_forward', /^1$/],
+    [['--init'], 'cat /proc/1/cmdline | tr "\\000" " "', /catatonit|tini|init/],
+    [['--mount', 'type=tmpfs,destination=/scratch,tmpfs-size=1m'], 'grep " /scratch " /proc/mounts', /^tmpfs \/scratch tmpfs .*size=1024k/],
+    [['--cgroupns', 'private'], 'grep ":pids:" /proc/self/cgroup', /:pids:\/$/],
+    [['--uidmap', '0:100000:65536', '--gidmap', '0:100000:65536'], 'cat /proc/self/uid_map', /^\s*0\s+100000\s+65536$/],
+    [['--security-opt', 'no-new-privileges'], 'grep NoNewPrivs /proc/self/status', /NoNewPrivs:\s+1/],
+  ];
+  for (const [flags, script, expected] of cases) {
+    const r = podman(['run', '--rm', ...runFlags, '--cgroup-parent', `/${cgroupParent}`, ...flags, 'localhost/berth-busybox:test', 'sh', '-c', script]);
+    assert.is(r.status, 0, `${flags.join(' ')}: ${r.stderr}`);
+    assert.match(r.stdout, expected, `${flags.join(' ')}: ${r.stdout}`);
+  }
 });
 
 test('podman container checkpoint and restore, in place and into a new container from an export', () => {
