@@ -148,7 +148,8 @@ test('--device HOST:CTR:PERMS: the node made from podman\'s fileMode (with its t
   assert.match(ro.stderr, /can't create \/dev\/mykmsg: Operation not permitted/);
 });
 
-test("podman's everyday flags: --privileged, --cap-drop/--cap-add, --shm-size, --sysctl, --init, --mount type=tmpfs, --cgroupns, --uidmap, --security-opt", () => {
+test("podman's everyday flags: --privileged, --cap-drop/--cap-add, --shm-size, --sysctl, --init, --mount, -v :O, --cgroupns, --uidmap, --security-opt, limits", () => {
+  const shared = join(dir, 'flags-shared');
   const cases: [string[], string, RegExp][] = [
     // every capability berth itself may hold (this host's bounding set lacks CAP_SYS_RESOURCE), every host device
     [['--privileged'], 'grep CapEff /proc/self/status; [ -c /dev/kmsg ] && echo host-devices', new RegExp(`CapEff:\\s+${/^CapBnd:\s+(\w+)/m.exec(readFileSync('/proc/self/status', 'utf8'))![1]}\\nhost-devices`)],
@@ -160,12 +161,18 @@ test("podman's everyday flags: --privileged, --cap-drop/--cap-add, --shm-size, -
     [['--cgroupns', 'private'], 'grep ":pids:" /proc/self/cgroup', /:pids:\/$/],
     [['--uidmap', '0:100000:65536', '--gidmap', '0:100000:65536'], 'cat /proc/self/uid_map', /^\s*0\s+100000\s+65536$/],
     [['--security-opt', 'no-new-privileges'], 'grep NoNewPrivs /proc/self/status', /NoNewPrivs:\s+1/],
+    [['--mount', `type=bind,source=${shared},destination=/data,ro`], 'cat /data/file; touch /data/x 2>/dev/null || echo read-only', /^host\nread-only$/],
+    [['-v', `${shared}:/data:O`], 'echo upper > /data/file && cat /data/file', /^upper$/],
+    [['--pids-limit', '42', '--memory', '64m'], 'cat /sys/fs/cgroup/pids/pids.max /sys/fs/cgroup/memory/memory.limit_in_bytes', /^42\n67108864$/],
   ];
+  mkdirSync(shared, { recursive: true });
+  writeFileSync(join(shared, 'file'), 'host\n');
   for (const [flags, script, expected] of cases) {
     const r = podman(['run', '--rm', ...runFlags, '--cgroup-parent', `/${cgroupParent}`, ...flags, 'localhost/berth-busybox:test', 'sh', '-c', script]);
     assert.is(r.status, 0, `${flags.join(' ')}: ${r.stderr}`);
     assert.match(r.stdout, expected, `${flags.join(' ')}: ${r.stdout}`);
   }
+  assert.is(readFileSync(join(shared, 'file'), 'utf8'), 'host\n', ':O wrote to its overlay, not to the host folder');
 });
 
 test('podman container checkpoint and restore, in place and into a new container from an export', () => {
