@@ -235,7 +235,7 @@ async function operate(ctx: OperationContext, req: ExistingRequest): Promise<Ope
         try {
           persist(ctx, next(busy, { type: 'FAILED', message: messageOf(e) }));
         } catch (write) {
-          ctx.log.warn(`${req.op} ${ctx.id} failed, and its state could not be recorded: ${messageOf(write)}`);
+          if (e instanceof Error) e.message += `; and its state could not be recorded: ${messageOf(write)}`;
         }
       }
       throw e;

@@ -16,6 +16,8 @@ export const faultPoints = [
   'exec.started', // the exec'd process runs, its pid not yet reported
   'pause.frozen', // frozen, not yet recorded as paused
   'resume.thawed', // thawed, not yet recorded as running
+  'checkpoint.dumped', // CRIU dumped the container (its processes gone unless --leave-running), not yet recorded
+  'restore.restored', // CRIU restored the process, not yet recorded as created
   'teardown.ended', // delete's (or a failed create's undo): the processes ended, cgroup and folder still there
   'teardown.cgroup', // the cgroup removed, the folder still there
 ] as const;

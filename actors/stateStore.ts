@@ -1,7 +1,7 @@
 // The container's state folder: <root>/<id>/ with state.json (OCI state + berth's own data), the
 // config.json the container was created from, and the start fifo. Readable by anyone at any time:
 // writes go to a temp file and are renamed over.
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, rmdirSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, constants, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, rmdirSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Status } from '../machines/container.js';
 import type { CgroupRecord } from '../native/cgroups/manager.js';
@@ -217,13 +217,28 @@ export function processAlive(state: StateFile): boolean {
 }
 
 /**
+ * Whether the container's process still waits for start: its fifo is there with a reader (the
+ * process holds it open at its barrier until start releases it). A fifo start could not remove
+ * (a read-only state folder) has none.
+ */
+function waitingAtBarrier(fifo: string): boolean {
+  try {
+    closeSync(openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK));
+    return true;
+  } catch (e) {
+    if (isErrno(e, 'ENOENT', 'ENXIO')) return false;
+    throw e;
+  }
+}
+
+/**
  * What the kernel shows was done to a live container that its record does not say (a berth killed
  * right after the act, a full disk): a start (the fifo is gone), a pause (its cgroup is frozen) or a
  * resume (thawed). State tells the truth, and the machine takes the container as it is.
  */
 export function unrecordedOp(state: StateFile, dir: string): 'START' | 'PAUSE' | 'RESUME' | null {
   if (!processAlive(state)) return null;
-  if (state.status === 'created') return existsSync(fifoPath(dir)) ? null : 'START';
+  if (state.status === 'created') return waitingAtBarrier(fifoPath(dir)) ? null : 'START';
   const frozen = state.berth.cgroup && (state.status === 'running' || state.status === 'paused') ? isFrozen(state.berth.cgroup) : undefined;
   if (state.status === 'running' && frozen) return 'PAUSE';
   if (state.status === 'paused' && frozen === false) return 'RESUME';

@@ -274,6 +274,21 @@ test('truncated, corrupted and hostile image folders: restore gives a container 
   assert.ok(outcomes.refused >= 4, `the broken ones are refused: ${JSON.stringify(outcomes)}`);
 });
 
+test('berth killed after CRIU dumped, and after CRIU restored: state tells the truth, delete -f leaves nothing', () => {
+  const id = uniqueId('ckfault');
+  counting(id);
+  const images = join(dir, `${id}-images`);
+  const dieAt = (point: string, args: string[]) => spawnSync(berthBin, ['--root', root, '--no-server', '--criu', criu, ...args], { stdio: 'ignore', env: { ...process.env, BERTH_DIE_AT: point }, timeout: 60_000 });
+  assert.is(dieAt('checkpoint.dumped', ['checkpoint', '--image-path', images, id]).signal, 'SIGKILL');
+  assert.is(state(id).status, 'stopped', 'dumped: its processes are gone');
+  ok(berth(root, ['delete', '--force', id]), 'delete -f');
+  assertNothingLeft(root, id, join(dir, id));
+  assert.is(dieAt('restore.restored', ['restore', '-d', '--image-path', images, '--bundle', join(dir, id), id]).signal, 'SIGKILL');
+  assert.is(state(id).status, 'creating', 'restored, never recorded as created');
+  ok(berth(root, ['delete', '--force', id]), 'delete -f');
+  assertNothingLeft(root, id, join(dir, id));
+});
+
 test('a CRIU that does not work: one line with its reason, nothing done', () => {
   const fake = join(dir, 'broken-criu');
   writeFileSync(fake, '#!/bin/sh\n[ "$1" = --version ] && { echo "Version: 3.17"; exit 0; }\necho "Error (criu/kerndat.c:1): kernel too new" >&2\nexit 1\n');

@@ -1,4 +1,5 @@
-// A state root that cannot be written: a full disk (a small tmpfs in the test's folder, filled).
+// A state root that cannot be written: a full disk (a small tmpfs in the test's folder, filled), or
+// one remounted read-only.
 // A state write is whole or not at all, the error names the file, no temp file is left, and state
 // tells the truth afterwards: a start whose record could not be written reads as running.
 import { spawnSync } from 'node:child_process';
@@ -53,6 +54,28 @@ test('a full disk: create fails in one line and leaves nothing; a start that can
   freeDisk();
   assert.is(berth(root, ['pause', id]).status, 0, 'the machine takes it as running too');
   assert.is(state(id).status, 'paused');
+  assert.is(berth(root, ['delete', '--force', id]).status, 0);
+  assertNothingLeft(root, id, rootfs);
+});
+
+test('a state folder made read-only: a start that cannot be recorded fails in one line and reads as running; the old state survives whole', () => {
+  const bundle = makeBundle(join(dir, 'bundle-ro'), rootfs, ['sleep', '100']);
+  const id = uniqueId('ro');
+  assert.is(berth(root, ['create', '--bundle', bundle, id]).status, 0);
+  const before = readFileSync(join(root, id, 'state.json'), 'utf8');
+  // The container's folder alone, bound read-only onto itself (the root's own tmpfs has the server's log open).
+  const folder = join(root, id);
+  assert.is(spawnSync('mount', ['--bind', folder, folder]).status, 0);
+  assert.is(spawnSync('mount', ['-o', 'remount,bind,ro', folder]).status, 0);
+  try {
+    const start = berth(root, ['start', id]);
+    assert.is(start.status, 1, start.stderr);
+    assert.is(start.stderr, `the container was started, but its fifo ${folder}/exec.fifo could not be removed: EROFS; and its state could not be recorded: cannot write ${folder}/state.json: EROFS (read-only file system)\n`);
+    assert.is(readFileSync(join(root, id, 'state.json'), 'utf8'), before, 'the old record, whole');
+    assert.is(state(id).status, 'running', 'the program was released: it runs, whatever the record says');
+  } finally {
+    spawnSync('umount', [folder]);
+  }
   assert.is(berth(root, ['delete', '--force', id]).status, 0);
   assertNothingLeft(root, id, rootfs);
 });

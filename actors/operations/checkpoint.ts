@@ -12,6 +12,7 @@ import { runCriu } from '../../native/criu/swrk.js';
 import { thisProcess } from '../../native/processParent.js';
 import { readConfig } from '../stateStore.js';
 import { requireState, type OperationContext } from './context.js';
+import { faultPoint } from '../faultPoint.js';
 
 export interface CheckpointRequest extends DumpFlags {
   /** The CRIU binary, checked and absolute. */
@@ -47,6 +48,7 @@ export async function checkpointContainer(ctx: OperationContext, req: Checkpoint
     writeStdioRecord(req.imagePath, stdio);
     const logPath = join(resolve(req.workPath ?? req.imagePath), opts.logFile!);
     await runCriu({ criu: req.criu, parent: thisProcess, type, opts: { ...opts, imagesDirFd: images, workDirFd: work }, stdio: ['ignore', 'ignore', 'ignore'], logPath });
+    faultPoint('checkpoint.dumped');
     if (frozenHere && stillRunning) thaw(record!);
   } catch (e) {
     if (frozenHere) thaw(record!);

@@ -21,6 +21,7 @@ import type { Stdio } from '../messages.js';
 import type { OperationContext } from './context.js';
 import { initialState, prepareBundle, recordAndMakeCgroup, sourceKind, undoNewContainer } from './create.js';
 import { checkConsole, stdioFds, type ConsoleRequest } from './stdio.js';
+import { faultPoint } from '../faultPoint.js';
 
 export interface RestoreRequest extends CriuFlags, ConsoleRequest {
   /** The CRIU binary, checked and absolute. */
@@ -122,6 +123,7 @@ export async function restoreContainer(ctx: OperationContext, req: RestoreReques
     state.berth.pidStartTime = procStat(pid)?.startTime ?? 0;
     const dead = pid ? whyDead(pid, state.berth.pidStartTime) : 'CRIU named no pid';
     if (dead) throw new BerthError(`the restored process died before it was recorded: ${dead}`);
+    faultPoint('restore.restored');
     // Harmless when CRIU restored lo up already; needed when the checkpoint left the network out.
     if (hasNewNamespace(prepared.config, 'network')) await runInit({ plan: loopbackPlan(pid), parent: thisProcess, stdio: ['ignore', 'ignore', 'ignore'], onPid: () => {} });
     ctx.state = state;

@@ -55,6 +55,7 @@ function release(ctx: OperationContext): void {
   try {
     unlinkSync(fifo);
   } catch (e) {
-    if (!isErrno(e, 'ENOENT')) throw e;
+    // Released all the same: the process no longer holds the fifo, and state reads it as running.
+    if (!isErrno(e, 'ENOENT')) throw new BerthError(`the container was started, but its fifo ${fifo} could not be removed: ${(e as NodeJS.ErrnoException).code}`);
   }
 }
