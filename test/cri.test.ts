@@ -183,17 +183,23 @@ function stream(url: string, until?: string): { stdout: string; stderr: string; 
   return JSON.parse(r.stdout);
 }
 
-test('streaming: exec with and without a terminal, and attach to a running container\'s output', async () => {
-  const config = sandboxConfig('pod2');
+/** A pod sandbox POD with one started container NAME running COMMAND. */
+async function podWith(pod: string, name: string, command: string[]): Promise<{ podSandboxId: string; containerId: string }> {
+  const config = sandboxConfig(pod);
   mkdirSync(config.logDirectory, { recursive: true });
   const { podSandboxId } = (await cri.call('RunPodSandbox', { config })) as { podSandboxId: string };
   sandboxes.add(podSandboxId);
   const { containerId } = (await cri.call('CreateContainer', {
     podSandboxId,
-    config: { metadata: { name: 'ticker', attempt: 0 }, image: { image: busybox }, command: ['sh', '-c', 'i=0; while true; do i=$((i+1)); echo tick $i; sleep 0.2; done'], logPath: 'ticker.log' },
+    config: { metadata: { name, attempt: 0 }, image: { image: busybox }, command, logPath: `${name}.log` },
     sandboxConfig: config,
   })) as { containerId: string };
   await cri.call('StartContainer', { containerId });
+  return { podSandboxId, containerId };
+}
+
+test('streaming: exec with and without a terminal, and attach to a running container\'s output', async () => {
+  const { podSandboxId, containerId } = await podWith('pod2', 'ticker', ['sh', '-c', 'i=0; while true; do i=$((i+1)); echo tick $i; sleep 0.2; done']);
 
   const plain = (await cri.call('Exec', { containerId, cmd: ['sh', '-c', 'echo out; echo err >&2; [ -t 1 ] || echo no-tty; exit 4'], stdout: true, stderr: true })) as { url: string };
   const r = stream(plain.url);
@@ -219,16 +225,7 @@ test('streaming: exec with and without a terminal, and attach to a running conta
 });
 
 test('PortForward: a connection to a port of the pod reaches a container listening in the sandbox\'s network namespace', async () => {
-  const config = sandboxConfig('pod3');
-  mkdirSync(config.logDirectory, { recursive: true });
-  const { podSandboxId } = (await cri.call('RunPodSandbox', { config })) as { podSandboxId: string };
-  sandboxes.add(podSandboxId);
-  const { containerId } = (await cri.call('CreateContainer', {
-    podSandboxId,
-    config: { metadata: { name: 'echo', attempt: 0 }, image: { image: busybox }, command: ['nc', '-ll', '-p', '8080', '-e', 'cat'], logPath: 'echo.log' },
-    sandboxConfig: config,
-  })) as { containerId: string };
-  await cri.call('StartContainer', { containerId });
+  const { podSandboxId, containerId } = await podWith('pod3', 'echo', ['nc', '-ll', '-p', '8080', '-e', 'cat']);
   let r = { data: '', error: '' };
   const errors: string[] = [];
   // The listener may take a moment to come up: a refused dial is the error channel's; try again
