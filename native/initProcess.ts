@@ -62,6 +62,9 @@ export type SyncAnswers = Partial<Record<SyncTagValue, (stage1Pid: number, sendF
 
 const MSG_SIZE = 16;
 
+/** The tests' fault point in berth-init: BERTH_INIT_DIE_AT=N makes it die (exit 137) right before step N. */
+const initDieAt = process.env.BERTH_INIT_DIE_AT;
+
 function answerOf(syncs: SyncAnswers | undefined, tag: number) {
   const answer = syncs?.[tag as SyncTagValue];
   if (answer) return answer;
@@ -72,7 +75,8 @@ function answerOf(syncs: SyncAnswers | undefined, tag: number) {
 /** Spawn berth-init and run the plan up to READY. Resolves with the container process's host pid. */
 export async function runInit(opts: InitOptions): Promise<number> {
   const syncFd = opts.stdio.length;
-  const stage1 = await spawnWithSocket(opts.parent, sealedExecutable(initBinary()), [String(syncFd)], opts.stdio, syncFd, opts.consoleFd === undefined ? [] : [opts.consoleFd]);
+  const args = [String(syncFd), ...(initDieAt === undefined ? [] : [initDieAt])];
+  const stage1 = await spawnWithSocket(opts.parent, sealedExecutable(initBinary()), args, opts.stdio, syncFd, opts.consoleFd === undefined ? [] : [opts.consoleFd]);
   const sock = new Socket({ fd: stage1.socket, readable: true, writable: true });
   return new Promise<number>((resolve, reject) => {
     let pid = 0;

@@ -1,6 +1,7 @@
 // berth killed (SIGKILL, by BERTH_DIE_AT) at every addressable point of create, start, exec, pause,
 // resume and delete — the in-process CLI, and the berth server mid-call: afterwards `state` tells
 // the truth, the next calls work, and delete -f leaves no state folder, cgroup, mount or process.
+// And the container's own process (berth-init) killed before each step of its plan.
 import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { suite } from 'uvu';
@@ -73,6 +74,30 @@ test('the berth server killed mid-call at each point: the call fails, the next s
     assert.is(await died, 'SIGKILL', `${point}: the server died there`);
     sleepSync(50); // a container process the call's client spawned settles as the kernel leaves it
     afterKill(point, id);
+  }
+});
+
+test('the container process killed before each step of its plan (BERTH_INIT_DIE_AT): create fails in one line and leaves nothing; after READY, start finds it gone', () => {
+  const bundle = join(dir, 'bundle');
+  const plan = ok(berth(root, ['create', '--dry-run', '--bundle', bundle, uniqueId('plan')]), 'dry-run');
+  const ops = plan.split('\n').filter((l) => /^\s*\d+\s+[A-Z_]+\s/.test(l)).map((l) => l.trim().split(/\s+/)[1]!);
+  const ready = ops.indexOf('READY');
+  assert.ok(ready > 10, `the plan has its steps: ${ops.join(' ')}`);
+  for (let i = 0; i < ops.length; i++) {
+    const id = uniqueId('plan');
+    const r = spawnSync(berthBin, ['--root', root, '--no-server', 'create', '--bundle', bundle, id], { encoding: 'utf8', env: { ...process.env, BERTH_INIT_DIE_AT: String(i) }, timeout: 30_000 });
+    const what = `killed before step ${i} (${ops[i]}): status ${r.status}, ${JSON.stringify(r.stderr)}`;
+    if (i <= ready) {
+      assert.is(r.status, 1, what);
+      assert.is(r.stderr.trimEnd().split('\n').length, 1, `one line: ${what}`);
+    } else {
+      // Created: the process dies on its way from the barrier to the program.
+      assert.is(r.status, 0, what);
+      berth(root, ['start', id]);
+      assert.ok(waitUntil(() => status(id) === 'stopped'), `stopped: ${what}`);
+      ok(berth(root, ['delete', id]), 'delete');
+    }
+    assertNothingLeft(root, id, dir);
   }
 });
 

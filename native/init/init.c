@@ -5,7 +5,7 @@
  * It decides nothing: every path, flag and order comes from the plan. A failing step is
  * reported to the parent as (step index, errno) and the process exits.
  *
- * usage: berth-init SYNC_FD
+ * usage: berth-init SYNC_FD [DIE_AT]  (DIE_AT: the tests' fault point, a step index to die at)
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -1141,8 +1141,8 @@ static struct step *parse(char *buf, uint32_t len, uint32_t count)
 
 int main(int argc, char **argv)
 {
-	if (argc != 2) {
-		fprintf(stderr, "usage: berth-init SYNC_FD (started by berth, not by hand)\n");
+	if (argc != 2 && argc != 3) {
+		fprintf(stderr, "usage: berth-init SYNC_FD [DIE_AT] (started by berth, not by hand)\n");
 		return 2;
 	}
 	/*
@@ -1172,8 +1172,13 @@ int main(int argc, char **argv)
 	if (!steps)
 		fail(EPROTO);
 
+	long die_at = argc == 3 ? strtol(argv[2], NULL, 10) : -1;
 	for (uint32_t i = 0; i < head[2]; i++) {
 		current_step = (int)i;
+		/* A container process dying right before this step (BERTH_INIT_DIE_AT). Not raise(SIGKILL):
+		 * pid 1 of a new pid namespace ignores it from inside. */
+		if ((long)i == die_at)
+			_exit(128 + SIGKILL);
 		if (run(&steps[i]) < 0) {
 			int err = errno;
 			/* After READY the parent may have left: the container's stderr is the last witness. */
