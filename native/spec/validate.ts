@@ -118,10 +118,9 @@ function word<T extends string>(table: Readonly<Record<T, number>>) {
   };
 }
 
-/** A CPU list as cpuset writes them: "0-3,7". */
+/** A CPU list (cpuList's form) whose ranges are CPUs sched_setaffinity can name. */
 function cpuListOf(v: unknown, path: string): string {
-  const s = string(v, path);
-  if (s !== '' && !/^\d+(-\d+)?(,\d+(-\d+)?)*$/.test(s)) throw new ConfigError(path, `"${s}" is not a CPU list like 0-3,7`);
+  const s = cpuList(v, path);
   for (const part of s.split(',').filter(Boolean)) {
     const [a, b = a] = part.split('-').map(Number) as [number, number?];
     if (b! < a || b! >= 8192) throw new ConfigError(path, `"${part}" is not a range of CPUs (0..8191)`);
