@@ -51,6 +51,7 @@ export const Op = {
   PERSONALITY: 45, // (persona) personality(2)
   AFFINITY: 46, // (mask) sched_setaffinity(2) of this process: a CPU bitmask as bytes
   MOVE_MOUNT: 47, // (slot, path, resolve) attach the detached mount in SLOT (an idmapped bind the parent made) at PATH
+  MEMPOLICY: 48, // (mode, nodemask) set_mempolicy(2) of this process: mode | flags, the nodes as bytes (none: no mask)
 } as const;
 export type OpName = keyof typeof Op;
 

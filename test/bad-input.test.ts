@@ -34,7 +34,13 @@ test('runtime-spec 1.3 fields berth cannot apply are refused by path, never drop
   const raw = (c: Config) => c as unknown as { linux: Record<string, unknown>; process: Record<string, unknown>; mounts: Record<string, unknown>[] };
   refused((c) => (raw(c).linux.netDevices = { eth9: { name: 'eth0' } }), /^linux\.netDevices: moving network devices into the container is not supported yet$/);
   refused((c) => (raw(c).linux.intelRdt = { closID: 'x' }), /^linux\.intelRdt: (this host has no resctrl file system \(\/sys\/fs\/resctrl\)|Intel RDT is not supported yet)$/);
-  refused((c) => (raw(c).linux.memoryPolicy = { mode: 'MPOL_BIND', nodes: '0' }), /^linux\.memoryPolicy: memory policies are not supported yet$/);
+  refused((c) => (raw(c).linux.memoryPolicy = { mode: 'MPOL_BIND' }), /^linux\.memoryPolicy\.nodes: MPOL_BIND needs at least one node$/);
+  refused((c) => (raw(c).linux.memoryPolicy = { mode: 'MPOL_LOCAL', nodes: '0' }), /^linux\.memoryPolicy\.nodes: MPOL_LOCAL takes no nodes$/);
+  refused((c) => (raw(c).linux.memoryPolicy = { mode: 'MPOL_BIND', nodes: '0', flags: ['MPOL_F_STATIC_NODES', 'MPOL_F_RELATIVE_NODES'] }), /^linux\.memoryPolicy\.flags: MPOL_F_STATIC_NODES and MPOL_F_RELATIVE_NODES exclude each other$/);
+  refused((c) => (raw(c).linux.memoryPolicy = { mode: 'MPOL_BIND', nodes: '0', flags: ['MPOL_F_FAST'] }), /^linux\.memoryPolicy\.flags\[0\]: unknown value "MPOL_F_FAST"/);
+  refused((c) => (raw(c).linux.memoryPolicy = { mode: 'MPOL_BIND', nodes: '1024' }), /^linux\.memoryPolicy\.nodes: "1024" is not a range of NUMA nodes \(0\.\.1023\)$/);
+  // A node the host does not have: the kernel's refusal, in the step's words.
+  refused((c) => (raw(c).linux.memoryPolicy = { mode: 'MPOL_BIND', nodes: '1000' }), /^set the memory policy MPOL_BIND on nodes 1000: EINVAL/);
   refused((c) => (raw(c).mounts[0]!.uidMappings = [{ containerID: 0, hostID: 1000, size: 1 }]), /^mounts\[0\]\.gidMappings: is required with the other \(an idmapped mount maps both\)$/);
   refused((c) => ((raw(c).mounts[0]!.uidMappings = [{ containerID: 0, hostID: 1000, size: 1 }]), (raw(c).mounts[0]!.gidMappings = [{ containerID: 0, hostID: 1000, size: 1 }])), /^mounts\[0\]\.uidMappings: is for bind mounts only$/);
   refused((c) => (raw(c).linux.personality = { domain: 'LINUX64' }), /^linux\.personality\.domain: unknown value "LINUX64" \(LINUX, LINUX32\)$/);

@@ -341,6 +341,21 @@ test('features tells what the compilers take: every mount option, namespace, hoo
   assert.is(capabilityMasks({ bounding: f.linux.capabilities }, 40).skipped.length, 0, 'every capability listed is applied');
   assert.equal(f.linux.mountExtensions, { idmap: { enabled: true } });
   assert.ok(f.mountOptions.includes('idmap') && f.mountOptions.includes('ridmap'));
+  for (const mode of f.linux.memoryPolicy.modes)
+    for (const flag of f.linux.memoryPolicy.flags) {
+      const nodes = mode === 'MPOL_DEFAULT' || mode === 'MPOL_LOCAL' ? undefined : '0';
+      const c = parseConfig({ ...defaultSpec(), linux: { ...defaultSpec().linux, memoryPolicy: { mode, nodes, flags: [flag] } } });
+      assert.ok(compileInitPlan(c, ctx()).some((s) => s.op === 'MEMPOLICY'), `${mode} ${flag}`);
+    }
+});
+
+test('linux.memoryPolicy: mode and flags in one number, the nodes as the kernel\'s mask', () => {
+  const plan = compileInitPlan(parseConfig({ ...defaultSpec(), linux: { ...defaultSpec().linux, memoryPolicy: { mode: 'MPOL_INTERLEAVE', nodes: '0-2,9', flags: ['MPOL_F_STATIC_NODES'] } } }), ctx());
+  const [mode, mask] = plan.find((s) => s.op === 'MEMPOLICY')!.args as [number, Buffer];
+  assert.is(mode, 3 | (1 << 15));
+  assert.is(mask.length, 128, '1024 nodes, the most a kernel has');
+  assert.equal([...mask.subarray(0, 3)], [0b111, 0b10, 0]);
+  assert.ok(ops(plan).indexOf('MEMPOLICY') < ops(plan).indexOf('READY'));
 });
 
 test.run();

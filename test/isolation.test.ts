@@ -305,6 +305,15 @@ test('process.scheduler, process.ioPriority and linux.personality, as the proces
   assert.is(linux32, 'i686', 'LINUX32: uname says i686');
 });
 
+test('linux.memoryPolicy: the NUMA policy the program runs with, as /proc/self/numa_maps shows it', () => {
+  const policy = (memoryPolicy: object) =>
+    inside('head -1 /proc/self/numa_maps | cut -d" " -f2', (c) => ((c as unknown as { linux: Record<string, unknown> }).linux.memoryPolicy = memoryPolicy));
+  assert.is(policy({ mode: 'MPOL_BIND', nodes: '0' }), 'bind:0');
+  assert.is(policy({ mode: 'MPOL_INTERLEAVE', nodes: '0', flags: ['MPOL_F_STATIC_NODES'] }), 'interleave=static:0');
+  assert.is(policy({ mode: 'MPOL_PREFERRED' }), 'local', 'preferred with no node: the local one');
+  assert.is(policy({ mode: 'MPOL_DEFAULT' }), 'default');
+});
+
 test('linux.timeOffsets: the time namespace\'s clocks moved, the host\'s not', () => {
   const uptime = () => Number(readFileSync('/proc/uptime', 'utf8').split('.')[0]);
   const out = inside('cut -d. -f1 /proc/uptime; cat /proc/self/timens_offsets', (c) => {

@@ -5,7 +5,7 @@ import type { Config, Linux, Process } from '../spec/config.js';
 import { boundingPlan, capabilityPlan } from './capabilities.js';
 import { lsmExecPlan, type LsmHost } from './lsm.js';
 import { rlimitPlan } from './rlimits.js';
-import { personalityPlan, schedulingPlan } from './scheduling.js';
+import { memoryPolicyPlan, personalityPlan, schedulingPlan } from './scheduling.js';
 import { seccompPlan } from './seccomp.js';
 
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -48,7 +48,7 @@ export interface ProcessContext {
  * before setuid (as runc does), and the profile must allow what follows — setresuid, capset, prctl,
  * umask, stat, access, sendto, read, close, execve.
  */
-export function becomeProcessPlan(p: Process, linux: Pick<Linux, 'personality'>, seccomp: PlanStep[], ctx: ProcessContext, role: 'container' | 'exec'): PlanStep[] {
+export function becomeProcessPlan(p: Process, linux: Pick<Linux, 'personality' | 'memoryPolicy'>, seccomp: PlanStep[], ctx: ProcessContext, role: 'container' | 'exec'): PlanStep[] {
   const { uid, gid, umask, additionalGids = [] } = p.user;
   const size = p.consoleSize;
   return [
@@ -57,6 +57,7 @@ export function becomeProcessPlan(p: Process, linux: Pick<Linux, 'personality'>,
     // Raised (a real-time policy, an RT I/O class) while the process still has the capabilities to.
     ...schedulingPlan(p.scheduler, p.ioPriority),
     ...personalityPlan(linux.personality),
+    ...memoryPolicyPlan(linux.memoryPolicy),
     ...rlimitPlan(p),
     ...boundingPlan(p, ctx.lastCap),
     step('CHDIR', `change to the working directory ${p.cwd}`, p.cwd),

@@ -1,8 +1,9 @@
 // How the process is scheduled and what it takes itself for: its CPU scheduler (sched_setattr), its
-// I/O priority (ioprio_set), the CPUs an exec'd process runs on (sched_setaffinity) and the
-// personality. The kernel's numbers, as tables; validate.ts takes its words from them. Pure.
+// I/O priority (ioprio_set), the CPUs an exec'd process runs on (sched_setaffinity), the NUMA
+// nodes its memory comes from (set_mempolicy) and the personality. The kernel's numbers, as tables;
+// validate.ts and features take their words from them. Pure.
 import { step, type PlanStep } from '../plan.js';
-import type { CpuAffinity, IoPriority, Personality, Scheduler } from '../spec/config.js';
+import type { CpuAffinity, IoPriority, MemoryPolicy, Personality, Scheduler } from '../spec/config.js';
 
 export const schedPolicies = { SCHED_OTHER: 0, SCHED_FIFO: 1, SCHED_RR: 2, SCHED_BATCH: 3, SCHED_ISO: 4, SCHED_IDLE: 5, SCHED_DEADLINE: 6 } as const;
 export const schedFlags = {
@@ -16,6 +17,19 @@ export const schedFlags = {
 } as const;
 export const ioPriorityClasses = { IOPRIO_CLASS_RT: 1, IOPRIO_CLASS_BE: 2, IOPRIO_CLASS_IDLE: 3 } as const;
 export const personalityDomains = { LINUX: 0x0000, LINUX32: 0x0008 } as const;
+export const memoryPolicyModes = {
+  MPOL_DEFAULT: 0,
+  MPOL_PREFERRED: 1,
+  MPOL_BIND: 2,
+  MPOL_INTERLEAVE: 3,
+  MPOL_LOCAL: 4,
+  MPOL_PREFERRED_MANY: 5,
+  MPOL_WEIGHTED_INTERLEAVE: 6,
+} as const;
+/** Flags or'ed into set_mempolicy's mode. */
+export const memoryPolicyFlags = { MPOL_F_NUMA_BALANCING: 1 << 13, MPOL_F_RELATIVE_NODES: 1 << 14, MPOL_F_STATIC_NODES: 1 << 15 } as const;
+/** How many nodes a memory policy can name: the kernel's MAX_NUMNODES at most (CONFIG_NODES_SHIFT 10). */
+export const MAX_NUMA_NODES = 1024;
 
 /** The kernel's CPU set size (CONFIG_NR_CPUS at most 8192): the mask sched_setaffinity takes. */
 const CPU_SETSIZE = 8192;
@@ -32,20 +46,35 @@ export function schedulingPlan(scheduler: Scheduler | undefined, ioPriority: IoP
   return steps;
 }
 
+/**
+ * linux.memoryPolicy: the process's NUMA policy, which its children and its exec'd program keep. No
+ * nodes is an empty mask (MPOL_DEFAULT, MPOL_LOCAL; for MPOL_PREFERRED, the local node).
+ */
+export function memoryPolicyPlan(policy: MemoryPolicy | undefined): PlanStep[] {
+  if (!policy) return [];
+  const mode = (policy.flags ?? []).reduce<number>((m, f) => m | memoryPolicyFlags[f], memoryPolicyModes[policy.mode]);
+  const nodes = policy.nodes ?? '';
+  const what = `set the memory policy ${[policy.mode, ...(policy.flags ?? [])].join(' ')}${nodes ? ` on nodes ${nodes}` : ''}`;
+  return [step('MEMPOLICY', what, mode, listMask(nodes, MAX_NUMA_NODES))];
+}
+
 export function personalityPlan(personality: Personality | undefined): PlanStep[] {
   return personality ? [step('PERSONALITY', `set the personality ${personality.domain}`, personalityDomains[personality.domain])] : [];
 }
 
-/** The CPUs of LIST ("0-3,7"; checked by validate.ts) as the bitmask sched_setaffinity takes; all when LIST is empty. */
-export function cpuMask(list: string): Buffer {
-  const mask = Buffer.alloc(CPU_SETSIZE / 8);
-  const set = (cpu: number) => (mask[cpu >> 3]! |= 1 << (cpu & 7));
-  if (!list.trim()) mask.fill(0xff);
+/** The numbers of LIST ("0-3,7"; checked by validate.ts) as a bitmask of BITS bits, the kernel's unsigned long[] in bytes. */
+function listMask(list: string, bits: number): Buffer {
+  const mask = Buffer.alloc(bits / 8);
   for (const part of list.split(',').filter((p) => p.trim())) {
     const [a, b = a] = part.split('-').map(Number) as [number, number?];
-    for (let cpu = a; cpu <= b!; cpu++) set(cpu);
+    for (let n = a; n <= b!; n++) mask[n >> 3]! |= 1 << (n & 7);
   }
   return mask;
+}
+
+/** The CPUs of LIST as the bitmask sched_setaffinity takes; all when LIST is empty. */
+export function cpuMask(list: string): Buffer {
+  return list.trim() ? listMask(list, CPU_SETSIZE) : Buffer.alloc(CPU_SETSIZE / 8, 0xff);
 }
 
 /**

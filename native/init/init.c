@@ -764,6 +764,12 @@ static int do_affinity(struct step *s)
 	return sched_setaffinity(0, s->args[0].len, (const cpu_set_t *)s->args[0].data);
 }
 
+/* set_mempolicy takes maxnode one above the mask's bits (it drops the last). */
+static int do_mempolicy(struct step *s)
+{
+	return (int)syscall(SYS_set_mempolicy, (int)num(s, 0), s->args[1].data, s->args[1].len * 8 + 1);
+}
+
 /* True when this user namespace was made with setgroups denied (a user's berth maps its own gid so). */
 static int setgroups_denied(void)
 {
@@ -1039,6 +1045,8 @@ static int run(struct step *s)
 		return personality((unsigned long)num(s, 0)) < 0 ? -1 : 0;
 	case OP_AFFINITY:
 		return do_affinity(s);
+	case OP_MEMPOLICY:
+		return do_mempolicy(s);
 	case OP_MOVE_MOUNT:
 		return do_move_mount(s);
 	case OP_READONLY:

@@ -1,6 +1,6 @@
 // The OCI runtime-spec config.json, as berth reads it: every field it applies. validate.ts refuses,
 // by path, a field berth knows of and cannot apply; a field it does not know is left to the future.
-import type { ioPriorityClasses, personalityDomains, schedFlags, schedPolicies } from '../compile/scheduling.js';
+import type { ioPriorityClasses, memoryPolicyFlags, memoryPolicyModes, personalityDomains, schedFlags, schedPolicies } from '../compile/scheduling.js';
 
 export interface User {
   uid: number;
@@ -50,6 +50,13 @@ export interface CpuAffinity {
 
 export interface Personality {
   domain: keyof typeof personalityDomains;
+}
+
+/** The NUMA memory policy (linux.memoryPolicy): a mode, the nodes it names ("0-3,7"), its flags. */
+export interface MemoryPolicy {
+  mode: keyof typeof memoryPolicyModes;
+  nodes?: string;
+  flags?: (keyof typeof memoryPolicyFlags)[];
 }
 
 /** The time namespace's clocks, moved by an offset (linux.timeOffsets). */
@@ -218,6 +225,7 @@ export interface Linux {
   gidMappings?: IdMapping[];
   mountLabel?: string;
   personality?: Personality;
+  memoryPolicy?: MemoryPolicy;
   timeOffsets?: TimeOffsets;
 }
 

@@ -7,6 +7,7 @@ import { extensionOptions, flagOptions, propagationOptions, recursiveOptions } f
 import { supportedNamespaces } from '../compile/namespaces.js';
 import { seccompActions, seccompFlags, seccompOperators } from '../compile/seccomp.js';
 import { architectures } from '../compile/seccomp/architectures.js';
+import { memoryPolicyFlags, memoryPolicyModes } from '../compile/scheduling.js';
 import { lastCapability, lsmHost, rootless } from '../procfs.js';
 import { hookKinds } from './config.js';
 
@@ -56,7 +57,7 @@ export function features(): Features {
       apparmor: { enabled: lsmHost().apparmor },
       selinux: { enabled: lsmHost().selinux },
       intelRdt: { enabled: false },
-      memoryPolicy: { modes: [], flags: [] },
+      memoryPolicy: { modes: Object.keys(memoryPolicyModes), flags: Object.keys(memoryPolicyFlags) },
       mountExtensions: { idmap: { enabled: true } },
       netDevices: { enabled: false },
     },

@@ -16,6 +16,7 @@ import {
   type MemoryResources,
   type Mount,
   type Namespace,
+  type MemoryPolicy,
   type Personality,
   type Process,
   type Resources,
@@ -26,7 +27,7 @@ import {
   type WeightDevice,
   type TimeOffsets,
 } from './config.js';
-import { ioPriorityClasses, personalityDomains, schedFlags, schedPolicies } from '../compile/scheduling.js';
+import { ioPriorityClasses, MAX_NUMA_NODES, memoryPolicyFlags, memoryPolicyModes, personalityDomains, schedFlags, schedPolicies } from '../compile/scheduling.js';
 
 /** `linux.namespaces[2].type: unknown namespace "foo"` */
 export class ConfigError extends BerthError {
@@ -118,15 +119,19 @@ function word<T extends string>(table: Readonly<Record<T, number>>) {
   };
 }
 
-/** A CPU list (cpuList's form) whose ranges are CPUs sched_setaffinity can name. */
-function cpuListOf(v: unknown, path: string): string {
-  const s = cpuList(v, path);
-  for (const part of s.split(',').filter(Boolean)) {
-    const [a, b = a] = part.split('-').map(Number) as [number, number?];
-    if (b! < a || b! >= 8192) throw new ConfigError(path, `"${part}" is not a range of CPUs (0..8191)`);
-  }
-  return s;
+/** A list in cpuList's form whose ranges are of NOUN numbered below LIMIT, as the kernel's mask can name them. */
+function listBelow(limit: number, noun: string) {
+  return (v: unknown, path: string): string => {
+    const s = cpuList(v, path);
+    for (const part of s.split(',').filter(Boolean)) {
+      const [a, b = a] = part.split('-').map(Number) as [number, number?];
+      if (b! < a || b! >= limit) throw new ConfigError(path, `"${part}" is not a range of ${noun} (0..${limit - 1})`);
+    }
+    return s;
+  };
 }
+/** CPUs sched_setaffinity can name. */
+const cpuListOf = listBelow(8192, 'CPUs');
 
 function parseScheduler(v: unknown, path: string): Scheduler {
   const o = onlyKeys(object(v, path), path, ['policy', 'nice', 'priority', 'flags', 'runtime', 'deadline', 'period']);
@@ -485,6 +490,20 @@ function parsePersonality(v: unknown, path: string): Personality {
   return { domain: required(o, 'domain', path, word(personalityDomains)) };
 }
 
+/** The node counts the kernel's modes take (set_mempolicy(2)); MPOL_PREFERRED takes none (the local node) or one. */
+function parseMemoryPolicy(v: unknown, path: string): MemoryPolicy {
+  const o = onlyKeys(object(v, path), path, ['mode', 'nodes', 'flags']);
+  const mode = required(o, 'mode', path, word(memoryPolicyModes));
+  const nodes = optional(o, 'nodes', path, listBelow(MAX_NUMA_NODES, 'NUMA nodes'));
+  const flags = (optional(o, 'flags', path, array) ?? []).map((f, i) => word(memoryPolicyFlags)(f, `${path}.flags[${i}]`));
+  const listed = nodes?.split(',').filter(Boolean).length ?? 0;
+  if ((mode === 'MPOL_DEFAULT' || mode === 'MPOL_LOCAL') && listed) throw new ConfigError(`${path}.nodes`, `${mode} takes no nodes`);
+  if (mode !== 'MPOL_DEFAULT' && mode !== 'MPOL_LOCAL' && mode !== 'MPOL_PREFERRED' && !listed) throw new ConfigError(`${path}.nodes`, `${mode} needs at least one node`);
+  if (flags.includes('MPOL_F_STATIC_NODES') && flags.includes('MPOL_F_RELATIVE_NODES'))
+    throw new ConfigError(`${path}.flags`, 'MPOL_F_STATIC_NODES and MPOL_F_RELATIVE_NODES exclude each other');
+  return { mode, nodes, flags };
+}
+
 function parseTimeOffsets(v: unknown, path: string): TimeOffsets {
   const o = onlyKeys(object(v, path), path, ['monotonic', 'boottime']);
   const offset = (x: unknown, q: string) => {
@@ -518,7 +537,6 @@ export function parseConfig(raw: unknown): Config {
   refuseUnsupported(linux, 'linux', {
     netDevices: 'moving network devices into the container is not supported yet',
     intelRdt: intelRdtRefusal(),
-    memoryPolicy: 'memory policies are not supported yet',
   });
   const rootfsPropagation = optional(linux, 'rootfsPropagation', 'linux', string);
   if (rootfsPropagation !== undefined && !propagations.includes(rootfsPropagation))
@@ -547,6 +565,7 @@ export function parseConfig(raw: unknown): Config {
       gidMappings: optional(linux, 'gidMappings', 'linux', idMappings),
       mountLabel: optional(linux, 'mountLabel', 'linux', string),
       personality: optional(linux, 'personality', 'linux', parsePersonality),
+      memoryPolicy: optional(linux, 'memoryPolicy', 'linux', parseMemoryPolicy),
       timeOffsets: optional(linux, 'timeOffsets', 'linux', parseTimeOffsets),
     },
     hooks: optional(c, 'hooks', '', parseHooks),
