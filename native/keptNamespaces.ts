@@ -40,7 +40,11 @@ export function releaseNamespaces(kept: KeptNamespaces): void {
   }
 }
 
-/** The config a restart runs: the kept namespaces joined by path instead of made anew. */
+/**
+ * The config a restart runs: the kept namespaces joined by path instead of made anew. The network
+ * namespace (kept, or the one joined by path) still has the devices the first create moved in.
+ */
 export function withKeptNamespaces(config: Config, kept: KeptNamespaces): Config {
-  return { ...config, linux: { ...config.linux, namespaces: config.linux.namespaces.map((n) => (kept[n.type] ? { type: n.type, path: kept[n.type] } : n)) } };
+  const namespaces = config.linux.namespaces.map((n) => (kept[n.type] ? { type: n.type, path: kept[n.type] } : n));
+  return { ...config, linux: { ...config.linux, namespaces, netDevices: undefined } };
 }

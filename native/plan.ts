@@ -80,7 +80,7 @@ export const initFd = {
 export const Msg = { SYNC: 1, PID: 2, READY: 3, ERROR: 4 } as const;
 
 /** Tags of SYNC steps: what the parent must do before acking. */
-export const SyncTag = { ID_MAPS: 1, CREATE_HOOKS: 2, IDMAPPED_MOUNTS: 3 } as const;
+export const SyncTag = { ID_MAPS: 1, CREATE_HOOKS: 2, IDMAPPED_MOUNTS: 3, NET_DEVICES: 4 } as const;
 export type SyncTagValue = (typeof SyncTag)[keyof typeof SyncTag];
 
 export type Arg = string | number | bigint | Buffer;

@@ -32,7 +32,12 @@ test('config values: the message names the config path', () => {
 
 test('runtime-spec 1.3 fields berth cannot apply are refused by path, never dropped', () => {
   const raw = (c: Config) => c as unknown as { linux: Record<string, unknown>; process: Record<string, unknown>; mounts: Record<string, unknown>[] };
-  refused((c) => (raw(c).linux.netDevices = { eth9: { name: 'eth0' } }), /^linux\.netDevices: moving network devices into the container is not supported yet$/);
+  refused((c) => (raw(c).linux.netDevices = { eth9: { name: 'a:b' } }), /^linux\.netDevices\.eth9\.name: "a:b" is not a network device name \(1 to 15 bytes, no "\/", ":" or space, at most one %d\)$/);
+  refused((c) => (raw(c).linux.netDevices = { 'eth%d': {} }), /^linux\.netDevices\.eth%d: "eth%d" is not a network device name \(1 to 15 bytes, no "\/", ":" or space\)$/);
+  refused((c) => (raw(c).linux.netDevices = { eth9: { name: 'a%d%d' } }), /^linux\.netDevices\.eth9\.name: "a%d%d" is not/);
+  refused((c) => (raw(c).linux.netDevices = { eth9: { name: 'abcdefghijklmnop' } }), /^linux\.netDevices\.eth9\.name: "abcdefghijklmnop" is not/);
+  refused((c) => (raw(c).linux.netDevices = { eth9: { alias: 'x' } }), /^linux\.netDevices\.eth9\.alias: unknown field \(known: name\)$/);
+  refused((c) => (raw(c).linux.netDevices = { eth9: {} }), /^linux\.netDevices\.eth9: berth's network namespace has no device "eth9"$/);
   refused((c) => (raw(c).linux.intelRdt = { closID: 'x' }), /^linux\.intelRdt: (this host has no resctrl file system \(\/sys\/fs\/resctrl\)|Intel RDT is not supported yet)$/);
   refused((c) => (raw(c).linux.memoryPolicy = { mode: 'MPOL_BIND' }), /^linux\.memoryPolicy\.nodes: MPOL_BIND needs at least one node$/);
   refused((c) => (raw(c).linux.memoryPolicy = { mode: 'MPOL_LOCAL', nodes: '0' }), /^linux\.memoryPolicy\.nodes: MPOL_LOCAL takes no nodes$/);

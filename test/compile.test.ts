@@ -9,7 +9,7 @@ import { ignoredLsmFields } from '../native/compile/lsm.js';
 import { MOUNT_ATTR, MS, parseMountOptions } from '../native/compile/mountFlags.js';
 import { capabilityMasks } from '../native/compile/capabilities.js';
 import { CLONE_FLAGS, idMapText, loopbackPlan } from '../native/compile/namespaces.js';
-import { Resolve, Slot, type Plan } from '../native/plan.js';
+import { Resolve, Slot, SyncTag, type Plan } from '../native/plan.js';
 import { defaultSpec } from '../native/spec/defaults.js';
 import { parseConfig } from '../native/spec/validate.js';
 import type { Config, HookKind, NamespaceType } from '../native/spec/config.js';
@@ -341,6 +341,8 @@ test('features tells what the compilers take: every mount option, namespace, hoo
   assert.is(capabilityMasks({ bounding: f.linux.capabilities }, 40).skipped.length, 0, 'every capability listed is applied');
   assert.equal(f.linux.mountExtensions, { idmap: { enabled: true } });
   assert.ok(f.mountOptions.includes('idmap') && f.mountOptions.includes('ridmap'));
+  const moving = parseConfig({ ...defaultSpec(), linux: { ...defaultSpec().linux, netDevices: { eth1: { name: 'ctr%d' } } } });
+  if (f.linux.netDevices.enabled) assert.ok(compileInitPlan(moving, ctx()).some((s) => s.op === 'SYNC' && s.args[0] === SyncTag.NET_DEVICES));
   for (const mode of f.linux.memoryPolicy.modes)
     for (const flag of f.linux.memoryPolicy.flags) {
       const nodes = mode === 'MPOL_DEFAULT' || mode === 'MPOL_LOCAL' ? undefined : '0';

@@ -18,6 +18,7 @@ import { BerthError, isErrno } from '../../native/errors.js';
 import { writeIdMaps } from '../../native/idMaps.js';
 import { sendIdmappedBinds } from '../../native/idmappedBinds.js';
 import { runInit } from '../../native/initProcess.js';
+import { moveNetDevices } from '../../native/netDevices.js';
 import { SyncTag } from '../../native/plan.js';
 import { lastCapability, lsmHost, procStat, rootless } from '../../native/procfs.js';
 import { whyDead } from '../../native/signalling.js';
@@ -203,6 +204,7 @@ export async function createContainer(ctx: OperationContext, req: CreateRequest,
         [SyncTag.ID_MAPS]: (stage1) => writeIdMaps(stage1, config.linux.uidMappings ?? [], config.linux.gidMappings ?? []),
         [SyncTag.CREATE_HOOKS]: () => runCreateHooks(ctx, state, config),
         [SyncTag.IDMAPPED_MOUNTS]: (stage1, sendFd) => sendIdmappedBinds(idmappedBinds(config, prepared.bundle), stage1, sendFd),
+        [SyncTag.NET_DEVICES]: (stage1) => moveNetDevices(config.linux.netDevices ?? {}, stage1),
       },
       onPid: (pid) => {
         state.pid = pid;

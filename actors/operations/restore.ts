@@ -7,6 +7,7 @@ import { join, resolve } from 'node:path';
 import { joinCgroup } from '../../native/cgroups/manager.js';
 import { mountPointPlan } from '../../native/compile/mounts.js';
 import { hasNewNamespace, loopbackPlan } from '../../native/compile/namespaces.js';
+import { moveNetDevices } from '../../native/netDevices.js';
 import { connectUnixSocket, ptyName, sendFd } from '../../native/console.js';
 import { checkImages, openFolder, readStdioRecord } from '../../native/criu/images.js';
 import { restoreOptions, type CriuFlags } from '../../native/criu/options.js';
@@ -124,8 +125,12 @@ export async function restoreContainer(ctx: OperationContext, req: RestoreReques
     const dead = pid ? whyDead(pid, state.berth.pidStartTime) : 'CRIU named no pid';
     if (dead) throw new BerthError(`the restored process died before it was recorded: ${dead}`);
     faultPoint('restore.restored');
-    // Harmless when CRIU restored lo up already; needed when the checkpoint left the network out.
-    if (hasNewNamespace(prepared.config, 'network')) await runInit({ plan: loopbackPlan(pid), parent: thisProcess, stdio: ['ignore', 'ignore', 'ignore'], onPid: () => {} });
+    if (hasNewNamespace(prepared.config, 'network')) {
+      // Harmless when CRIU restored lo up already; needed when the checkpoint left the network out.
+      await runInit({ plan: loopbackPlan(pid), parent: thisProcess, stdio: ['ignore', 'ignore', 'ignore'], onPid: () => {} });
+      // The devices left the namespace when the checkpointed one died (CRIU cannot dump them): moved in again.
+      moveNetDevices(prepared.config.linux.netDevices ?? {}, pid);
+    }
     ctx.state = state;
     return terminal;
   } catch (e) {

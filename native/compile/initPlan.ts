@@ -11,7 +11,7 @@ import type { Config } from '../spec/config.js';
 import { O_RDWR, type CompileContext } from './context.js';
 import { devicePlan } from './devices.js';
 import { enterRootPlan, finalRootPlan, idmappedBinds, mountPlan, rootfsPlan } from './mounts.js';
-import { namespacePlan, userNamespaceRootPlan } from './namespaces.js';
+import { namespacePlan, netDevicesPlan, userNamespaceRootPlan } from './namespaces.js';
 import { earlyProcessPlan, processPlan } from './process.js';
 import { sysctlPlan } from './sysctl.js';
 
@@ -34,6 +34,7 @@ export function compileInitPlan(config: Config, ctx: CompileContext): Plan {
     ...namespacePlan(config),
     // In the container's user namespace now: berth makes the idmapped binds and hands them over.
     ...idmappedSync(config, ctx.bundle),
+    ...netDevicesPlan(config, ctx.rootless),
     step('FORK', 'fork the container process'),
     // Devices and directories get exactly the modes config.json asks for.
     step('UMASK', 'clear the umask', 0),

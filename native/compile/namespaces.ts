@@ -100,6 +100,19 @@ export function namespacePlan(config: Config): PlanStep[] {
 }
 
 /**
+ * linux.netDevices: berth moves the devices from its own network namespace into the container's,
+ * which must then exist (new or joined), before the fork. Moving a device out of the host's
+ * namespace takes CAP_NET_ADMIN there, which only berth's side has once a user namespace is made.
+ */
+export function netDevicesPlan(config: Config, rootless: boolean): PlanStep[] {
+  const names = Object.keys(config.linux.netDevices ?? {});
+  if (!names.length) return [];
+  if (!hasNamespace(config, 'network')) throw new ConfigError('linux.netDevices', 'needs a network namespace of the container\'s (add {"type": "network"} to linux.namespaces)');
+  if (rootless) throw new ConfigError('linux.netDevices', "moving a network device needs CAP_NET_ADMIN in the host's network namespace, which a rootless berth has not");
+  return [step('SYNC', `have the network device${names.length > 1 ? 's' : ''} ${names.join(', ')} moved in`, SyncTag.NET_DEVICES)];
+}
+
+/**
  * linux.timeOffsets: written into a new time namespace before any process enters it (the fork that
  * follows makes the first), through the host's procfs — it is still this process's /proc.
  */

@@ -59,6 +59,12 @@ export interface MemoryPolicy {
   flags?: (keyof typeof memoryPolicyFlags)[];
 }
 
+/** A host network device moved into the container (linux.netDevices, keyed by its host name). */
+export interface NetDevice {
+  /** Its name in the container (a %d in it is numbered by the kernel); the host's when absent. */
+  name?: string;
+}
+
 /** The time namespace's clocks, moved by an offset (linux.timeOffsets). */
 export type TimeOffsets = Partial<Record<'monotonic' | 'boottime', { secs: number; nanosecs: number }>>;
 
@@ -226,6 +232,7 @@ export interface Linux {
   mountLabel?: string;
   personality?: Personality;
   memoryPolicy?: MemoryPolicy;
+  netDevices?: Record<string, NetDevice>;
   timeOffsets?: TimeOffsets;
 }
 

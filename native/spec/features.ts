@@ -59,7 +59,8 @@ export function features(): Features {
       intelRdt: { enabled: false },
       memoryPolicy: { modes: Object.keys(memoryPolicyModes), flags: Object.keys(memoryPolicyFlags) },
       mountExtensions: { idmap: { enabled: true } },
-      netDevices: { enabled: false },
+      // Moved from berth's own network namespace, which takes CAP_NET_ADMIN there.
+      netDevices: { enabled: !rootless() },
     },
     annotations: { 'org.berth.version': process.env.npm_package_version ?? '0.1.0' },
     potentiallyUnsafeConfigAnnotations: [],

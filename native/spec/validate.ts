@@ -17,6 +17,7 @@ import {
   type Mount,
   type Namespace,
   type MemoryPolicy,
+  type NetDevice,
   type Personality,
   type Process,
   type Resources,
@@ -504,6 +505,26 @@ function parseMemoryPolicy(v: unknown, path: string): MemoryPolicy {
   return { mode, nodes, flags };
 }
 
+/** A network device's name as the kernel takes it (dev_valid_name): under 16 bytes, no '/', ':' or space. */
+function netDeviceName(v: unknown, path: string, template: boolean): string {
+  const s = string(v, path);
+  const bad = !s || Buffer.byteLength(s) > 15 || s === '.' || s === '..' || /[/:\s]/.test(s) || (s.includes('%') && !(template && /^[^%]*%d[^%]*$/.test(s)));
+  if (bad) throw new ConfigError(path, `"${s}" is not a network device name (1 to 15 bytes, no "/", ":" or space${template ? ', at most one %d' : ''})`);
+  return s;
+}
+
+function parseNetDevices(v: unknown, path: string): Record<string, NetDevice> {
+  const o = object(v, path);
+  return Object.fromEntries(
+    Object.entries(o).map(([host, d]) => {
+      const q = `${path}.${host}`;
+      netDeviceName(host, q, false);
+      const device = onlyKeys(object(d, q), q, ['name']);
+      return [host, { name: optional(device, 'name', q, (x, r) => netDeviceName(x, r, true)) }];
+    }),
+  );
+}
+
 function parseTimeOffsets(v: unknown, path: string): TimeOffsets {
   const o = onlyKeys(object(v, path), path, ['monotonic', 'boottime']);
   const offset = (x: unknown, q: string) => {
@@ -534,10 +555,7 @@ export function parseConfig(raw: unknown): Config {
     if (seen.has(n.type)) throw new ConfigError(`linux.namespaces[${i}].type`, `namespace "${n.type}" is listed twice (also at [${seen.get(n.type)}])`);
     seen.set(n.type, i);
   });
-  refuseUnsupported(linux, 'linux', {
-    netDevices: 'moving network devices into the container is not supported yet',
-    intelRdt: intelRdtRefusal(),
-  });
+  refuseUnsupported(linux, 'linux', { intelRdt: intelRdtRefusal() });
   const rootfsPropagation = optional(linux, 'rootfsPropagation', 'linux', string);
   if (rootfsPropagation !== undefined && !propagations.includes(rootfsPropagation))
     throw new ConfigError('linux.rootfsPropagation', `unknown propagation "${rootfsPropagation}" (${propagations.join(', ')})`);
@@ -566,6 +584,7 @@ export function parseConfig(raw: unknown): Config {
       mountLabel: optional(linux, 'mountLabel', 'linux', string),
       personality: optional(linux, 'personality', 'linux', parsePersonality),
       memoryPolicy: optional(linux, 'memoryPolicy', 'linux', parseMemoryPolicy),
+      netDevices: optional(linux, 'netDevices', 'linux', parseNetDevices),
       timeOffsets: optional(linux, 'timeOffsets', 'linux', parseTimeOffsets),
     },
     hooks: optional(c, 'hooks', '', parseHooks),

@@ -65,12 +65,14 @@ let outputs = 0;
  * Run cli/berth with --root ROOT. Its stdout and stderr go to files, not pipes: a detached
  * container inherits them and would keep a pipe open (and spawnSync waiting) for its whole life.
  */
-export function berth(root: string, args: string[], opts: { input?: string; timeout?: number } = {}): { status: number | null; stdout: string; stderr: string } {
+export function berth(root: string, args: string[], opts: { input?: string; timeout?: number; netns?: string } = {}): { status: number | null; stdout: string; stderr: string } {
   const base = join(tmpdir(), `berth-test-out-${process.pid}-${outputs++}`);
   const out = openSync(`${base}.out`, 'w+');
   const err = openSync(`${base}.err`, 'w+');
+  // NETNS: the call (and a server it starts) in that network namespace, entered with nsenter.
+  const [file, argv] = opts.netns ? ['nsenter', [`--net=${opts.netns}`, berthBin, '--root', root, ...args]] : [berthBin, ['--root', root, ...args]];
   try {
-    const r = spawnSync(berthBin, ['--root', root, ...args], { stdio: [opts.input === undefined ? 'ignore' : 'pipe', out, err], input: opts.input, timeout: opts.timeout ?? 30_000 });
+    const r = spawnSync(file, argv, { stdio: [opts.input === undefined ? 'ignore' : 'pipe', out, err], input: opts.input, timeout: opts.timeout ?? 30_000 });
     return { status: r.status, stdout: readFileSync(`${base}.out`, 'utf8'), stderr: readFileSync(`${base}.err`, 'utf8') };
   } finally {
     closeSync(out);
