@@ -36,7 +36,6 @@ test('runtime-spec 1.3 fields berth cannot apply are refused by path, never drop
   refused((c) => (raw(c).linux.netDevices = { 'eth%d': {} }), /^linux\.netDevices\.eth%d: "eth%d" is not a network device name \(1 to 15 bytes, no "\/", ":" or space\)$/);
   refused((c) => (raw(c).linux.netDevices = { eth9: { name: 'a%d%d' } }), /^linux\.netDevices\.eth9\.name: "a%d%d" is not/);
   refused((c) => (raw(c).linux.netDevices = { eth9: { name: 'abcdefghijklmnop' } }), /^linux\.netDevices\.eth9\.name: "abcdefghijklmnop" is not/);
-  refused((c) => (raw(c).linux.netDevices = { eth9: { alias: 'x' } }), /^linux\.netDevices\.eth9\.alias: unknown field \(known: name\)$/);
   refused((c) => (raw(c).linux.netDevices = { eth9: {} }), /^linux\.netDevices\.eth9: berth's network namespace has no device "eth9"$/);
   refused((c) => (raw(c).linux.intelRdt = { closID: 'x' }), /^linux\.intelRdt: (this host has no resctrl file system \(\/sys\/fs\/resctrl\)|Intel RDT is not supported yet)$/);
   refused((c) => (raw(c).linux.memoryPolicy = { mode: 'MPOL_BIND' }), /^linux\.memoryPolicy\.nodes: MPOL_BIND needs at least one node$/);
@@ -55,6 +54,15 @@ test('runtime-spec 1.3 fields berth cannot apply are refused by path, never drop
   refused((c) => (raw(c).process.scheduler = { policy: 'SCHED_OTHER', nice: 40 }), /^process\.scheduler\.nice: 40 is out of range \(-20\.\.19\)$/);
   refused((c) => (raw(c).process.ioPriority = { class: 'IOPRIO_CLASS_BE', priority: 8 }), /^process\.ioPriority\.priority: 8 is out of range \(0\.\.7\)$/);
   refused((c) => (raw(c).process.execCPUAffinity = { final: '3-1' }), /^process\.execCPUAffinity\.final: "3-1" is not a range of CPUs/);
+});
+
+test("fields berth does not know are no bad input (runtime-spec's forward compatibility): the container runs, a warning names them", () => {
+  const id = uniqueId('future');
+  const b = makeBundle(join(dir, id), rootfs, ['true'], (c) => ((c.linux.resources = { pids: { limit: 50, future: 1 } } as never), ((c as unknown as Record<string, unknown>).futureTop = {})));
+  const r = berth(root, ['run', '--bundle', b, id]);
+  assert.is(r.status, 0, r.stderr);
+  assert.match(r.stderr, /^time="[^"]+" level=warn msg="config\.json: fields this berth does not know are ignored: linux\.resources\.pids\.future"\n$/);
+  assertNothingLeft(root, id, dir);
 });
 
 test('failures inside the container process name the step and errno, and are undone', () => {

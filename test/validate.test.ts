@@ -2,7 +2,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { defaultSpec } from '../native/spec/defaults.js';
-import { ConfigError, parseConfig, specAtLeast } from '../native/spec/validate.js';
+import { ConfigError, parseConfig, parseResources, specAtLeast } from '../native/spec/validate.js';
 
 const base = () => JSON.parse(JSON.stringify(defaultSpec()));
 
@@ -77,10 +77,8 @@ const C = 'linux.resources.cpu';
 const B = 'linux.resources.blockIO';
 const D = 'linux.resources.devices';
 
-test('linux.resources: unknown fields, types, ranges and forms, by path', () => {
+test('linux.resources: types, ranges and forms, by path', () => {
   const bad = (resources: unknown, message: string) => fails((c) => (c.linux.resources = resources), message);
-  bad({ memry: {} }, 'linux.resources.memry: unknown field (known: devices, memory, cpu, pids, blockIO, hugepageLimits, network, rdma, unified)');
-  bad({ memory: { limt: 1 } }, `${M}.limt: unknown field (known: limit, reservation, swap, kernel, kernelTCP, swappiness, disableOOMKiller, useHierarchy, checkBeforeUpdate)`);
   bad({ memory: { limit: -2 } }, `${M}.limit: -2 is out of range (-1..9223372036854776000)`);
   bad({ memory: { limit: '1G' } }, `${M}.limit: must be an integer, not a string`);
   bad({ memory: { swappiness: 101 } }, `${M}.swappiness: 101 is out of range (0..100)`);
@@ -91,13 +89,11 @@ test('linux.resources: unknown fields, types, ranges and forms, by path', () => 
   bad({ cpu: { cpus: '0-3,a' } }, `${C}.cpus: "0-3,a" is not a list like 0-3,7`);
   bad({ cpu: { quota: 1000, burst: 2000 } }, `${C}.burst: 2000 is above quota 1000`);
   bad({ pids: { limit: -2 } }, 'linux.resources.pids.limit: -2 is out of range (-1..9223372036854776000)');
-  bad({ pids: { max: 1 } }, 'linux.resources.pids.max: unknown field (known: limit)');
   bad({ devices: [{ access: 'rwm' }] }, `${D}[0].allow: is required`);
   bad({ devices: [{ allow: true, type: 'u' }] }, `${D}[0].type: unknown device type "u" (a, b or c)`);
   bad({ devices: [{ allow: true, access: 'rx' }] }, `${D}[0].access: "rx" is not a combination of r, w and m`);
   bad({ devices: [{ allow: true, access: '' }] }, `${D}[0].access: "" is not a combination of r, w and m`);
   bad({ devices: [{ allow: true, major: -2 }] }, `${D}[0].major: -2 is out of range (-1..4294967295)`);
-  bad({ devices: [{ allow: true, path: '/dev/null' }] }, `${D}[0].path: unknown field (known: allow, type, major, minor, access)`);
   bad({ blockIO: { weight: 5 } }, `${B}.weight: 5 is out of range (10..1000)`);
   bad({ blockIO: { weightDevice: [{ major: 8, minor: 0 }] } }, `${B}.weightDevice[0]: needs weight, leafWeight or both`);
   bad({ blockIO: { weightDevice: [{ major: 8, weight: 10 }] } }, `${B}.weightDevice[0].minor: is required`);
@@ -111,6 +107,18 @@ test('linux.resources: unknown fields, types, ranges and forms, by path', () => 
   bad({ unified: { '../memory.max': '1' } }, 'linux.resources.unified.../memory.max: "../memory.max" is not a cgroup file name');
   bad({ unified: { '..': '1' } }, 'linux.resources.unified...: ".." is not a cgroup file name');
   bad({ unified: { 'memory.max': 1 } }, 'linux.resources.unified.memory.max: must be a string, not a number');
+});
+
+test("fields berth does not know are ignored, as runtime-spec's config.md wants, and named; outside config.json (update's resources) they are errors", () => {
+  const c = base();
+  c.linux.resources = { memry: {}, memory: { limt: 1 }, pids: { limit: 5, max: 1 }, devices: [{ allow: true, path: '/dev/null' }] };
+  c.linux.memoryPolicy = { mode: 'MPOL_LOCAL', weight: 3 };
+  c.someFutureField = { x: 1 };
+  const ignored: string[] = [];
+  const parsed = parseConfig(c, ignored);
+  assert.is(parsed.linux.resources!.pids!.limit, 5, 'what berth knows is still read');
+  assert.equal(ignored.sort(), ['linux.memoryPolicy.weight', 'linux.resources.devices[0].path', 'linux.resources.memory.limt', 'linux.resources.memry', 'linux.resources.pids.max']);
+  assert.throws(() => parseResources({ memry: {} }, 'resources'), (e: Error) => e.message === 'resources.memry: unknown field (known: devices, memory, cpu, pids, blockIO, hugepageLimits, network, rdma, unified)');
 });
 
 test('linux.resources: what passes is typed, absent fields stay absent', () => {

@@ -25,6 +25,7 @@ import { whyDead } from '../../native/signalling.js';
 import type { Config } from '../../native/spec/config.js';
 import { ConfigError, parseConfig } from '../../native/spec/validate.js';
 import { mkfifo } from '../../native/syscalls.js';
+import type { Logger } from '../log.js';
 import type { CreateOptions } from '../messages.js';
 import { fifoPath, OCI_VERSION, writeConfig, type StateFile } from '../stateStore.js';
 import { hookState, inContainerHooks, saveState, type OperationContext } from './context.js';
@@ -39,7 +40,8 @@ export interface CreateRequest extends CreateOptions {
   noCgroup?: boolean;
 }
 
-export function loadBundleConfig(bundle: string): Config {
+/** The bundle's config; fields berth does not know are ignored, as the spec wants, and named in a warning. */
+export function loadBundleConfig(bundle: string, log: Logger): Config {
   let text: string;
   try {
     text = readFileSync(resolve(bundle, 'config.json'), 'utf8');
@@ -53,7 +55,10 @@ export function loadBundleConfig(bundle: string): Config {
   } catch (e) {
     throw new BerthError(`${resolve(bundle, 'config.json')}: invalid JSON: ${(e as Error).message}`, 'invalid');
   }
-  return parseConfig(raw);
+  const ignored: string[] = [];
+  const config = parseConfig(raw, ignored);
+  if (ignored.length) log.warn(`config.json: fields this berth does not know are ignored: ${ignored.join(', ')}`);
+  return config;
 }
 
 function rootfsOf(bundle: string, config: Config): string {
@@ -110,7 +115,7 @@ function noLimits(config: Config, why: string): [] {
 export function prepareBundle(ctx: OperationContext, req: { bundle?: string; cgroupVersion?: 1 | 2; noCgroup?: boolean }) {
   const bundle = resolve(req.bundle ?? process.cwd());
   if (sourceKind(bundle) !== 'dir') throw new BerthError(`bundle ${bundle}: no such directory`, 'invalid');
-  const config = loadBundleConfig(bundle);
+  const config = loadBundleConfig(bundle, ctx.log);
   const rootfs = rootfsOf(bundle, config);
   const layout = hostLayout(req.cgroupVersion);
   if (rootless() || req.noCgroup) return { bundle, config, rootfs, layout, cgroupDirs: [], cgroupWrites: noLimits(config, req.noCgroup ? 'with --cgroup-manager disabled it gets none' : 'a rootless berth has none of its own on this host') };

@@ -90,8 +90,19 @@ function required<T>(o: Obj, key: string, path: string, check: (v: unknown, p: s
 }
 
 /** Objects of linux.resources name every field they may have: a misspelt limit must not pass silently. */
+/**
+ * Where the unknown fields of the config.json being parsed go: runtime-spec's config.md wants them
+ * ignored (a newer spec's fields must not break an older runtime). Outside parseConfig (update's
+ * resources, say) an unknown field is an error.
+ */
+let ignoredFields: string[] | null = null;
+
 function onlyKeys(o: Obj, path: string, keys: readonly string[]): Obj {
-  for (const k of Object.keys(o)) if (!keys.includes(k)) throw new ConfigError(at(path, k), `unknown field (known: ${keys.join(', ')})`);
+  for (const k of Object.keys(o)) {
+    if (keys.includes(k)) continue;
+    if (!ignoredFields) throw new ConfigError(at(path, k), `unknown field (known: ${keys.join(', ')})`);
+    ignoredFields.push(at(path, k));
+  }
   return o;
 }
 
@@ -544,8 +555,21 @@ export function specAtLeast(ociVersion: string, min: string): boolean {
   return true;
 }
 
-/** Parse and check config.json's content. Throws ConfigError naming the first bad path. */
-export function parseConfig(raw: unknown): Config {
+/**
+ * Parse and check config.json's content. Throws ConfigError naming the first bad path. The paths of
+ * fields berth does not know inside the objects it reads are added to IGNORED (the spec's).
+ */
+export function parseConfig(raw: unknown, ignored: string[] = []): Config {
+  const outer = ignoredFields;
+  ignoredFields = ignored;
+  try {
+    return parseKnownConfig(raw);
+  } finally {
+    ignoredFields = outer;
+  }
+}
+
+function parseKnownConfig(raw: unknown): Config {
   const c = object(raw, 'config.json');
   const root = required(c, 'root', '', object);
   const linux = optional(c, 'linux', '', object) ?? {};
