@@ -21,6 +21,14 @@ test('hybrid hosts are managed as v1 unless v2 is asked for', () => {
   assert.throws(() => parseLayout('', 2), /no cgroup2/);
 });
 
+test('a v2 host is managed as v2 by default, as runc and crun do, even with a v1 hierarchy mounted beside it', () => {
+  const v2 = '31 1 0:26 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw';
+  assert.is(parseLayout(`${v2}\n40 31 0:41 / /sys/fs/cgroup/systemd rw - cgroup cgroup rw,xattr,name=systemd`).version, 2, 'a named v1 hierarchy beside');
+  assert.is(parseLayout(`${v2}\n40 31 0:41 / /mnt/cpu rw - cgroup cgroup rw,cpu`).version, 2, '/sys/fs/cgroup itself is cgroup2');
+  const namedOnly = ['25 24 0:22 / /sys/fs/cgroup rw - tmpfs tmpfs rw', '26 25 0:23 / /sys/fs/cgroup/systemd rw - cgroup cgroup rw,name=systemd', '28 25 0:25 / /sys/fs/cgroup/unified rw - cgroup2 cgroup2 rw'];
+  assert.is(parseLayout(namedOnly.join('\n')).version, 2, 'no v1 hierarchy with a controller');
+});
+
 test('a hierarchy mounted twice counts once: the first mount', () => {
   const again = `${hybrid}\n90 80 0:24 / /tmp/c/rootfs/sys/fs/cgroup/memory ro - cgroup cgroup rw,memory`;
   assert.equal(parseLayout(again).v1.map((h) => h.mountPoint), ['/sys/fs/cgroup/cpu', '/sys/fs/cgroup/memory']);

@@ -16,6 +16,17 @@ export interface CgroupLayout {
   unified: string | null;
 }
 
+/**
+ * runc's and crun's choice: v2 when /sys/fs/cgroup itself is the cgroup2 mount (unified mode), even
+ * with a v1 hierarchy mounted beside it (a named one for an old container's systemd); v1 on a
+ * hybrid host, where the controllers are in v1 hierarchies; v2 when no v1 hierarchy has any.
+ */
+function defaultVersion(v1: V1Hierarchy[], unified: string | null): 1 | 2 {
+  if (unified === '/sys/fs/cgroup') return 2;
+  if (v1.some((h) => h.controllers.some((c) => !c.startsWith('name=')))) return 1;
+  return unified ? 2 : 1;
+}
+
 /** Parse /proc/self/mountinfo text into the cgroup layout. Pure. */
 export function parseLayout(mountinfo: string, prefer?: 1 | 2): CgroupLayout {
   const v1: V1Hierarchy[] = [];
@@ -36,7 +47,7 @@ export function parseLayout(mountinfo: string, prefer?: 1 | 2): CgroupLayout {
       v1.push({ mountPoint, controllers });
     }
   }
-  const version = prefer ?? (v1.length > 0 ? 1 : 2);
+  const version = prefer ?? defaultVersion(v1, unified);
   if (version === 2 && !unified) throw new Error('cgroup v2 requested but no cgroup2 file system is mounted');
   if (version === 1 && v1.length === 0) throw new Error('cgroup v1 requested but no v1 hierarchy is mounted');
   return { version, v1, unified };
