@@ -171,7 +171,9 @@ test('a pod: sandbox on a CNI network, a container joining its namespaces by pat
   assert.is(cgroup('cpu', 'cpu.shares'), '512');
   // The shim reads the container's cgroup itself; a v1 hierarchy this process is in but nobody
   // mounts (the crun benchmark's hugetlb, lingering) makes its cgroup library fail, for runc too.
-  if (!unmountedHierarchy()) {
+  const lingering = unmountedHierarchy();
+  if (lingering) console.log(`ContainerStats not checked: this process is in a v1 ${lingering} hierarchy no mount shows`);
+  else {
     const { stats } = (await cri.call('ContainerStats', { containerId })) as { stats: { memory?: { workingSetBytes?: { value?: bigint } }; cpu?: { usageCoreNanoSeconds?: { value?: bigint } } } };
     assert.ok(Number(stats.memory?.workingSetBytes?.value ?? 0) > 0, 'ContainerStats: the working set, from the container\'s memory cgroup');
     assert.ok(Number(stats.cpu?.usageCoreNanoSeconds?.value ?? 0) > 0, 'ContainerStats: CPU time, from its cpuacct cgroup');
