@@ -148,7 +148,7 @@ test('--device HOST:CTR:PERMS: the node made from podman\'s fileMode (with its t
   assert.match(ro.stderr, /can't create \/dev\/mykmsg: Operation not permitted/);
 });
 
-test("podman's everyday flags: --privileged, --cap-drop/--cap-add, --shm-size, --sysctl, --init, --mount, -v :O, --cgroupns, --uidmap, --security-opt, limits", () => {
+test("podman's everyday flags: --privileged, --cap-drop/--cap-add, --shm-size, --sysctl, --init, --mount, -v :O and :idmap, --cgroupns, --uidmap, --security-opt, limits", () => {
   const shared = join(dir, 'flags-shared');
   const cases: [string[], string, RegExp][] = [
     // every capability berth itself may hold (this host's bounding set lacks CAP_SYS_RESOURCE), every host device
@@ -163,6 +163,8 @@ test("podman's everyday flags: --privileged, --cap-drop/--cap-add, --shm-size, -
     [['--security-opt', 'no-new-privileges'], 'grep NoNewPrivs /proc/self/status', /NoNewPrivs:\s+1/],
     [['--mount', `type=bind,source=${shared},destination=/data,ro`], 'cat /data/file; touch /data/x 2>/dev/null || echo read-only', /^host\nread-only$/],
     [['-v', `${shared}:/data:O`], 'echo upper > /data/file && cat /data/file', /^upper$/],
+    // :idmap: the host's root-owned file is root's in the container's user namespace too (not nobody's)
+    [['--uidmap', '0:100000:65536', '--gidmap', '0:100000:65536', '-v', `${shared}:/data:idmap`], 'stat -c %u:%g /data/file; stat -c %u /etc/passwd', /^0:0\n0$/],
     [['--pids-limit', '42', '--memory', '64m'], 'cat /sys/fs/cgroup/pids/pids.max /sys/fs/cgroup/memory/memory.limit_in_bytes', /^42\n67108864$/],
   ];
   mkdirSync(shared, { recursive: true });
