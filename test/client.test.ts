@@ -34,7 +34,8 @@ function podman(args: string[], input?: string) {
 }
 
 test.before(() => {
-  writeFileSync(join(dir, 'containers.conf'), '[containers]\ndefault_ulimits = ["nofile=1024:1024", "nproc=1000:1000"]\n');
+  // [engine]: podman passes --cgroups disabled only to a runtime it lists by name.
+  writeFileSync(join(dir, 'containers.conf'), '[containers]\ndefault_ulimits = ["nofile=1024:1024", "nproc=1000:1000"]\n[engine]\nruntime_supports_nocgroup = ["berth-runtime"]\n');
   writeFileSync(runtime, `#!/bin/sh\nexec ${berthBin} --root ${root} --criu ${testCriu()} "$@"\n`);
   chmodSync(runtime, 0o755);
   mkdirSync(join(dir, 'bin'));
@@ -165,12 +166,15 @@ test("podman's everyday flags: --privileged, --cap-drop/--cap-add, --shm-size, -
     [['-v', `${shared}:/data:O`], 'echo upper > /data/file && cat /data/file', /^upper$/],
     // :idmap: the host's root-owned file is root's in the container's user namespace too (not nobody's)
     [['--uidmap', '0:100000:65536', '--gidmap', '0:100000:65536', '-v', `${shared}:/data:idmap`], 'stat -c %u:%g /data/file; stat -c %u /etc/passwd', /^0:0\n0$/],
+    // No cgroup of its own (berth's --cgroup-manager disabled): the process stays in conmon's, which is podman's, which is this test's
+    [['--cgroups', 'disabled'], 'grep ":pids:" /proc/self/cgroup', new RegExp(`^${/^\d+:pids:.*$/m.exec(readFileSync('/proc/self/cgroup', 'utf8'))![0]}$`)],
     [['--pids-limit', '42', '--memory', '64m'], 'cat /sys/fs/cgroup/pids/pids.max /sys/fs/cgroup/memory/memory.limit_in_bytes', /^42\n67108864$/],
   ];
   mkdirSync(shared, { recursive: true });
   writeFileSync(join(shared, 'file'), 'host\n');
   for (const [flags, script, expected] of cases) {
-    const r = podman(['run', '--rm', ...runFlags, '--cgroup-parent', `/${cgroupParent}`, ...flags, 'localhost/berth-busybox:test', 'sh', '-c', script]);
+    const parent = flags.includes('--cgroups') ? [] : ['--cgroup-parent', `/${cgroupParent}`]; // podman: none without cgroups
+    const r = podman(['run', '--rm', ...runFlags, ...parent, ...flags, 'localhost/berth-busybox:test', 'sh', '-c', script]);
     assert.is(r.status, 0, `${flags.join(' ')}: ${r.stderr}`);
     assert.match(r.stdout, expected, `${flags.join(' ')}: ${r.stdout}`);
   }
