@@ -3,6 +3,7 @@
 // lock); different containers proceed in parallel. Reads (state, list, wait, ps, stats, events),
 // kill and exec do not queue.
 import { BerthError, isErrno } from '../native/errors.js';
+import { rootless } from '../native/procfs.js';
 import type { OperationRequest, OperationResult } from './containerActor.js';
 import type { ActorHost } from './hosts.js';
 import type { Status } from '../machines/container.js';
@@ -218,6 +219,8 @@ export class Coordinator {
 
   /** The CRIU binary, checked once per process before a checkpoint or restore does anything. */
   private async criu(): Promise<string> {
+    // As runc: CRIU needs root (or CAP_CHECKPOINT_RESTORE and its --unprivileged mode, not offered).
+    if (rootless()) throw new BerthError('checkpoint and restore need root: CRIU cannot dump or restore processes for a rootless berth', 'failed');
     const { checkCriu } = await import('../native/criu/check.js');
     return checkCriu(this.opts.criu, this.opts.root);
   }

@@ -129,7 +129,7 @@ test('wider ranges from /etc/subuid and /etc/subgid, through newuidmap and newgi
   assert.match(r.stderr, /^newuidmap: .+\n$/, 'a range not granted to the user: newuidmap says why, in one line');
 });
 
-test('what needs a cgroup or privilege is one line: a limit, pause, ps; another user cannot reach the state', () => {
+test('what needs a cgroup or privilege is one line: a limit, pause, ps, checkpoint; another user cannot reach the state', () => {
   const limited = bundle('limited', ['true'], (c) => (c.linux.resources = { memory: { limit: 64 * 2 ** 20 } }));
   const r = asUser(['create', '--bundle', limited, uniqueId('rl')]);
   assert.is(r.status, 1);
@@ -142,6 +142,9 @@ test('what needs a cgroup or privilege is one line: a limit, pause, ps; another 
   const nobody = asUser(['--root', userRoot, 'list'], { uid: () => 65534, gid: () => 65534 });
   assert.is(nobody.status, 1, 'another user is refused');
   assert.is(nobody.stderr.trimEnd().split('\n').length, 1, nobody.stderr);
+  const dumped = asUser(['checkpoint', '--image-path', join(dir, 'images'), id]);
+  assert.equal([dumped.status, dumped.stderr], [1, 'checkpoint and restore need root: CRIU cannot dump or restore processes for a rootless berth\n']);
+  assert.is(JSON.parse(ok(asUser(['state', id]), 'state')).status, 'running', 'it runs on');
   ok(asUser(['delete', '--force', id]), 'delete -f');
 });
 
