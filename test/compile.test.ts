@@ -10,6 +10,7 @@ import { MOUNT_ATTR, MS, parseMountOptions } from '../native/compile/mountFlags.
 import { capabilityMasks } from '../native/compile/capabilities.js';
 import { CLONE_FLAGS, idMapText, loopbackPlan } from '../native/compile/namespaces.js';
 import { Resolve, Slot, SyncTag, type Plan } from '../native/plan.js';
+import { rootless } from '../native/procfs.js';
 import { defaultSpec } from '../native/spec/defaults.js';
 import { parseConfig } from '../native/spec/validate.js';
 import type { Config, HookKind, NamespaceType } from '../native/spec/config.js';
@@ -339,8 +340,8 @@ test('features tells what the compilers take: every mount option, namespace, hoo
   }
   for (const kind of f.hooks) assert.ok(parseConfig({ ...defaultSpec(), hooks: { [kind]: [{ path: '/bin/true' }] } }).hooks?.[kind as HookKind]?.length, kind);
   assert.is(capabilityMasks({ bounding: f.linux.capabilities }, 40).skipped.length, 0, 'every capability listed is applied');
-  assert.equal(f.linux.mountExtensions, { idmap: { enabled: true } });
-  assert.ok(f.mountOptions.includes('idmap') && f.mountOptions.includes('ridmap'));
+  assert.equal(f.linux.mountExtensions, { idmap: { enabled: !rootless() } });
+  assert.is(f.mountOptions.includes('idmap') && f.mountOptions.includes('ridmap'), !rootless());
   const moving = parseConfig({ ...defaultSpec(), linux: { ...defaultSpec().linux, netDevices: { eth1: { name: 'ctr%d' } } } });
   if (f.linux.netDevices.enabled) assert.ok(compileInitPlan(moving, ctx()).some((s) => s.op === 'SYNC' && s.args[0] === SyncTag.NET_DEVICES));
   for (const mode of f.linux.memoryPolicy.modes)

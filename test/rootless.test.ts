@@ -129,7 +129,7 @@ test('wider ranges from /etc/subuid and /etc/subgid, through newuidmap and newgi
   assert.match(r.stderr, /^newuidmap: .+\n$/, 'a range not granted to the user: newuidmap says why, in one line');
 });
 
-test('what needs a cgroup or privilege is one line: a limit, pause, ps, checkpoint; another user cannot reach the state', () => {
+test('what needs a cgroup or privilege is one line: a limit, pause, ps, an idmapped bind, checkpoint; another user cannot reach the state', () => {
   const limited = bundle('limited', ['true'], (c) => (c.linux.resources = { memory: { limit: 64 * 2 ** 20 } }));
   const r = asUser(['create', '--bundle', limited, uniqueId('rl')]);
   assert.is(r.status, 1);
@@ -138,10 +138,14 @@ test('what needs a cgroup or privilege is one line: a limit, pause, ps, checkpoi
   ok(asUser(['run', '-d', '--bundle', bundle('sleeper', ['sleep', '60']), id]), 'run -d');
   assert.is(asUser(['pause', id]).stderr, 'the container has no cgroup in a freezer hierarchy: it cannot be paused\n');
   assert.match(asUser(['ps', id]).stderr, /^container .+ has no cgroup of its own \(a rootless berth has none on this host\): its processes cannot be listed\n$/);
-  assert.equal(JSON.parse(ok(asUser(['features']), 'features')).linux.cgroup, { v1: false, v2: false, systemd: false, systemdUser: false, rdma: false }, 'features says it makes no cgroup');
+  const features = JSON.parse(ok(asUser(['features']), 'features'));
+  assert.equal(features.linux.cgroup, { v1: false, v2: false, systemd: false, systemdUser: false, rdma: false }, 'features says it makes no cgroup');
+  assert.equal([features.linux.mountExtensions.idmap.enabled, features.linux.netDevices.enabled, features.mountOptions.includes('idmap')], [false, false, false], 'nor idmapped mounts, nor moved network devices');
   const nobody = asUser(['--root', userRoot, 'list'], { uid: () => 65534, gid: () => 65534 });
   assert.is(nobody.status, 1, 'another user is refused');
   assert.is(nobody.stderr.trimEnd().split('\n').length, 1, nobody.stderr);
+  const idmapped = asUser(['run', '--bundle', bundle('idmapped', ['true'], (c) => c.mounts.push({ destination: '/data', type: 'bind', source: dir, options: ['bind', 'idmap'] })), uniqueId('rl')]);
+  assert.equal([idmapped.status, idmapped.stderr], [1, `mounts[${JSON.parse(readFileSync(join(dir, 'idmapped', 'config.json'), 'utf8')).mounts.length - 1}]: an idmapped bind needs root on the host (CAP_SYS_ADMIN over the file system), which a rootless berth has not\n`]);
   const dumped = asUser(['checkpoint', '--image-path', join(dir, 'images'), id]);
   assert.equal([dumped.status, dumped.stderr], [1, 'checkpoint and restore need root: CRIU cannot dump or restore processes for a rootless berth\n']);
   assert.is(JSON.parse(ok(asUser(['state', id]), 'state')).status, 'running', 'it runs on');

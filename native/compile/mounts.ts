@@ -179,6 +179,8 @@ function checkProcMount(m: Mount, i: number): void {
 
 export function mountPlan(config: Config, ctx: CompileContext): PlanStep[] {
   const idmapped = idmappedBinds(config, ctx.bundle).map((b) => b.index);
+  // The kernel idmaps a mount only for a caller privileged over its file system's superblock.
+  if (ctx.rootless && idmapped.length) throw new ConfigError(`mounts[${idmapped[0]}]`, 'an idmapped bind needs root on the host (CAP_SYS_ADMIN over the file system), which a rootless berth has not');
   return config.mounts.flatMap((m, i) => {
     checkProcMount(m, i);
     if (isBind(m)) return bindPlan(m, i, ctx, idmapped.includes(i) ? Slot.IDMAPPED + idmapped.indexOf(i) : null);

@@ -38,7 +38,8 @@ export function features(): Features {
     ociVersionMin: '1.0.0',
     ociVersionMax: OCI_VERSION,
     hooks: [...hookKinds],
-    mountOptions: [...Object.keys(flagOptions), ...Object.keys(propagationOptions), ...Object.keys(recursiveOptions), ...Object.keys(extensionOptions)].sort(),
+    // A rootless berth cannot idmap a mount (the kernel wants privilege over the file system).
+    mountOptions: [...Object.keys(flagOptions), ...Object.keys(propagationOptions), ...Object.keys(recursiveOptions), ...Object.keys(extensionOptions)].filter((o) => !(rootless() && /^r?idmap$/.test(o))).sort(),
     linux: {
       namespaces: [...supportedNamespaces],
       // The ones this kernel knows: berth skips the others, as runc does.
@@ -58,7 +59,7 @@ export function features(): Features {
       selinux: { enabled: lsmHost().selinux },
       intelRdt: { enabled: false },
       memoryPolicy: { modes: Object.keys(memoryPolicyModes), flags: Object.keys(memoryPolicyFlags) },
-      mountExtensions: { idmap: { enabled: true } },
+      mountExtensions: { idmap: { enabled: !rootless() } },
       // Moved from berth's own network namespace, which takes CAP_NET_ADMIN there.
       netDevices: { enabled: !rootless() },
     },
