@@ -175,6 +175,30 @@ test("a rootfs whose /dev/null is a symlink to a procfs file: masked files are m
   }
 });
 
+test("a /sys that is a bind of something else, whose masked and read-only paths are symlinks out of it: masked and made read-only inside, no host path reached", () => {
+  const fakeSys = join(dir, 'fake-sys');
+  const hostDir = join(dir, 'host-dir'); // what the symlinks name, as an absolute host path
+  mkdirSync(hostDir, { recursive: true });
+  mkdirSync(join(fakeSys, 'kernel'), { recursive: true });
+  writeFileSync(join(hostDir, 'secret'), 'host secret\n');
+  writeFileSync(join(fakeSys, 'kernel', 'file'), 'fake\n');
+  symlinkSync(hostDir, join(fakeSys, 'firmware'));
+  symlinkSync(join(hostDir, 'secret'), join(fakeSys, 'secret'));
+  const out = inside('cat /sys/secret 2>&1; ls /sys/firmware/ 2>&1 | head -1; cat /sys/kernel/file; echo x > /sys/kernel/file 2>&1 || echo kernel-ro', (c) => {
+    c.mounts = [...c.mounts.filter((m) => m.destination !== '/sys'), { destination: '/sys', type: 'bind', source: fakeSys, options: ['rbind', 'rw'] }];
+    c.linux.maskedPaths = ['/sys/firmware', '/sys/secret'];
+    c.linux.readonlyPaths = ['/sys/kernel'];
+  });
+  const [secret, firmware, kernel, ...write] = out.split('\n');
+  assert.ok(!secret!.includes('host secret'), `the masked symlink does not reach the host's file: ${secret}`);
+  assert.ok(!firmware!.includes('secret'), `nor the masked dir the host's: ${firmware}`);
+  assert.is(kernel, 'fake');
+  assert.equal(write, ['kernel-ro'], 'read-only');
+  assert.is(readFileSync(join(hostDir, 'secret'), 'utf8'), 'host secret\n', 'the host file untouched');
+  assert.is(readFileSync(join(fakeSys, 'kernel', 'file'), 'utf8'), 'fake\n');
+  assert.equal(mountsUnder(hostDir), [], 'nothing mounted on the host path');
+});
+
 test("a rootfs whose /dev/ptmx or /dev/console is a symlink to a file: the terminal is refused in one line, nothing is written or bound through it (runc's CVE-2025-52565 class)", async () => {
   const cases = [
     ['ptmx', (c: Config) => (c.mounts = c.mounts.filter((m) => !m.destination.startsWith('/dev'))), 'ENOTTY (inappropriate ioctl for device)'],
