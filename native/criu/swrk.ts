@@ -4,11 +4,11 @@
 // passed as fds of this process: CRIU opens them through /proc/<peer>/fd.
 import { readFileSync, writeSync } from 'node:fs';
 import { BerthError } from '../errors.js';
-import { MSG_DONTWAIT, receiveMessage, type Received } from '../console.js';
+import { nextMessage } from '../console.js';
 import { signalAll } from '../signalling.js';
 import type { ProcessParent } from '../processParent.js';
 import { spawnWithSocket } from '../spawn.js';
-import { closeFd, SOCK_SEQPACKET, untilReadable } from '../syscalls.js';
+import { closeFd, SOCK_SEQPACKET } from '../syscalls.js';
 import { CRIU_PATH_ENV } from './check.js';
 import { firstError } from './log.js';
 import { decodeResponse, encodeNotifyAck, encodeRequest, RequestType, type CriuOpts, type CriuResponse, type RequestTypeName } from './rpc.js';
@@ -57,14 +57,6 @@ class CriuError extends BerthError {
 
 const verbs: Record<RequestTypeName, string> = { DUMP: 'dump', PRE_DUMP: 'pre-dump', RESTORE: 'restore', NOTIFY: 'notify' };
 
-async function receive(sock: number): Promise<Received> {
-  for (;;) {
-    await untilReadable(sock);
-    const got = receiveMessage(sock, MESSAGE_SIZE, MSG_DONTWAIT, 'criu swrk socket');
-    if (got) return got;
-  }
-}
-
 /** Send the request and follow the conversation to CRIU's final response. */
 export async function runCriu(req: SwrkRequest): Promise<CriuResponse> {
   const verb = verbs[req.type];
@@ -76,7 +68,7 @@ export async function runCriu(req: SwrkRequest): Promise<CriuResponse> {
     req.onSpawned?.(criu.pid);
     writeSync(criu.socket, encodeRequest(req.type, req.opts));
     for (;;) {
-      const { data, fd } = await receive(criu.socket);
+      const { data, fd } = await nextMessage(criu.socket, MESSAGE_SIZE, 'criu swrk socket');
       if (data.length === 0) {
         exited = true;
         const status = await req.parent.reap(criu.pid);
