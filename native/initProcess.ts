@@ -1,15 +1,16 @@
 // The parent side of berth-init: spawn it, hand it the plan, answer its SYNC requests, and learn the
 // container process's pid — or which step failed and why.
-import { existsSync } from 'node:fs';
+import { existsSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { Socket } from 'node:net';
+import { Socket, type ConnectOpts, type SocketConstructorOpts } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { BerthError, errnoName, errnoText } from './errors.js';
-import { sendFdOrEnd } from './console.js';
+import { nextMessage, sendFdOrEnd } from './console.js';
 import { encodePlan, Msg, SyncTag, type Plan, type PlanStep, type SyncTagValue } from './plan.js';
 import { signalAll } from './signalling.js';
 import type { ProcessParent } from './processParent.js';
 import { sealedExecutable, spawnWithSocket } from './spawn.js';
+import { closeFd } from './syscalls.js';
 
 /** Where the build put berth-init: next to the bundled CLI, or under build/native when run from build/. */
 export function initBinary(): string {
@@ -57,10 +58,18 @@ export interface InitOptions {
   untilExec?: boolean;
 }
 
-/** An answer acts on the stage-1 process; one that hands berth-init fds (IDMAPPED_MOUNTS) sends them with SEND_FD. */
-export type SyncAnswers = Partial<Record<SyncTagValue, (stage1Pid: number, sendFd: (fd: number) => void) => void | Promise<void>>>;
+/**
+ * An answer acts on the stage-1 process; one that hands berth-init fds (IDMAPPED_MOUNTS) sends them
+ * with SEND_FD; SECCOMP_LISTENER's is called with the listener berth-init handed over (RECEIVED,
+ * closed after the answer).
+ */
+export type SyncAnswers = Partial<Record<SyncTagValue, (stage1Pid: number, sendFd: (fd: number) => void, received?: number) => void | Promise<void>>>;
 
 const MSG_SIZE = 16;
+// The ack of a message berth-init waits on: go on, or give up (EPERM).
+const ACK = { GO_ON: Buffer.alloc(4), GIVE_UP: Buffer.from([1, 0, 0, 0]) };
+
+const endedEarly = () => new BerthError('berth-init ended before the container was ready');
 
 /** The tests' fault point in berth-init: BERTH_INIT_DIE_AT=N makes it die (exit 137) right before step N. */
 const initDieAt = process.env.BERTH_INIT_DIE_AT;
@@ -77,11 +86,27 @@ export async function runInit(opts: InitOptions): Promise<number> {
   const syncFd = opts.stdio.length;
   const args = [String(syncFd), ...(initDieAt === undefined ? [] : [initDieAt])];
   const stage1 = await spawnWithSocket(opts.parent, sealedExecutable(initBinary()), args, opts.stdio, syncFd, opts.consoleFd === undefined ? [] : [opts.consoleFd]);
-  const sock = new Socket({ fd: stage1.socket, readable: true, writable: true });
+  let buffered = Buffer.alloc(0);
+  let drain = () => {};
+  // Read into a buffer of its own (onread): pause() then stops the reads at once, so the message
+  // after a SECCOMP_LISTENER sync is left to takeListener — a plain read would drop its fd.
+  const reading: SocketConstructorOpts & ConnectOpts = {
+    fd: stage1.socket,
+    readable: true,
+    writable: true,
+    onread: {
+      buffer: Buffer.alloc(4096),
+      callback: (n, chunk) => {
+        buffered = Buffer.concat([buffered, chunk.subarray(0, n)]);
+        drain();
+        return true;
+      },
+    },
+  };
+  const sock = new Socket(reading);
   return new Promise<number>((resolve, reject) => {
     let pid = 0;
     let ready = false;
-    let buffered = Buffer.alloc(0);
     let settled = false;
     // Stage 1 exits right after it reports the pid (or fails): reaped then, so no zombie of it
     // lingers while the container gets ready. Nobody needs its status.
@@ -98,8 +123,8 @@ export async function runInit(opts: InitOptions): Promise<number> {
     };
     sock.on('error', () => {}); // an early exit of the init is reported by 'close'
     // The socket is close-on-exec: after READY, its end is the exec having happened.
-    sock.on('close', () => finish(ready ? null : new BerthError('berth-init ended before the container was ready')));
-    const drain = () => {
+    sock.on('close', () => finish(ready ? null : endedEarly()));
+    drain = () => {
       while (buffered.length >= MSG_SIZE && !settled) {
         const kind = buffered.readInt32LE(0);
         const index = buffered.readInt32LE(4);
@@ -110,21 +135,17 @@ export async function runInit(opts: InitOptions): Promise<number> {
           // The init waits for the ack; messages behind this one wait with it.
           sock.pause();
           void (async () => {
-            const ack = Buffer.alloc(4);
             let failure: Error | null = null;
             try {
-              await answerOf(opts.syncs, value)(stage1.pid, (fd) => sendFdOrEnd(stage1.socket, fd));
+              const answer = answerOf(opts.syncs, value);
+              if (value === SyncTag.SECCOMP_LISTENER) return await takeListener(answer);
+              await answer(stage1.pid, (fd) => sendFdOrEnd(stage1.socket, fd));
             } catch (e) {
               failure = e as Error;
-              ack.writeInt32LE(1 /* EPERM: the init gives up */);
               // berth-init reads the fds it was promised before the ack: a message without one ends them.
               if (value === SyncTag.IDMAPPED_MOUNTS && !settled) sendFdOrEnd(stage1.socket, null);
             }
-            if (settled) return;
-            sock.write(ack);
-            if (failure) return finish(failure);
-            sock.resume();
-            drain();
+            answered(failure);
           })();
           return;
         } else if (kind === Msg.PID) {
@@ -141,10 +162,53 @@ export async function runInit(opts: InitOptions): Promise<number> {
         }
       }
     };
-    sock.on('data', (chunk: Buffer) => {
-      buffered = Buffer.concat([buffered, chunk]);
+    // Written at once, not queued on the socket: a queued write that failed would close the fd
+    // under takeListener's wait. Nothing of the socket's is queued by then (berth-init reads the
+    // whole plan before its first step), and it fails only when berth-init is gone (EPIPE).
+    const writeAck = (failure: Error | null) => {
+      try {
+        writeSync(stage1.socket, failure ? ACK.GIVE_UP : ACK.GO_ON);
+        return true;
+      } catch {
+        finish(failure ?? endedEarly());
+        return false;
+      }
+    };
+    const readOn = () => {
+      sock.resume();
       drain();
-    });
+    };
+    /** An answer is done: ack it and read on, or finish with its FAILURE. */
+    const answered = (failure: Error | null) => {
+      if (settled || !writeAck(failure)) return;
+      if (failure) return finish(failure);
+      readOn();
+    };
+    /**
+     * SECCOMP_LISTENER: ack with the reads still stopped; the next message is the SECCOMP step's
+     * LISTENER, received here with its fd, which ANSWER hands on before that step's ack. Another
+     * message (the step failed) is read as any other.
+     */
+    const takeListener = async (answer: NonNullable<SyncAnswers[SyncTagValue]>) => {
+      if (settled || !writeAck(null)) return;
+      const { data, fd } = await nextMessage(stage1.socket, MSG_SIZE, 'berth-init');
+      const listener = data.length === MSG_SIZE && data.readInt32LE(0) === Msg.LISTENER ? fd : undefined;
+      if (listener === undefined) {
+        if (fd !== undefined) closeFd(fd);
+        if (data.length === 0) return finish(endedEarly());
+        buffered = Buffer.concat([buffered, data]);
+        return readOn();
+      }
+      let failure: Error | null = null;
+      try {
+        await answer(stage1.pid, (f) => sendFdOrEnd(stage1.socket, f), listener);
+      } catch (e) {
+        failure = e as Error;
+      } finally {
+        closeFd(listener);
+      }
+      answered(failure);
+    };
     sock.write(encodePlan(opts.plan));
   });
 }

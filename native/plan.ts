@@ -39,7 +39,7 @@ export const Op = {
   AMBIENT: 33, // (mask, lastCap) the ambient set, exactly
   NO_NEW_PRIVS: 34, // ()
   REMOUNT_RO: 35, // (path, resolve) make a mount read-only, keeping the flags it has (some may be locked)
-  SECCOMP: 36, // (flags, program) load a seccomp filter: struct sock_filter[] as bytes
+  SECCOMP: 36, // (flags, program) load a seccomp filter: struct sock_filter[] as bytes; with SECCOMP_FILTER_FLAG_NEW_LISTENER its listener goes to the parent (Msg.LISTENER), then wait for its ack
   TERMINAL: 37, // (consoleFd, rows, cols, uid, gid, console) a pty from /dev/ptmx: master sent over consoleFd, slave becomes stdio and the controlling terminal, and is bound over /dev/console when console is 1
   LOOPBACK_UP: 38, // () bring up lo in the network namespace the process is in
   MOUNT_COPYUP: 39, // (as MOUNT) mount, then copy what the mount hides into it (tmpcopyup)
@@ -76,11 +76,14 @@ export const initFd = {
   console: (preserveFds: number) => 4 + preserveFds,
 };
 
-/** Messages from berth-init to its parent, 16 bytes: kind, step, errno, value (all int32 LE). */
-export const Msg = { SYNC: 1, PID: 2, READY: 3, ERROR: 4 } as const;
+/** Messages from berth-init to its parent, 16 bytes: kind, step, errno, value (all int32 LE). LISTENER carries an fd (SCM_RIGHTS). */
+export const Msg = { SYNC: 1, PID: 2, READY: 3, ERROR: 4, LISTENER: 5 } as const;
 
-/** Tags of SYNC steps: what the parent must do before acking. */
-export const SyncTag = { ID_MAPS: 1, CREATE_HOOKS: 2, IDMAPPED_MOUNTS: 3, NET_DEVICES: 4 } as const;
+/**
+ * Tags of SYNC steps: what the parent must do before acking. SECCOMP_LISTENER: read the next
+ * message itself, the LISTENER the next SECCOMP step sends (the socket's own reader would drop its fd).
+ */
+export const SyncTag = { ID_MAPS: 1, CREATE_HOOKS: 2, IDMAPPED_MOUNTS: 3, NET_DEVICES: 4, SECCOMP_LISTENER: 5 } as const;
 export type SyncTagValue = (typeof SyncTag)[keyof typeof SyncTag];
 
 export type Arg = string | number | bigint | Buffer;

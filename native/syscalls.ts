@@ -8,6 +8,7 @@ const SYS_pidfd_open = 434;
 const SYS_bpf = process.arch === 'arm64' ? 280 : 321;
 const SYS_open_tree = 428;
 const SYS_mount_setattr = 442;
+const SYS_seccomp = process.arch === 'arm64' ? 277 : 317;
 
 const c = {
   flock: libc.func('int flock(int fd, int op)'),
@@ -68,6 +69,16 @@ export function mkfifo(path: string, mode: number): void {
  */
 export function closeFd(fd: number): void {
   c.close(fd);
+}
+
+const SECCOMP_SET_MODE_FILTER = 1;
+
+/**
+ * Whether the kernel takes the seccomp filter FLAGS. Asked with no filter, it checks the flags
+ * (EINVAL) before it reads the filter (EFAULT): nothing is loaded. libseccomp asks the same way.
+ */
+export function seccompTakesFlags(flags: number): boolean {
+  return Number(c.syscall(SYS_seccomp, 'uint', SECCOMP_SET_MODE_FILTER, 'uint', flags, 'void *', null)) < 0 && koffi.errno() === 14 /* EFAULT */;
 }
 
 export const SOCK_STREAM = 1;

@@ -1,6 +1,7 @@
 // berth-init's parent side (native/initProcess.ts) on small plans of its own, as root: a SYNC step
 // is answered by the operation's table by tag, and one the table has no answer for fails the run;
-// the init binary it runs is a sealed copy; a procfs write lands in a procfs or fails.
+// a seccomp listener comes over the socket with its fd; the init binary it runs is a sealed copy;
+// a procfs write lands in a procfs or fails.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, readlinkSync, rmSync, statSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
@@ -34,6 +35,22 @@ test('a SYNC the operation has no answer for fails the run in one line: nothing 
     error = e as Error;
   }
   assert.is(error?.message, 'berth-init waits for CREATE_HOOKS (sync tag 2), which this operation does not do');
+});
+
+test('a seccomp listener: handed to the SECCOMP_LISTENER answer with its fd; a failed answer or load fails the run in one line', async () => {
+  const allowAll = Buffer.alloc(8);
+  allowAll.writeUInt16LE(0x06, 0); // BPF_RET | BPF_K
+  allowAll.writeUInt32LE(0x7fff0000, 4); // SECCOMP_RET_ALLOW
+  const NEW_LISTENER = 8;
+  const listenerPlan = (flags: number) => [step('NO_NEW_PRIVS', 'set no_new_privs'), step('SYNC', 'take the listener', SyncTag.SECCOMP_LISTENER), step('SECCOMP', 'load the filter', flags, allowAll), step('READY', 'report')];
+  const runListener = (flags: number, answer: (listener: number) => void) =>
+    runInit({ plan: listenerPlan(flags), parent: thisProcess, stdio: ['ignore', 'ignore', 'ignore'], syncs: { [SyncTag.SECCOMP_LISTENER]: (_pid, _sendFd, listener) => answer(listener!) }, onPid: () => {} });
+  let what = '';
+  await runListener(NEW_LISTENER, (listener) => (what = readlinkSync(`/proc/self/fd/${listener}`)));
+  assert.is(what, 'anon_inode:seccomp notify');
+  const failure = (p: Promise<unknown>) => p.then(() => '', (e: Error) => e.message);
+  assert.is(await failure(runListener(NEW_LISTENER, () => { throw new Error('no agent'); })), 'no agent');
+  assert.is(await failure(runListener(NEW_LISTENER | (1 << 20), () => {})), 'load the filter: EINVAL (invalid argument)', 'the step fails while berth reads the socket itself');
 });
 
 test('the init a container can reach is a sealed copy: not the host binary, and not writable (CVE-2019-5736)', () => {

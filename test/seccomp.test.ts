@@ -11,7 +11,8 @@ import { compileInitPlan } from '../native/compile/initPlan.js';
 import { compileSeccomp } from '../native/compile/seccomp.js';
 import { architectures } from '../native/compile/seccomp/architectures.js';
 import { BPF } from '../native/compile/seccomp/bpf.js';
-import { encodePlan } from '../native/plan.js';
+import { compileExecPlan } from '../native/compile/execPlan.js';
+import { encodePlan, SyncTag } from '../native/plan.js';
 import type { Config, Seccomp, SeccompArg, SeccompSyscall } from '../native/spec/config.js';
 import { defaultSpec } from '../native/spec/defaults.js';
 import { features } from '../native/spec/features.js';
@@ -25,7 +26,7 @@ const X32 = architectures.SCMP_ARCH_X32!;
 const AARCH64 = architectures.SCMP_ARCH_AARCH64!;
 const AUDIT_ARCH_ARM = 0x40000028;
 
-const RET = { KILL_THREAD: 0, KILL_PROCESS: 0x80000000, TRAP: 0x00030000, ERRNO: 0x00050000, TRACE: 0x7ff00000, LOG: 0x7ffc0000, ALLOW: 0x7fff0000 };
+const RET = { KILL_THREAD: 0, KILL_PROCESS: 0x80000000, TRAP: 0x00030000, ERRNO: 0x00050000, USER_NOTIF: 0x7fc00000, TRACE: 0x7ff00000, LOG: 0x7ffc0000, ALLOW: 0x7fff0000 };
 const EPERM = 1;
 const ENOSYS = 38;
 
@@ -65,12 +66,14 @@ test('actions: return values, errnoRet, EPERM when it is absent, defaultErrnoRet
       rule(['getppid'], 'SCMP_ACT_TRACE'),
       rule(['uname'], 'SCMP_ACT_LOG'),
       rule(['read'], 'SCMP_ACT_ALLOW'),
+      rule(['mknod'], 'SCMP_ACT_NOTIFY'),
     ],
+    listenerPath: '/run/agent.sock',
   });
   const expected: [string, number][] = [
     ['mkdir', RET.ERRNO | ENOSYS], ['rmdir', RET.ERRNO | EPERM], ['ptrace', RET.KILL_PROCESS], ['reboot', RET.KILL_THREAD],
     ['kexec_load', RET.KILL_THREAD], ['swapon', RET.TRAP], ['getpid', RET.TRACE | 7], ['getppid', RET.TRACE | EPERM],
-    ['uname', RET.LOG], ['read', RET.ALLOW], ['write', RET.ERRNO | 13],
+    ['uname', RET.LOG], ['read', RET.ALLOW], ['mknod', RET.USER_NOTIF], ['write', RET.ERRNO | 13],
   ];
   for (const [name, ret] of expected) assert.is(verdict(p, name) >>> 0, ret >>> 0, name);
   assert.is(verdict(profile({ defaultAction: 'SCMP_ACT_ERRNO' }), 'write'), RET.ERRNO | EPERM);
@@ -108,9 +111,13 @@ test('names: per architecture, skipped where missing, an error where no architec
 test('validation errors name the config path', () => {
   const bad: [unknown, RegExp][] = [
     [{ defaultAction: 'SCMP_ACT_NOPE' }, /linux\.seccomp\.defaultAction: unknown action "SCMP_ACT_NOPE"/],
-    [{ defaultAction: 'SCMP_ACT_NOTIFY' }, /linux\.seccomp\.defaultAction: SCMP_ACT_NOTIFY is not supported yet/],
-    [{ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['read'], action: 'SCMP_ACT_NOTIFY' }] }, /linux\.seccomp\.syscalls\[0\]\.action: SCMP_ACT_NOTIFY is not supported yet/],
-    [{ defaultAction: 'SCMP_ACT_ALLOW', listenerPath: '/run/agent.sock' }, /linux\.seccomp\.listenerPath: SCMP_ACT_NOTIFY is not supported yet/],
+    [{ defaultAction: 'SCMP_ACT_NOTIFY', listenerPath: '/run/agent.sock' }, /^linux\.seccomp\.defaultAction: SCMP_ACT_NOTIFY cannot be the default action: berth-init hands the listener over with sendmsg, under the filter$/],
+    [{ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['read'], action: 'SCMP_ACT_ERRNO' }, { names: ['mkdir'], action: 'SCMP_ACT_NOTIFY' }] }, /^linux\.seccomp\.listenerPath: is required: an action is SCMP_ACT_NOTIFY \(linux\.seccomp\.syscalls\[1\]\.action\)$/],
+    [{ defaultAction: 'SCMP_ACT_ALLOW', listenerPath: 'agent.sock', syscalls: [{ names: ['mkdir'], action: 'SCMP_ACT_NOTIFY' }] }, /^linux\.seccomp\.listenerPath: must be an absolute path: an action is SCMP_ACT_NOTIFY/],
+    [{ defaultAction: 'SCMP_ACT_ALLOW', listenerMetadata: 'x' }, /^linux\.seccomp\.listenerMetadata: must not be set without linux\.seccomp\.listenerPath$/],
+    [{ defaultAction: 'SCMP_ACT_ALLOW', listenerPath: '/run/agent.sock', syscalls: [{ names: ['recvmsg', 'sendmsg'], action: 'SCMP_ACT_NOTIFY' }] }, /^linux\.seccomp\.syscalls\[0\]\.names\[1\]: sendmsg cannot be SCMP_ACT_NOTIFY: berth-init hands the listener over with it, before the agent has it$/],
+    [{ defaultAction: 'SCMP_ACT_ALLOW', listenerPath: 7 }, /linux\.seccomp\.listenerPath: /],
+    [{ defaultAction: 'SCMP_ACT_ALLOW', listenerPath: '/run/agent.sock', listenerMetadata: ['x'] }, /linux\.seccomp\.listenerMetadata: /],
     [{ defaultAction: 'SCMP_ACT_ALLOW', defaultErrnoRet: 1 }, /linux\.seccomp\.defaultErrnoRet: SCMP_ACT_ALLOW takes no errno/],
     [{ defaultAction: 'SCMP_ACT_ERRNO', syscalls: [{ names: ['read'], action: 'SCMP_ACT_KILL', errnoRet: 1 }] }, /syscalls\[0\]\.errnoRet: SCMP_ACT_KILL takes no errno/],
     [{ defaultAction: 'SCMP_ACT_ERRNO', syscalls: [{ names: ['read'], action: 'SCMP_ACT_ALLOW', args: [{ index: 0, value: 1, op: 'SCMP_CMP_NOPE' }] }] }, /linux\.seccomp\.syscalls\[0\]\.args\[0\]\.op: unknown operator "SCMP_CMP_NOPE"/],
@@ -126,12 +133,19 @@ test('validation errors name the config path', () => {
   assert.throws(() => compileSeccomp(profile(), 'mips'), /linux\.seccomp: berth has no syscall table for this machine \(mips\)/);
 });
 
-test('flags: their numbers; WAIT_KILLABLE_RECV, meaningless without a listener, is not passed on', () => {
-  const flags = (f: string[]) => compileSeccomp(profile({ flags: f }), 'x64').flags;
+test('flags: their numbers; WAIT_KILLABLE_RECV, meaningless without a listener, is passed on only with one', () => {
+  const flags = (f: string[], over: Partial<Seccomp> = {}) => compileSeccomp(profile({ flags: f, ...over }), 'x64').flags;
   assert.is(flags([]), 0);
   assert.is(flags(['SECCOMP_FILTER_FLAG_TSYNC']), 1);
   assert.is(flags(['SECCOMP_FILTER_FLAG_LOG', 'SECCOMP_FILTER_FLAG_SPEC_ALLOW']), 2 | 4);
   assert.is(flags(['SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV', 'SECCOMP_FILTER_FLAG_LOG']), 2);
+  const NEW_LISTENER = 8;
+  const TSYNC_ESRCH = 16;
+  const notify = { listenerPath: '/run/agent.sock', syscalls: [rule(['mkdir'], 'SCMP_ACT_NOTIFY')] };
+  assert.is(flags([], notify), NEW_LISTENER, 'SCMP_ACT_NOTIFY: a listener');
+  assert.is(flags(['SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV', 'SECCOMP_FILTER_FLAG_LOG'], notify), 32 | NEW_LISTENER | 2);
+  assert.is(flags(['SECCOMP_FILTER_FLAG_TSYNC'], notify), 1 | NEW_LISTENER | TSYNC_ESRCH, 'the kernel takes TSYNC with a listener only so');
+  assert.is(flags([], { listenerPath: '/run/agent.sock' }), 0, 'listenerPath without SCMP_ACT_NOTIFY is ignored');
 });
 
 test('tableless architectures are left to the bad-arch action', () => {
@@ -229,8 +243,9 @@ test('long programs: far jumps go through ja; more than 4096 instructions is ref
   assert.throws(() => compileSeccomp(many(300, 6), 'x64'), /linux\.seccomp: the filter needs \d+ instructions, more than the kernel's limit of 4096/);
 });
 
-test('the plan: with no_new_privs the filter is loaded right before exec, without it before setuid', () => {
+test('the plan: with no_new_privs the filter is loaded right before exec, without it before setuid; one with a listener before READY', () => {
   const seccomp = { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['mkdir'], action: 'SCMP_ACT_ERRNO' }] };
+  const notify = { defaultAction: 'SCMP_ACT_ALLOW', listenerPath: '/run/agent.sock', syscalls: [{ names: ['mkdir'], action: 'SCMP_ACT_NOTIFY' }] };
   const ctx: CompileContext = {
     bundle: '/b', rootfs: '/b/rootfs', fifo: '/f', preserveFds: 0, noPivot: false, cgroupDirs: ['/sys/fs/cgroup/c'], lastCap: 40, arch: 'x64', lsm: { apparmor: false, selinux: false },
     cgroupLayout: parseLayout('33 25 0:29 / /sys/fs/cgroup rw,relatime shared:12 - cgroup2 cgroup2 rw'),
@@ -245,6 +260,18 @@ test('the plan: with no_new_privs the filter is loaded right before exec, withou
   assert.not.ok(ops(config(undefined)).includes('SECCOMP'));
   const step = compileInitPlan(config(seccomp), ctx).find((s) => s.op === 'SECCOMP')!;
   assert.equal(step.args, [0, compileConfig(seccomp).program]);
+
+  // A listener: berth takes it before READY (after it berth no longer reads berth-init's socket).
+  assert.equal(ops(config(notify)).slice(-6), ['NO_NEW_PRIVS', 'SYNC', 'SECCOMP', 'READY', 'BARRIER', 'EXEC']);
+  const notifyWithout = ops(config(notify, (c) => (c.process.noNewPrivileges = false)));
+  assert.equal(notifyWithout.slice(notifyWithout.indexOf('SECCOMP') - 1, notifyWithout.indexOf('SECCOMP') + 2), ['SYNC', 'SECCOMP', 'SETUID']);
+  const plan = compileInitPlan(config(notify), ctx);
+  const sync = plan.find((s) => s.op === 'SYNC')!;
+  assert.equal(sync.args, [SyncTag.SECCOMP_LISTENER]);
+  assert.match(plan.find((s) => s.op === 'SECCOMP')!.what, /^load the seccomp filter \(\d+ instructions\), hand its listener to the seccomp agent at \/run\/agent\.sock$/);
+  const execOps = (c: Config) => compileExecPlan(c, c.process, { ...ctx, pid: 7, cgroupDirs: [] }).map((s) => s.op);
+  assert.equal(execOps(config(seccomp)).slice(-4), ['NO_NEW_PRIVS', 'READY', 'SECCOMP', 'EXEC'], 'an exec: the same places');
+  assert.equal(execOps(config(notify)).slice(-5), ['NO_NEW_PRIVS', 'SYNC', 'SECCOMP', 'READY', 'EXEC']);
 });
 
 test('encodePlan carries a Buffer as bytes', () => {
@@ -261,7 +288,10 @@ test('features: seccomp from the tables', () => {
   const s = features().linux.seccomp;
   assert.ok(s.enabled);
   assert.equal(s.archs, ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86', 'SCMP_ARCH_X32', 'SCMP_ARCH_AARCH64']);
-  assert.ok(s.actions.includes('SCMP_ACT_KILL_PROCESS') && !s.actions.includes('SCMP_ACT_NOTIFY'));
+  assert.ok(s.actions.includes('SCMP_ACT_KILL_PROCESS') && s.actions.includes('SCMP_ACT_NOTIFY'));
+  // Every action it lists compiles (with a listener for NOTIFY); the flags it says the kernel has are ones berth knows.
+  for (const action of s.actions) compileSeccomp(profile({ listenerPath: '/run/agent.sock', syscalls: [rule(['mkdir'], action)] }), 'x64');
+  assert.ok(s.supportedFlags.every((f) => s.knownFlags.includes(f)));
   assert.is(s.operators.length, 7);
   assert.ok(s.knownFlags.includes('SECCOMP_FILTER_FLAG_SPEC_ALLOW'));
 });
@@ -312,7 +342,9 @@ const comparedProfiles: [string, Seccomp][] = [
         rule(['getpid'], 'SCMP_ACT_TRACE', { errnoRet: 7 }),
         rule(['getppid'], 'SCMP_ACT_TRACE'),
         rule(['gettid'], 'SCMP_ACT_KILL_THREAD'),
+        rule(['mknod', 'mknodat'], 'SCMP_ACT_NOTIFY'),
       ],
+      listenerPath: '/run/agent.sock',
     }),
   ],
   ...['SCMP_ACT_KILL_PROCESS', 'SCMP_ACT_TRAP', 'SCMP_ACT_LOG', 'SCMP_ACT_TRACE', 'SCMP_ACT_KILL'].map((defaultAction): [string, Seccomp] => [

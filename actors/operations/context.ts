@@ -1,10 +1,12 @@
 // What every operation works with: the container's folder, its recorded state, and a way to save it.
-import type { Hook, HookKind } from '../../native/spec/config.js';
+import { sendFdTo } from '../../native/console.js';
+import { BerthError } from '../../native/errors.js';
+import type { Hook, HookKind, Seccomp } from '../../native/spec/config.js';
 import type { HookClient, HookRun } from '../hookRunner.js';
 import type { Logger } from '../log.js';
 import type { ProcessParent } from '../../native/processParent.js';
 import { innermostPid } from '../../native/procfs.js';
-import { writeState, type OciState, type StateFile } from '../stateStore.js';
+import { OCI_VERSION, writeState, type OciState, type StateFile } from '../stateStore.js';
 
 export interface OperationContext {
   root: string;
@@ -30,14 +32,33 @@ export function requireState(ctx: OperationContext): StateFile {
   return ctx.state;
 }
 
+/** The spec's state of a container, as hooks and a seccomp agent get it. */
+export type SpecState = Pick<OciState, 'ociVersion' | 'id' | 'status' | 'pid' | 'bundle' | 'annotations'>;
+
+export function specState(state: StateFile, status: OciState['status'], pid = state.pid): SpecState {
+  return { ociVersion: state.ociVersion, id: state.id, status, pid, bundle: state.bundle, annotations: state.annotations ?? {} };
+}
+
 /**
  * The state a hook of KIND gets on its stdin: the status the spec gives that point of the
  * lifecycle, and the pid as the hook sees it — the runtime's view, or the container's for hooks in
  * its namespaces.
  */
-export function hookState(state: StateFile, kind: HookKind): Pick<OciState, 'ociVersion' | 'id' | 'status' | 'pid' | 'bundle' | 'annotations'> {
-  const pid = inContainerHooks.includes(kind) ? (innermostPid(state.pid) ?? state.pid) : state.pid;
-  return { ociVersion: state.ociVersion, id: state.id, status: hookStatus[kind], pid, bundle: state.bundle, annotations: state.annotations ?? {} };
+export function hookState(state: StateFile, kind: HookKind): SpecState {
+  return specState(state, hookStatus[kind], inContainerHooks.includes(kind) ? (innermostPid(state.pid) ?? state.pid) : state.pid);
+}
+
+/**
+ * SECCOMP_LISTENER's answer: the LISTENER of the filter of PID (the container's process, or an
+ * exec'd one) goes to SECCOMP's agent with the container process state, STATE the container's.
+ */
+export function sendSeccompListener(seccomp: Seccomp, listener: number, pid: number, state: SpecState): void {
+  const processState = { ociVersion: OCI_VERSION, fds: ['seccompFd'], pid, ...(seccomp.listenerMetadata === undefined ? {} : { metadata: seccomp.listenerMetadata }), state };
+  try {
+    sendFdTo(seccomp.listenerPath!, listener, JSON.stringify(processState));
+  } catch (e) {
+    throw new BerthError(`the seccomp agent (linux.seccomp.listenerPath) did not get the listener: ${(e as Error).message}`);
+  }
 }
 
 /**

@@ -28,7 +28,7 @@ import { mkfifo } from '../../native/syscalls.js';
 import type { Logger } from '../log.js';
 import type { CreateOptions } from '../messages.js';
 import { fifoPath, OCI_VERSION, writeConfig, type StateFile } from '../stateStore.js';
-import { hookState, inContainerHooks, saveState, type OperationContext } from './context.js';
+import { hookState, inContainerHooks, saveState, sendSeccompListener, specState, type OperationContext } from './context.js';
 import { checkConsole, openConsole, stdioFds, type ConsoleRoute } from './stdio.js';
 import { teardown } from './teardown.js';
 import { faultPoint } from '../faultPoint.js';
@@ -210,6 +210,7 @@ export async function createContainer(ctx: OperationContext, req: CreateRequest,
         [SyncTag.CREATE_HOOKS]: () => runCreateHooks(ctx, state, config),
         [SyncTag.IDMAPPED_MOUNTS]: (stage1, sendFd) => sendIdmappedBinds(idmappedBinds(config, prepared.bundle), stage1, sendFd),
         [SyncTag.NET_DEVICES]: (stage1) => moveNetDevices(config.linux.netDevices ?? {}, stage1),
+        [SyncTag.SECCOMP_LISTENER]: (_stage1, _sendFd, listener) => sendSeccompListener(config.linux.seccomp!, listener!, state.pid, specState(state, 'creating')),
       },
       onPid: (pid) => {
         state.pid = pid;

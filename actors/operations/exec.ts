@@ -7,13 +7,14 @@ import { subCgroupDirs } from '../../native/cgroups/manager.js';
 import { compileExecPlan } from '../../native/compile/execPlan.js';
 import { sendPidfd } from '../../native/console.js';
 import { runInit } from '../../native/initProcess.js';
+import { SyncTag } from '../../native/plan.js';
 import { lastCapability, lsmHost } from '../../native/procfs.js';
 import { signalAll } from '../../native/signalling.js';
 import type { Process } from '../../native/spec/config.js';
 import { parseProcess } from '../../native/spec/validate.js';
 import type { ExecOptions, Stdio } from '../messages.js';
-import { readConfig, writeAtomic } from '../stateStore.js';
-import { requireState, type OperationContext } from './context.js';
+import { liveStatus, readConfig, writeAtomic } from '../stateStore.js';
+import { requireState, sendSeccompListener, specState, type OperationContext } from './context.js';
 import { openConsole, stdioFds, type ConsoleRequest } from './stdio.js';
 import { faultPoint } from '../faultPoint.js';
 
@@ -62,7 +63,8 @@ export function processForExec(base: Process, opts: ExecOptions): Process {
 export async function execProcess(ctx: OperationContext, req: ExecRequest): Promise<ExecResult> {
   const state = requireState(ctx);
   const { cgroup } = state.berth;
-  const plan = compileExecPlan(readConfig(ctx.dir), req.process, {
+  const config = readConfig(ctx.dir);
+  const plan = compileExecPlan(config, req.process, {
     pid: state.pid,
     cgroupDirs: !cgroup ? [] : req.subCgroup ? subCgroupDirs(cgroup, hostLayout(cgroup.version), req.subCgroup) : cgroup.paths,
     preserveFds: req.preserveFds ?? 0,
@@ -73,7 +75,16 @@ export async function execProcess(ctx: OperationContext, req: ExecRequest): Prom
   const route = openConsole(req.process.terminal, req);
   let pid = 0;
   try {
-    await runInit({ plan, parent: ctx.parent, stdio: stdioFds(req.stdio, req.preserveFds), consoleFd: route.fd, onPid: (p) => (pid = p), untilExec: true });
+    await runInit({
+      plan,
+      parent: ctx.parent,
+      stdio: stdioFds(req.stdio, req.preserveFds),
+      consoleFd: route.fd,
+      // As runc: the exec'd process's pid, in the state of the running container.
+      syncs: { [SyncTag.SECCOMP_LISTENER]: (_stage1, _sendFd, listener) => sendSeccompListener(config.linux.seccomp!, listener!, pid, specState(state, liveStatus(state, ctx.dir))) },
+      onPid: (p) => (pid = p),
+      untilExec: true,
+    });
     faultPoint('exec.started');
     if (req.pidFile) writeAtomic(resolve(req.pidFile), String(pid));
     if (req.pidfdSocket) sendPidfd(resolve(req.pidfdSocket), pid);

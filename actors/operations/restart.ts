@@ -15,7 +15,7 @@ import { procStat } from '../../native/procfs.js';
 import { mkfifo } from '../../native/syscalls.js';
 import type { Stdio } from '../messages.js';
 import { fifoPath, readConfig, type StateFile } from '../stateStore.js';
-import { requireState, runHooks, type OperationContext } from './context.js';
+import { requireState, runHooks, sendSeccompListener, specState, type OperationContext } from './context.js';
 import { compileContextOf } from './create.js';
 import { checkConsole, stdioFds } from './stdio.js';
 import { releaseProcess } from './start.js';
@@ -50,6 +50,8 @@ export async function restartContainer(ctx: OperationContext, { stdio }: Restart
       syncs: {
         [SyncTag.CREATE_HOOKS]: () => runHooks(ctx, 'createContainer', config.hooks?.createContainer, next, { inContainer: { pid: next.pid, config } }),
         [SyncTag.IDMAPPED_MOUNTS]: (stage1, sendFd) => sendIdmappedBinds(idmappedBinds(config, state.bundle), stage1, sendFd),
+        // A new container process, through the same barrier as a create's.
+        [SyncTag.SECCOMP_LISTENER]: (_stage1, _sendFd, listener) => sendSeccompListener(config.linux.seccomp!, listener!, next.pid, specState(next, 'creating')),
       },
       onPid: (p) => ((next.pid = p), (next.berth.pidStartTime = procStat(p)?.startTime ?? 0)),
     });

@@ -5,9 +5,8 @@ import { step, type Plan, type PlanStep } from '../plan.js';
 import type { Config, Hook, NamespaceType, Process } from '../spec/config.js';
 import { cgroupJoinPlan } from './initPlan.js';
 import { CLONE_FLAGS, nsPath, userNamespaceRootPlan } from './namespaces.js';
-import { becomeProcessPlan, execStep, lateSeccomp, type ProcessContext } from './process.js';
+import { becomeProcessPlan, execStep, seccompPlacement, type ProcessContext } from './process.js';
 import { execAffinityPlan } from './scheduling.js';
-import { seccompPlan } from './seccomp.js';
 
 export interface ExecContext extends ProcessContext {
   /** The container's process, whose namespaces are joined. */
@@ -32,16 +31,17 @@ function joinContainerPlan(config: Config, pid: number): PlanStep[] {
 
 /** exec: the container's cgroup and namespaces, then the process set up as the container's own program is (its seccomp profile too), without the start barrier. */
 export function compileExecPlan(config: Config, process: Process, ctx: ExecContext): Plan {
-  const seccomp = seccompPlan(config, ctx.arch);
+  const seccomp = seccompPlacement(process, config, ctx.arch);
   const affinity = execAffinityPlan(process.execCPUAffinity);
   return [
     ...affinity.before,
     ...cgroupJoinPlan(ctx.cgroupDirs),
     ...affinity.after,
     ...joinContainerPlan(config, ctx.pid),
-    ...becomeProcessPlan(process, config.linux, seccomp, ctx, 'exec'),
+    ...becomeProcessPlan(process, config.linux, seccomp.beforeSetuid, ctx, 'exec'),
+    ...seccomp.beforeReady,
     step('READY', 'report the process ready to exec'),
-    ...lateSeccomp(process, seccomp),
+    ...seccomp.beforeExec,
     execStep(process),
   ];
 }

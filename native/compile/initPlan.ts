@@ -6,6 +6,7 @@
 //   the container's process
 //     set up the root file system and /dev · pivot_root · sysctls, read-only and masked paths
 //     limits, capabilities, the user · report ready · wait for `start` · seccomp · exec the program
+//     (a seccomp filter with a listener comes before ready: see seccompPlacement)
 import { Slot, step, SyncTag, type Plan } from '../plan.js';
 import type { Config } from '../spec/config.js';
 import { O_RDWR, type CompileContext } from './context.js';

@@ -6,7 +6,7 @@ import { boundingPlan, capabilityPlan } from './capabilities.js';
 import { lsmExecPlan, type LsmHost } from './lsm.js';
 import { rlimitPlan } from './rlimits.js';
 import { memoryPolicyPlan, personalityPlan, schedulingPlan } from './scheduling.js';
-import { seccompPlan } from './seccomp.js';
+import { hasListener, seccompPlan } from './seccomp.js';
 
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 const DEFAULT_UMASK = 0o022;
@@ -39,16 +39,30 @@ export interface ProcessContext {
 }
 
 /**
+ * Where the seccomp filter goes. It binds every syscall after it, so it comes as late as the kernel
+ * allows: with no_new_privs, right before exec, leaving only execve to the profile. Without it the
+ * kernel wants CAP_SYS_ADMIN, which setuid and capset are about to drop: then it comes right before
+ * setuid (as runc does), and the profile must allow what follows — setresuid, capset, prctl, umask,
+ * stat, access, sendto, read, close, execve.
+ *
+ * A filter with a listener (SCMP_ACT_NOTIFY) is loaded before READY in either case, as runc does:
+ * berth stops listening to berth-init at READY, and the agent must have the listener by then (for
+ * create, before `start`). With no_new_privs it comes right before READY, and what follows is the
+ * profile's to allow (or the agent's to answer): the listener's close, the read of berth's ack,
+ * sendto (READY), read and close (the start barrier), execve.
+ */
+export function seccompPlacement(p: Process, config: Config, arch: string): Record<'beforeSetuid' | 'beforeReady' | 'beforeExec', PlanStep[]> {
+  const steps = seccompPlan(config, arch);
+  if (!p.noNewPrivileges) return { beforeSetuid: steps, beforeReady: [], beforeExec: [] };
+  return hasListener(config.linux.seccomp) ? { beforeSetuid: [], beforeReady: steps, beforeExec: [] } : { beforeSetuid: [], beforeReady: [], beforeExec: steps };
+}
+
+/**
  * Become the process — its terminal, limits, capabilities around setuid, user, umask — and find
  * its program. Shared by create and exec; what follows differs (the start barrier, or not).
- *
- * The seccomp filter binds every syscall after it, so it comes as late as the kernel allows: with
- * no_new_privs, right before exec (lateSeccomp), leaving only execve to the profile. Without it
- * the kernel wants CAP_SYS_ADMIN, which setuid and capset are about to drop: then it comes right
- * before setuid (as runc does), and the profile must allow what follows — setresuid, capset, prctl,
- * umask, stat, access, sendto, read, close, execve.
+ * BEFORE_SETUID: the seccomp filter, when it comes there (seccompPlacement).
  */
-export function becomeProcessPlan(p: Process, linux: Pick<Linux, 'personality' | 'memoryPolicy'>, seccomp: PlanStep[], ctx: ProcessContext, role: 'container' | 'exec'): PlanStep[] {
+export function becomeProcessPlan(p: Process, linux: Pick<Linux, 'personality' | 'memoryPolicy'>, beforeSetuid: PlanStep[], ctx: ProcessContext, role: 'container' | 'exec'): PlanStep[] {
   const { uid, gid, umask, additionalGids = [] } = p.user;
   const size = p.consoleSize;
   return [
@@ -65,7 +79,7 @@ export function becomeProcessPlan(p: Process, linux: Pick<Linux, 'personality' |
     step('CLOSE_FDS', 'close inherited fds', 3 + ctx.preserveFds),
     step('SETGROUPS', `set additional groups [${additionalGids.join(', ')}]`, ...additionalGids),
     step('SETGID', `set gid ${gid}`, gid),
-    ...(p.noNewPrivileges ? [] : seccomp),
+    ...beforeSetuid,
     step('SETUID', `set uid ${uid}`, uid),
     ...capabilityPlan(p, ctx.lastCap),
     step('UMASK', `set umask ${(umask ?? DEFAULT_UMASK).toString(8)}`, umask ?? DEFAULT_UMASK),
@@ -75,20 +89,18 @@ export function becomeProcessPlan(p: Process, linux: Pick<Linux, 'personality' |
   ];
 }
 
-/** The seccomp filter's place when no_new_privs lets it wait until right before exec. */
-export const lateSeccomp = (p: Process, seccomp: PlanStep[]) => (p.noNewPrivileges ? seccomp : []);
-
 export const execStep = (p: Process) => step('EXEC', `exec "${p.args[0]}"`, p.args.length, ...p.args, ...p.env);
 
 /** The container's process: become it, report ready, wait for `start` (unless it starts at once), exec. */
 export function processPlan(config: Config, ctx: ProcessContext, barrier: boolean): PlanStep[] {
   const p = config.process;
-  const seccomp = seccompPlan(config, ctx.arch);
+  const seccomp = seccompPlacement(p, config, ctx.arch);
   return [
-    ...becomeProcessPlan(p, config.linux, seccomp, ctx, 'container'),
+    ...becomeProcessPlan(p, config.linux, seccomp.beforeSetuid, ctx, 'container'),
+    ...seccomp.beforeReady,
     step('READY', 'report the container created'),
     ...(barrier ? [step('BARRIER', 'wait for start', Slot.FIFO)] : []),
-    ...lateSeccomp(p, seccomp),
+    ...seccomp.beforeExec,
     execStep(p),
   ];
 }

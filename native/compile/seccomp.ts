@@ -21,7 +21,12 @@
 // - Arguments and values are compared as unsigned 64-bit numbers; on 32-bit architectures, as
 //   libseccomp does, only their low words (the syscall never sees more of the argument).
 //   x32 is not one of them here (libseccomp treats it as one): see architectures.ts.
-import { step, type PlanStep } from '../plan.js';
+// - SCMP_ACT_NOTIFY: the filter is loaded with a listener, which berth sends to listenerPath
+//   (required then, and absolute: berth's server does not share the caller's cwd). As runc, it
+//   cannot be the default action, nor the action for sendmsg: berth-init hands the listener over
+//   with sendmsg, under the filter, before the agent has it — a notification then would wait forever.
+import { isAbsolute } from 'node:path';
+import { step, SyncTag, type PlanStep } from '../plan.js';
 import type { Config, Seccomp, SeccompArg, SeccompSyscall } from '../spec/config.js';
 import { ConfigError } from '../spec/validate.js';
 import { architectures, nativeArchitecture, tablelessArchitectures, X32_SYSCALL_BIT, type Architecture } from './seccomp/architectures.js';
@@ -31,7 +36,7 @@ import { Assembler, BPF, MAX_INSTRUCTIONS, type Label } from './seccomp/bpf.js';
 const own = <T>(table: Readonly<Record<string, T>>, key: string): T | undefined => (Object.hasOwn(table, key) ? table[key] : undefined);
 
 // linux/seccomp.h return values; the low 16 bits carry the errno (ERRNO) or the tracer's message (TRACE).
-const SECCOMP_RET = { KILL_PROCESS: 0x80000000, KILL_THREAD: 0, TRAP: 0x00030000, ERRNO: 0x00050000, TRACE: 0x7ff00000, LOG: 0x7ffc0000, ALLOW: 0x7fff0000 };
+const SECCOMP_RET = { KILL_PROCESS: 0x80000000, KILL_THREAD: 0, TRAP: 0x00030000, ERRNO: 0x00050000, USER_NOTIF: 0x7fc00000, TRACE: 0x7ff00000, LOG: 0x7ffc0000, ALLOW: 0x7fff0000 };
 const EPERM = 1;
 
 export const seccompActions: Readonly<Record<string, { ret: number; takesErrno?: true }>> = {
@@ -43,7 +48,9 @@ export const seccompActions: Readonly<Record<string, { ret: number; takesErrno?:
   SCMP_ACT_TRACE: { ret: SECCOMP_RET.TRACE, takesErrno: true },
   SCMP_ACT_ALLOW: { ret: SECCOMP_RET.ALLOW },
   SCMP_ACT_LOG: { ret: SECCOMP_RET.LOG },
+  SCMP_ACT_NOTIFY: { ret: SECCOMP_RET.USER_NOTIF },
 };
+const NOTIFY = 'SCMP_ACT_NOTIFY';
 
 const BAD_ARCH = SECCOMP_RET.KILL_THREAD;
 
@@ -75,9 +82,15 @@ export const seccompFlags: Readonly<Record<string, number>> = {
   SECCOMP_FILTER_FLAG_SPEC_ALLOW: 4,
   SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV: 32,
 };
-// It changes how a notifying syscall waits for the listener, and the kernel refuses it without one:
-// with SCMP_ACT_NOTIFY unsupported there is never a listener, so it is accepted and has no effect.
-const LISTENER_FLAGS = seccompFlags.SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV!;
+// Flags the config does not name: a filter with SCMP_ACT_NOTIFY gets a listener (NEW_LISTENER);
+// TSYNC with a listener needs TSYNC_ESRCH (the kernel's rule; berth-init has one thread anyway).
+const NEW_LISTENER = 8;
+const TSYNC_ESRCH = 16;
+// How a notifying syscall waits for the listener: the kernel refuses it without one, so a filter
+// without SCMP_ACT_NOTIFY is loaded without it (the flag means nothing there).
+const WAIT_KILLABLE_RECV = seccompFlags.SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV!;
+/** FLAG with the flags the kernel takes it with only (features asks the kernel about each). */
+export const withRequiredFlags = (flag: number) => (flag === WAIT_KILLABLE_RECV ? flag | NEW_LISTENER : flag);
 
 // struct seccomp_data: int nr; u32 arch; u64 instruction_pointer; u64 args[6]. Every supported
 // architecture is little endian: an argument's low word comes first.
@@ -113,7 +126,6 @@ const high = (n: bigint) => Number(n >> 32n);
 const low = (n: bigint) => Number(n & 0xffffffffn);
 
 function actionValue(action: string, errnoRet: number | undefined, actionPath: string, errnoPath: string): number {
-  if (action === 'SCMP_ACT_NOTIFY') throw new ConfigError(actionPath, 'SCMP_ACT_NOTIFY is not supported yet');
   const a = own(seccompActions, action);
   if (!a) throw new ConfigError(actionPath, `unknown action "${action}" (${Object.keys(seccompActions).join(', ')})`);
   if (!a.takesErrno) {
@@ -240,6 +252,12 @@ function emitSection(asm: Assembler, arch: Architecture, entries: { names: strin
   emitSearch(asm, intervals(outcomes, defaultRet), arch.argBits, defaultRet);
 }
 
+/** The first entry whose action is SCMP_ACT_NOTIFY, or -1. With one, the filter is loaded with a listener. */
+const notifyingEntry = (seccomp: Seccomp) => seccomp.syscalls.findIndex((entry) => entry.action === NOTIFY);
+
+/** The profile's filter has a listener, which berth must take before READY (it stops listening then). */
+export const hasListener = (seccomp: Seccomp | undefined) => seccomp !== undefined && notifyingEntry(seccomp) >= 0;
+
 export function compileSeccomp(seccomp: Seccomp, nodeArch: string): SeccompFilter {
   const path = 'linux.seccomp';
   const native = nativeArchitecture(nodeArch);
@@ -255,7 +273,15 @@ export function compileSeccomp(seccomp: Seccomp, nodeArch: string): SeccompFilte
     if (bit === undefined) throw new ConfigError(`${path}.flags[${i}]`, `unknown flag "${flag}" (${Object.keys(seccompFlags).join(', ')})`);
     flags |= bit;
   });
-  if (seccomp.listenerPath !== undefined) throw new ConfigError(`${path}.listenerPath`, 'SCMP_ACT_NOTIFY is not supported yet');
+  if (seccomp.listenerMetadata !== undefined && seccomp.listenerPath === undefined) throw new ConfigError(`${path}.listenerMetadata`, `must not be set without ${path}.listenerPath`);
+  if (seccomp.defaultAction === NOTIFY) throw new ConfigError(`${path}.defaultAction`, `${NOTIFY} cannot be the default action: berth-init hands the listener over with sendmsg, under the filter`);
+  const notifying = notifyingEntry(seccomp);
+  if (notifying >= 0) {
+    const why = `an action is ${NOTIFY} (${path}.syscalls[${notifying}].action)`;
+    if (seccomp.listenerPath === undefined) throw new ConfigError(`${path}.listenerPath`, `is required: ${why}`);
+    if (!isAbsolute(seccomp.listenerPath)) throw new ConfigError(`${path}.listenerPath`, `must be an absolute path: ${why}`);
+    flags |= NEW_LISTENER | ((flags & seccompFlags.SECCOMP_FILTER_FLAG_TSYNC!) ? TSYNC_ESRCH : 0);
+  } else flags &= ~WAIT_KILLABLE_RECV;
 
   const defaultRet = actionValue(seccomp.defaultAction, seccomp.defaultErrnoRet, `${path}.defaultAction`, `${path}.defaultErrnoRet`);
   const entries = seccomp.syscalls.map((entry, i) => {
@@ -264,6 +290,7 @@ export function compileSeccomp(seccomp: Seccomp, nodeArch: string): SeccompFilte
       // A name some architecture has is skipped where it is unknown (runc and crun do the same).
       if (!namesWithoutNumbers.has(name) && !Object.values(architectures).some((a) => own(a.syscalls, name) !== undefined))
         throw new ConfigError(`${at}.names[${j}]`, `unknown syscall "${name}" (on ${archNames.join(', ')})`);
+      if (name === 'sendmsg' && entry.action === NOTIFY) throw new ConfigError(`${at}.names[${j}]`, `sendmsg cannot be ${NOTIFY}: berth-init hands the listener over with it, before the agent has it`);
     });
     return { names: entry.names, rules: entryRules(entry, at) };
   });
@@ -306,7 +333,7 @@ export function compileSeccomp(seccomp: Seccomp, nodeArch: string): SeccompFilte
   const program = asm.assemble();
   const length = program.length / 8;
   if (length > MAX_INSTRUCTIONS) throw new ConfigError(path, `the filter needs ${length} instructions, more than the kernel's limit of ${MAX_INSTRUCTIONS}`);
-  return { program, flags: flags & ~LISTENER_FLAGS };
+  return { program, flags };
 }
 
 /** Listed architectures berth has no table for: their syscalls get the bad-arch action. */
@@ -314,9 +341,14 @@ export function tablelessArchitecturesOf(seccomp: Seccomp): string[] {
   return seccomp.architectures.filter((name) => tablelessArchitectures.includes(name));
 }
 
-/** The SECCOMP step, or none without linux.seccomp. */
+/** The SECCOMP step (after the SYNC that has berth take its listener, when it has one), or none without linux.seccomp. */
 export function seccompPlan(config: Config, nodeArch: string): PlanStep[] {
   if (!config.linux.seccomp) return [];
   const { program, flags } = compileSeccomp(config.linux.seccomp, nodeArch);
-  return [step('SECCOMP', `load the seccomp filter (${program.length / 8} instructions)`, flags, program)];
+  const load = `load the seccomp filter (${program.length / 8} instructions)`;
+  if (!(flags & NEW_LISTENER)) return [step('SECCOMP', load, flags, program)];
+  return [
+    step('SYNC', 'have berth take the seccomp listener the next step hands over', SyncTag.SECCOMP_LISTENER),
+    step('SECCOMP', `${load}, hand its listener to the seccomp agent at ${config.linux.seccomp.listenerPath}`, flags, program),
+  ];
 }

@@ -94,6 +94,15 @@ static int read_full(int fd, void *buf, size_t n)
 	return 0;
 }
 
+/* The parent's ack of a message: 0, or the errno the step fails with. */
+static int read_ack(void)
+{
+	int32_t ack;
+	if (read_full(sync_fd, &ack, sizeof ack) < 0)
+		_exit(127); /* the parent is gone: nobody wants this container any more */
+	return ack ? (errno = ack, -1) : 0;
+}
+
 static const char *str(struct step *s, uint32_t i)
 {
 	return s->args[i].len > 1 ? s->args[i].data : NULL;
@@ -569,11 +578,11 @@ static int do_readonly(struct step *s)
 	return errno = err, r;
 }
 
-/* Send FD over the unix socket SOCK (SCM_RIGHTS), with NAME as the data, as runc does for consoles. */
-static int send_fd(int sock, int fd, const char *name)
+/* Send FD over the unix socket SOCK (SCM_RIGHTS) with LEN bytes of DATA, in one sendmsg. */
+static int send_fd(int sock, int fd, const void *data, size_t len)
 {
 	char cbuf[CMSG_SPACE(sizeof(int))];
-	struct iovec iov = { .iov_base = (void *)name, .iov_len = strlen(name) };
+	struct iovec iov = { .iov_base = (void *)data, .iov_len = len };
 	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf };
 	memset(cbuf, 0, sizeof cbuf);
 	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
@@ -641,7 +650,8 @@ static int do_terminal(struct step *s)
 		goto out;
 	if (num(s, 5) && bind_console(slave) < 0)
 		goto out;
-	if (send_fd(console, master, name) < 0 || ioctl(slave, TIOCSCTTY, 0) < 0)
+	/* The pty's name as the data, as runc sends a console. */
+	if (send_fd(console, master, name, strlen(name)) < 0 || ioctl(slave, TIOCSCTTY, 0) < 0)
 		goto out;
 	if (dup2(slave, 0) < 0 || dup2(slave, 1) < 0 || dup2(slave, 2) < 0)
 		goto out;
@@ -865,10 +875,16 @@ static int do_barrier(struct step *s)
 /*
  * The filter's bytes are copied out of the plan, where a struct sock_filter[] may sit unaligned.
  * The copy is not freed: free may call brk, and after the filter only execve should run.
+ *
+ * A filter with a listener (SCMP_ACT_NOTIFY) hands it to the parent, which has stopped reading the
+ * socket for it (a SYNC_SECCOMP_LISTENER step came first) and passes it on to the seccomp agent.
+ * That sendmsg is the one syscall under the filter before the agent can answer (the compiler
+ * refuses NOTIFY for it); the close and the read of the ack that follow may be the agent's to answer.
  */
 static int do_seccomp(struct step *s)
 {
 	size_t size = s->args[1].len, n = size / sizeof(struct sock_filter);
+	unsigned flags = (unsigned)num(s, 0);
 	if (size % sizeof(struct sock_filter) || n > USHRT_MAX)
 		return errno = EINVAL, -1;
 	struct sock_filter *filter = malloc(size);
@@ -876,7 +892,14 @@ static int do_seccomp(struct step *s)
 		return errno = ENOMEM, -1;
 	memcpy(filter, s->args[1].data, size);
 	struct sock_fprog prog = { .len = (unsigned short)n, .filter = filter };
-	return (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, (unsigned)num(s, 0), &prog);
+	int listener = (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &prog);
+	if (listener < 0 || !(flags & SECCOMP_FILTER_FLAG_NEW_LISTENER))
+		return listener < 0 ? -1 : 0;
+	int32_t m[4] = { MSG_LISTENER, current_step, 0, 0 };
+	int r = send_fd(sync_fd, listener, m, sizeof m);
+	int err = errno;
+	close(listener);
+	return r < 0 ? (errno = err, -1) : read_ack();
 }
 
 /* One fd the parent sent behind the byte 1 (MSG_CMSG_CLOEXEC), or -1 for the byte 0 alone: no more. */
@@ -905,7 +928,6 @@ static uid_t started_by;
 
 static int do_sync(struct step *s)
 {
-	int32_t ack;
 	int maps_by_user = num(s, 0) == SYNC_ID_MAPS && started_by != 0;
 	if (maps_by_user && prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0)
 		return -1;
@@ -915,11 +937,10 @@ static int do_sync(struct step *s)
 		for (int64_t i = 0; i < num(s, 1) && i < SLOT_COUNT - SLOT_IDMAPPED; i++)
 			if ((slots[SLOT_IDMAPPED + i] = receive_fd()) < 0)
 				break;
-	if (read_full(sync_fd, &ack, sizeof ack) < 0)
-		_exit(127); /* the parent is gone: nobody wants this container any more */
+	int r = read_ack();
 	if (maps_by_user && prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
 		return -1;
-	return ack ? (errno = ack, -1) : 0;
+	return r;
 }
 
 /* Attach the detached mount in a slot at PATH inside the root (made as MOUNT would), by fds. */

@@ -122,7 +122,10 @@ export interface Seccomp {
   defaultErrnoRet?: number;
   architectures: string[];
   flags: string[];
+  /** Where the listener of a filter with SCMP_ACT_NOTIFY goes (a unix socket), with the container process state. */
   listenerPath?: string;
+  /** Opaque to berth: the state's `metadata` for the agent. */
+  listenerMetadata?: string;
   syscalls: SeccompSyscall[];
 }
 

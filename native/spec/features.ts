@@ -5,10 +5,11 @@ import { OCI_VERSION } from '../../actors/stateStore.js';
 import { capabilityNumbers } from '../compile/capabilities.js';
 import { extensionOptions, flagOptions, propagationOptions, recursiveOptions } from '../compile/mountFlags.js';
 import { supportedNamespaces } from '../compile/namespaces.js';
-import { seccompActions, seccompFlags, seccompOperators } from '../compile/seccomp.js';
+import { seccompActions, seccompFlags, seccompOperators, withRequiredFlags } from '../compile/seccomp.js';
 import { architectures } from '../compile/seccomp/architectures.js';
 import { memoryPolicyFlags, memoryPolicyModes } from '../compile/scheduling.js';
 import { lastCapability, lsmHost, rootless } from '../procfs.js';
+import { seccompTakesFlags } from '../syscalls.js';
 import { hookKinds } from './config.js';
 
 export interface Features {
@@ -52,7 +53,8 @@ export function features(): Features {
         operators: Object.keys(seccompOperators),
         archs: Object.keys(architectures),
         knownFlags: Object.keys(seccompFlags),
-        supportedFlags: Object.keys(seccompFlags),
+        // The ones this kernel has (WAIT_KILLABLE_RECV: 5.19), as runc reports them.
+        supportedFlags: Object.entries(seccompFlags).filter(([, flag]) => seccompTakesFlags(withRequiredFlags(flag))).map(([name]) => name),
       },
       // Applied when the host has them enabled (and ignored, with a debug line, when not).
       apparmor: { enabled: lsmHost().apparmor },

@@ -471,6 +471,7 @@ function parseSeccomp(v: unknown, path: string): Seccomp {
     architectures: optional(s, 'architectures', path, stringArray) ?? [],
     flags: optional(s, 'flags', path, stringArray) ?? [],
     listenerPath: optional(s, 'listenerPath', path, string),
+    listenerMetadata: optional(s, 'listenerMetadata', path, string),
     syscalls: (optional(s, 'syscalls', path, array) ?? []).map((x, i) => parseSeccompSyscall(x, `${path}.syscalls[${i}]`)),
   };
 }
