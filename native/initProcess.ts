@@ -56,6 +56,8 @@ export interface InitOptions {
   consoleFd?: number;
   /** After READY the process execs at once (exec, not create): resolve when it did, not before. */
   untilExec?: boolean;
+  /** What must be done before berth-init runs its plan (the cgroup it joins first): done while it starts. */
+  planAfter?: Promise<void>;
 }
 
 /**
@@ -209,6 +211,8 @@ export async function runInit(opts: InitOptions): Promise<number> {
       }
       answered(failure);
     };
-    sock.write(encodePlan(opts.plan));
+    const plan = encodePlan(opts.plan);
+    if (!opts.planAfter) sock.write(plan);
+    else opts.planAfter.then(() => void (settled || sock.write(plan)), (e: Error) => finish(e));
   });
 }

@@ -162,11 +162,15 @@ export function initialState(ctx: OperationContext, prepared: ReturnType<typeof 
   };
 }
 
-/** Record the new container, then make its cgroup with the limits in. */
-export async function recordAndMakeCgroup(ctx: OperationContext, prepared: ReturnType<typeof prepareBundle>, state: StateFile): Promise<void> {
+/** Record the new container: its config, and its state with the cgroup it is about to get. */
+export function recordNewContainer(ctx: OperationContext, prepared: ReturnType<typeof prepareBundle>, state: StateFile): void {
   writeConfig(ctx.dir, prepared.config);
   saveState(ctx, state);
   faultPoint('create.recorded');
+}
+
+/** Make the recorded container's cgroup, with the limits in. */
+export async function makeCgroup(prepared: ReturnType<typeof prepareBundle>, state: StateFile): Promise<void> {
   await createCgroup(state.berth.cgroup!);
   applyResources(state.berth.cgroup!, prepared.cgroupWrites, prepared.layout);
   faultPoint('create.cgroup');
@@ -196,12 +200,17 @@ export async function createContainer(ctx: OperationContext, req: CreateRequest,
   const { config, plan } = prepared;
   const state = initialState(ctx, prepared, req.noPivot);
   let route: ConsoleRoute | undefined;
+  let cgroup: Promise<void> | undefined;
   try {
     mkfifo(fifoPath(ctx.dir), 0o600);
-    await recordAndMakeCgroup(ctx, prepared, state);
+    recordNewContainer(ctx, prepared, state);
+    // Made (on libuv's pool) while berth-init starts; its plan, which joins the cgroup first, waits for it.
+    cgroup = makeCgroup(prepared, state);
+    cgroup.catch(() => {}); // seen by runInit, or by the undo below
     route = openConsole(config.process.terminal, req);
     const pid = await runInit({
       plan,
+      planAfter: cgroup,
       parent: ctx.parent,
       stdio: stdioFds(req.stdio, req.preserveFds),
       consoleFd: route.fd,
@@ -224,6 +233,7 @@ export async function createContainer(ctx: OperationContext, req: CreateRequest,
     ctx.state = state;
     return route.receive();
   } catch (e) {
+    await cgroup?.catch(() => {}); // done making before it is removed
     await undoNewContainer(ctx, state, 'create', e);
     throw e;
   } finally {

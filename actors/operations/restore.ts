@@ -20,7 +20,7 @@ import { whyDead } from '../../native/signalling.js';
 import { bindMount, closeFd, detachMount } from '../../native/syscalls.js';
 import type { Stdio } from '../messages.js';
 import type { OperationContext } from './context.js';
-import { initialState, prepareBundle, recordAndMakeCgroup, sourceKind, undoNewContainer } from './create.js';
+import { initialState, makeCgroup, prepareBundle, recordNewContainer, sourceKind, undoNewContainer } from './create.js';
 import { checkConsole, stdioFds, type ConsoleRequest } from './stdio.js';
 import { faultPoint } from '../faultPoint.js';
 
@@ -89,7 +89,8 @@ export async function restoreContainer(ctx: OperationContext, req: RestoreReques
     }
   };
   try {
-    await recordAndMakeCgroup(ctx, prepared, state);
+    recordNewContainer(ctx, prepared, state);
+    await makeCgroup(prepared, state);
     mkdirSync(prepared.root);
     bindMount(prepared.rootfs, prepared.root);
     mounted = true;
