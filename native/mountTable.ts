@@ -18,3 +18,13 @@ export function mountTable(): string {
   text = readFileSync(MOUNTINFO, 'utf8');
   return text;
 }
+
+/** Mount points strictly below PATH in this mount namespace, deepest first. */
+export function mountsBelow(path: string): string[] {
+  const decode = (p: string) => p.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
+  return mountTable()
+    .split('\n')
+    .map((l) => decode(l.split(' ')[4] ?? ''))
+    .filter((m) => m.startsWith(path + '/'))
+    .sort((a, b) => b.length - a.length);
+}

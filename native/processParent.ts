@@ -19,6 +19,8 @@ export interface ProcessParent {
   reap(pid: number): Promise<ChildExit>;
   /** True when waits for long-lived children go through reap() (false: this process's reaper takes them). */
   readonly remote: boolean;
+  /** Aborted when the parent is gone (a CLI call's process ended): what only it waited for may stop. */
+  readonly gone?: AbortSignal;
 }
 
 export const thisProcess: ProcessParent = {

@@ -47,7 +47,7 @@ export async function checkpointContainer(ctx: OperationContext, req: Checkpoint
     if (frozenHere) await freeze(record!);
     writeStdioRecord(req.imagePath, stdio);
     const logPath = join(resolve(req.workPath ?? req.imagePath), opts.logFile!);
-    await runCriu({ criu: req.criu, parent: thisProcess, type, opts: { ...opts, imagesDirFd: images, workDirFd: work }, stdio: ['ignore', 'ignore', 'ignore'], logPath });
+    await runCriu({ criu: req.criu, parent: thisProcess, type, opts: { ...opts, imagesDirFd: images, workDirFd: work }, stdio: ['ignore', 'ignore', 'ignore'], logPath, signal: ctx.parent.gone });
     faultPoint('checkpoint.dumped');
     if (frozenHere && stillRunning) thaw(record!);
   } catch (e) {

@@ -20,6 +20,7 @@ import { whyDead } from '../../native/signalling.js';
 import { bindMount, closeFd, detachMount } from '../../native/syscalls.js';
 import type { Stdio } from '../messages.js';
 import type { OperationContext } from './context.js';
+import { endProcesses } from './teardown.js';
 import { initialState, makeCgroup, prepareBundle, recordNewContainer, sourceKind, undoNewContainer } from './create.js';
 import { checkConsole, stdioFds, type ConsoleRequest } from './stdio.js';
 import { faultPoint } from '../faultPoint.js';
@@ -103,6 +104,10 @@ export async function restoreContainer(ctx: OperationContext, req: RestoreReques
     if (work !== undefined) opened.push(work);
     const passFds = prepared.passFiles.map((p) => openSync(p, constants.O_RDONLY));
     opened.push(...passFds);
+    // What CRIU forked and restored so far is in the container's cgroup: a call that ended ends it
+    // with CRIU (its restored root holds CRIU's socket too).
+    const abandoned = () => void endProcesses(state).catch(() => {});
+    ctx.parent.gone?.addEventListener('abort', abandoned, { once: true });
     const resp = await runCriu({
       criu: req.criu,
       parent: ctx.parent,
@@ -111,6 +116,7 @@ export async function restoreContainer(ctx: OperationContext, req: RestoreReques
       stdio: stdioFds(req.stdio),
       passFds,
       logPath: join(resolve(req.workPath ?? req.imagePath), prepared.opts.logFile!),
+      signal: ctx.parent.gone,
       // CRIU's restored processes start where CRIU is: in the container's cgroup, whatever the cgroup mode.
       onSpawned: (pid) => joinCgroup(state.berth.cgroup!, pid),
       onNotify: (script, _pid, fd) => {
@@ -118,7 +124,7 @@ export async function restoreContainer(ctx: OperationContext, req: RestoreReques
         if (script === 'orphan-pts-master') terminal = routeTerminal(req, fd);
         else closeFd(fd);
       },
-    });
+    }).finally(() => ctx.parent.gone?.removeEventListener('abort', abandoned));
     unmountRoot();
     const pid = resp.restore?.pid ?? 0;
     state.pid = pid;

@@ -10,7 +10,7 @@ import { BerthError } from '../../native/errors.js';
 import { releaseNamespaces } from '../../native/keptNamespaces.js';
 import { signalAll, signalProcess, waitForExit, waitUntilEmpty } from '../../native/signalling.js';
 import { signals } from '../../native/signals.js';
-import { mountTable } from '../../native/mountTable.js';
+import { mountsBelow } from '../../native/mountTable.js';
 import { detachMount } from '../../native/syscalls.js';
 import { processAlive, removeContainerDir, type StateFile } from '../stateStore.js';
 import { procStat } from '../../native/procfs.js';
@@ -81,14 +81,4 @@ export async function teardown(dir: string, state: StateFile): Promise<void> {
 
 function detachHostMounts(state: StateFile): void {
   if (state.berth.hostMounts) for (const m of mountsBelow(state.rootfs)) detachMount(m);
-}
-
-/** Mount points strictly below PATH in this mount namespace, deepest first. */
-function mountsBelow(path: string): string[] {
-  const decode = (p: string) => p.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
-  return mountTable()
-    .split('\n')
-    .map((l) => decode(l.split(' ')[4] ?? ''))
-    .filter((m) => m.startsWith(path + '/'))
-    .sort((a, b) => b.length - a.length);
 }

@@ -120,6 +120,7 @@ export class Caller {
   /** The caller's process as the parent of what the call spawns: it spawns and reaps on our behalf. */
   readonly parent: ProcessParent = {
     remote: true,
+    gone: this.callerGone,
     spawn: async (path, argv, env, fds) => {
       const sealed = SEALED_EXE.exec(path);
       const m = await this.ask((request) =>

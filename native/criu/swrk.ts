@@ -3,12 +3,14 @@
 // takes the fd some of them carry), and gets the final response. The images and work folders are
 // passed as fds of this process: CRIU opens them through /proc/<peer>/fd.
 import { readFileSync, writeSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { mountsBelow } from '../mountTable.js';
 import { BerthError } from '../errors.js';
 import { nextMessage } from '../console.js';
 import { signalAll } from '../signalling.js';
 import type { ProcessParent } from '../processParent.js';
 import { spawnWithSocket } from '../spawn.js';
-import { closeFd, SOCK_SEQPACKET } from '../syscalls.js';
+import { closeFd, detachMount, SOCK_SEQPACKET } from '../syscalls.js';
 import { CRIU_PATH_ENV } from './check.js';
 import { firstError } from './log.js';
 import { decodeResponse, encodeNotifyAck, encodeRequest, RequestType, type CriuOpts, type CriuResponse, type RequestTypeName } from './rpc.js';
@@ -35,6 +37,8 @@ export interface SwrkRequest {
   onSpawned?(pid: number): void;
   /** A notification: its script name, the pid it is about, and an fd if one came (the receiver owns it). */
   onNotify?(script: string, pid: number, fd: number | undefined): void;
+  /** Aborted when nobody waits for the answer any more (the CLI call ended): CRIU is stopped. */
+  signal?: AbortSignal;
 }
 
 /** A failed request, with CRIU's first real error (from its log, else its answer) and where its log is. */
@@ -64,14 +68,22 @@ export async function runCriu(req: SwrkRequest): Promise<CriuResponse> {
   let exited = false;
   // After a failure CRIU answers, it undoes what it did (its cgroup yard's mounts) and exits: let it.
   let answered = false;
+  // Its process group (CRIU runs in a session of its own): the helpers CRIU forks hold the RPC socket too.
+  const stop = () => signalAll([-criu.pid], 9);
+  // A hostile image can keep CRIU restoring for ever (seen: its restorer spinning): a caller that
+  // gave up (a timeout, ^C) ends it, and what it made is undone like any failed restore.
+  req.signal?.addEventListener('abort', stop, { once: true });
   try {
+    if (req.signal?.aborted) stop();
     req.onSpawned?.(criu.pid);
     writeSync(criu.socket, encodeRequest(req.type, req.opts));
     for (;;) {
       const { data, fd } = await nextMessage(criu.socket, MESSAGE_SIZE, 'criu swrk socket');
       if (data.length === 0) {
         exited = true;
-        const status = await req.parent.reap(criu.pid);
+        // (A gone caller reaps nothing: its children went to its subreaper.)
+        const status = await req.parent.reap(criu.pid).catch((e: Error) => (req.signal?.aborted ? null : Promise.reject(e)));
+        if (!status) throw new BerthError(`criu ${verb} stopped: the call that asked for it ended (log: ${req.logPath})`, 'failed');
         throw new CriuError(verb, `CRIU ended without an answer (${status.signal ? `signal ${status.signal}` : `exit status ${status.exitCode}`})`, req.logPath);
       }
       const resp = decodeResponse(data);
@@ -82,9 +94,12 @@ export async function runCriu(req: SwrkRequest): Promise<CriuResponse> {
       writeSync(criu.socket, encodeNotifyAck());
     }
   } catch (e) {
-    if (!exited && !answered) signalAll([criu.pid], 9);
+    if (!exited && !answered) stop();
+    // Killed, CRIU leaves its cgroup yard mounted in the work folder (it unmounts it when it answers).
+    if (!answered) for (const m of mountsBelow(dirname(req.logPath)).filter((p) => p.includes('/.criu.cgyard.'))) detachMount(m);
     throw e;
   } finally {
+    req.signal?.removeEventListener('abort', stop);
     closeFd(criu.socket);
     // After its response CRIU exits (a restored process is a sibling, not its child).
     if (!exited) await req.parent.reap(criu.pid);
