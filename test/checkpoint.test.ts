@@ -227,6 +227,15 @@ test('a restore CRIU fails midway leaves nothing: no state folder, cgroup, mount
   assertNothingLeft(root, id, join(dir, id));
 });
 
+test("a bundle whose seccomp filter notifies is not restored: CRIU restores the filter without its listener", () => {
+  const id = uniqueId('notify');
+  const images = checkpointedAndDeleted(id);
+  const b = makeBundle(join(dir, `${id}-notify`), rootfs, ['true'], (c) => (c.linux.seccomp = { defaultAction: 'SCMP_ACT_ALLOW', listenerPath: '/run/agent.sock', syscalls: [{ names: ['mkdir'], action: 'SCMP_ACT_NOTIFY' }] } as never));
+  const r = withCriu(['restore', '-d', '--image-path', images, '--bundle', b, id]);
+  assert.equal([r.status, r.stderr], [1, 'linux.seccomp: SCMP_ACT_NOTIFY: CRIU restores the filter without its listener, so its agent would get none: not restored\n']);
+  assertNothingLeft(root, id, join(dir, id));
+});
+
 test('a CRIU that never answers (as one restoring a hostile image for ever): the call that ends ends it, and the restore is undone', () => {
   const id = uniqueId('stuck');
   const images = checkpointedAndDeleted(id);

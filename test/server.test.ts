@@ -175,6 +175,26 @@ test('an idle server exits; the next call starts another', () => {
   assert.ok(serverPid(root));
 });
 
+test('a server making way (SIGTERM) with a long call under way lets the next server start at once; the call goes on to its end', async () => {
+  ok(berth(root, ['list']), 'a warm server');
+  const old = serverPid(root)!;
+  const id = uniqueId('long');
+  const fg = spawn(berthBin, ['--root', root, 'run', '--bundle', makeBundle(join(dir, id), rootfs, ['sleep', '30']), id], { stdio: 'ignore' });
+  assert.ok(waitUntil(() => JSON.parse(berth(root, ['state', id]).stdout || '{}').status === 'running', 10_000), 'running in the foreground');
+  process.kill(old, 'SIGTERM');
+  assert.ok(waitUntil(() => serverPid(root) !== old, 2000), 'it stopped listening');
+  const started = Date.now();
+  ok(berth(root, ['list']), 'a call meanwhile');
+  assert.ok(Date.now() - started < 3000, `served by a new server at once, not after the old one's lock wait (${Date.now() - started} ms)`);
+  const fresh = serverPid(root);
+  assert.ok(fresh && fresh !== old && existsSync(`/proc/${old}`), 'a new server, beside the old one finishing its call');
+  const exited = new Promise<number | null>((resolve) => fg.once('exit', resolve));
+  ok(berth(root, ['kill', id, 'KILL']), 'kill');
+  assert.is(await exited, 137, "the foreground run ends with its container's status");
+  assert.ok(waitUntil(() => !existsSync(`/proc/${old}`), 5000), 'and the old server exits then');
+  assert.not.ok(existsSync(join(root, id)), 'run deleted it');
+});
+
 test('a watch whose caller has gone ends with it (the server then goes idle)', async () => {
   stopServer(root);
   const idle = { ...process.env, BERTH_SERVER_IDLE: '1' };

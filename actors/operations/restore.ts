@@ -7,6 +7,7 @@ import { join, resolve } from 'node:path';
 import { joinCgroup } from '../../native/cgroups/manager.js';
 import { mountPointPlan } from '../../native/compile/mounts.js';
 import { hasNewNamespace, loopbackPlan } from '../../native/compile/namespaces.js';
+import { hasListener } from '../../native/compile/seccomp.js';
 import { moveNetDevices } from '../../native/netDevices.js';
 import { connectUnixSocket, ptyName, sendFd } from '../../native/console.js';
 import { checkImages, openFolder, readStdioRecord } from '../../native/criu/images.js';
@@ -17,6 +18,7 @@ import { runInit } from '../../native/initProcess.js';
 import { thisProcess } from '../../native/processParent.js';
 import { procStat } from '../../native/procfs.js';
 import { whyDead } from '../../native/signalling.js';
+import { ConfigError } from '../../native/spec/validate.js';
 import { bindMount, closeFd, detachMount } from '../../native/syscalls.js';
 import type { Stdio } from '../messages.js';
 import type { OperationContext } from './context.js';
@@ -42,6 +44,8 @@ export function prepareRestore(ctx: OperationContext, req: RestoreRequest) {
   checkImages(req.imagePath);
   const prepared = prepareBundle(ctx, req);
   checkConsole(prepared.config.process.terminal, req);
+  // CRIU restores the filter, not its listener: the agent would get none, and NOTIFY's syscalls fail.
+  if (hasListener(prepared.config.linux.seccomp)) throw new ConfigError('linux.seccomp', 'SCMP_ACT_NOTIFY: CRIU restores the filter without its listener, so its agent would get none: not restored');
   // CRIU wants the root to be a mount point whose parent is not overmounted: a bind of the rootfs.
   const root = join(ctx.dir, 'criu-root');
   const { opts, passFiles } = restoreOptions({

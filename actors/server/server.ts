@@ -57,7 +57,9 @@ function ownFolder(root: string): string {
 export async function serve(opts: ServerOptions): Promise<number> {
   const dir = ownFolder(opts.root);
   const lock = openSync(join(dir, 'server.lock'), 'w', 0o600);
-  // A server making way (idle, stale) finishes its calls first: wait for it a while.
+  // Held while this server listens: one listening server per root. One making way lets go of it
+  // when it stops listening, and finishes its calls beside the next (they share only the state on
+  // disk, locked per container, as any two berth processes do); so the wait is short.
   for (let waited = 0; !flock(lock, LOCK_EX | LOCK_NB); waited += 10) {
     if (waited >= LOCK_WAIT_MS) {
       closeSync(lock);
@@ -100,6 +102,7 @@ export async function serve(opts: ServerOptions): Promise<number> {
     rmSync(sockPath, { force: true });
     rmSync(join(dir, 'pid'), { force: true });
     server.close();
+    closeSync(lock); // a new server may start now: a long call here (a foreground run, an exec session) must not keep it out
     // Calls under way finish (the last one's end gives the status): what they were asked is done,
     // and the state they write stays whole.
     if (active === 0) stopped(code);
@@ -123,7 +126,6 @@ export async function serve(opts: ServerOptions): Promise<number> {
   armIdle();
   const code = await done;
   process.off('SIGTERM', onSignal).off('SIGINT', onSignal);
-  closeSync(lock);
   return code;
 }
 
