@@ -2,7 +2,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parseLayout, parseProcCgroup } from '../native/cgroups/layout.js';
-import { cgroupDirs, defaultCgroupsPath } from '../native/cgroups/manager.js';
+import { cgroupDirs, defaultCgroupsPath, delegatedCgroupDirs } from '../native/cgroups/manager.js';
 import { cHeader, encodePlan, step } from '../native/plan.js';
 
 const hybrid = [
@@ -40,6 +40,14 @@ test('absolute cgroupsPath under each hierarchy, relative ones under berth’s o
   assert.equal(cgroupDirs(parseLayout(hybrid), 'a', own), ['/sys/fs/cgroup/cpu/a', '/sys/fs/cgroup/memory/process_api/x/a']);
   assert.equal(cgroupDirs(parseLayout(hybrid, 2), 'a', own), ['/sys/fs/cgroup/unified/svc/a']);
   assert.is(defaultCgroupsPath('c1'), '/berth-c1');
+});
+
+test("a rootless berth's cgroupsPath, relative or absolute, goes below its delegated cgroup, and .. cannot climb out of it", () => {
+  const v2 = parseLayout('31 1 0:26 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw');
+  const user = '/sys/fs/cgroup/user.slice/user-1000.slice/user@1000.service';
+  assert.equal(delegatedCgroupDirs(v2, user, '/berth-c1'), [`${user}/berth-c1`]);
+  assert.equal(delegatedCgroupDirs(v2, user, 'pods/c1'), [`${user}/pods/c1`]);
+  assert.equal(delegatedCgroupDirs(v2, user, '../../../etc'), [`${user}/etc`]);
 });
 
 test('a cgroupsPath with .. never leaves the hierarchy: resolved from its root, as runc does', () => {

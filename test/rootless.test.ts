@@ -22,11 +22,14 @@ let gid = -1;
  * berth as the test user, with only PATH and XDG_RUNTIME_DIR in its environment. Output goes
  * through files: a detached container keeps the stdout it was given, and a pipe would stay open.
  */
-function asUser(args: string[], as = { uid: () => uid, gid: () => gid }) {
+function asUser(args: string[], as = { uid: () => uid, gid: () => gid }, cgroup?: string) {
   const out = join(dir, `out-${uniqueId('o')}`);
   const fds = [openSync(`${out}.1`, 'w+'), openSync(`${out}.2`, 'w+')];
+  const argv = ['setpriv', '--reuid', String(as.uid()), '--regid', String(as.gid()), '--clear-groups', '--', 'env', '-i', 'PATH=/usr/bin:/bin', `XDG_RUNTIME_DIR=${xdg}`, berthBin, ...args];
+  // CGROUP: the call starts in that cgroup, as a user's session does in its delegated subtree (moved there by root).
+  const [file, rest] = cgroup ? ['sh', ['-c', 'echo $$ > "$0/cgroup.procs" && exec "$@"', cgroup, ...argv]] : [argv[0]!, argv.slice(1)];
   try {
-    const r = spawnSync('setpriv', ['--reuid', String(as.uid()), '--regid', String(as.gid()), '--clear-groups', '--', 'env', '-i', 'PATH=/usr/bin:/bin', `XDG_RUNTIME_DIR=${xdg}`, berthBin, ...args], { stdio: ['ignore', fds[0], fds[1]], cwd: dir, timeout: 30_000 });
+    const r = spawnSync(file, rest, { stdio: ['ignore', fds[0], fds[1]], cwd: dir, timeout: 30_000 });
     return { status: r.status, stdout: readFileSync(`${out}.1`, 'utf8'), stderr: readFileSync(`${out}.2`, 'utf8') };
   } finally {
     for (const fd of fds) closeSync(fd);
@@ -150,6 +153,49 @@ test('what needs a cgroup or privilege is one line: a limit, pause, ps, an idmap
   assert.equal([dumped.status, dumped.stderr], [1, 'checkpoint and restore need root: CRIU cannot dump or restore processes for a rootless berth\n']);
   assert.is(JSON.parse(ok(asUser(['state', id]), 'state')).status, 'running', 'it runs on');
   ok(asUser(['delete', '--force', id]), 'delete -f');
+});
+
+test('a cgroup2 subtree delegated to the user (as systemd gives user@UID.service): its containers get their cgroup below it; pause, ps; a limit it cannot apply refused by path', () => {
+  const unified = '/sys/fs/cgroup/unified'; // this hybrid host's cgroup2 mount (no controllers but hugetlb)
+  if (!existsSync(join(unified, 'cgroup.procs'))) return;
+  const delegated = join(unified, `berthrl-${process.pid}`);
+  const session = join(delegated, 'session');
+  const stateRoot = join(xdg, 'delegated');
+  mkdirSync(session, { recursive: true });
+  for (const f of ['', 'cgroup.procs', 'cgroup.subtree_control', 'cgroup.threads']) chownSync(join(delegated, f), uid, gid);
+  for (const f of ['', 'cgroup.procs']) chownSync(join(session, f), uid, gid);
+  const call = (args: string[]) => asUser(['--root', stateRoot, ...args], undefined, session);
+  const id = uniqueId('rl-cg');
+  try {
+    ok(call(['run', '-d', '--bundle', bundle('delegated-sleeper', ['sleep', '60']), id]), 'run -d');
+    const own = join(delegated, `berth-${id}`);
+    const pid = JSON.parse(ok(call(['state', id]), 'state')).pid as number;
+    assert.match(readFileSync(`/proc/${pid}/cgroup`, 'utf8'), new RegExp(`^0::/berthrl-${process.pid}/berth-${id}$`, 'm'), 'in its cgroup below the delegated one');
+    assert.is(statSync(own).uid, uid, "the user's own folder");
+    ok(call(['pause', id]), 'pause');
+    assert.is(readFileSync(join(own, 'cgroup.freeze'), 'utf8').trim(), '1');
+    assert.is(JSON.parse(ok(call(['state', id]), 'state')).status, 'paused');
+    ok(call(['resume', id]), 'resume');
+    assert.match(ok(call(['ps', id]), 'ps'), /sleep 60/);
+    assert.is(JSON.parse(ok(call(['features']), 'features')).linux.cgroup.v2, true);
+    const limited = call(['create', '--bundle', bundle('delegated-limited', ['true'], (c) => (c.linux.resources = { memory: { limit: 64 * 2 ** 20 } })), uniqueId('rl-cg')]);
+    assert.is(limited.status, 1);
+    assert.match(limited.stderr, /^linux\.resources\.memory\.limit: [^\n]*\n$/, 'memory is not delegated here: one line naming the field');
+    ok(call(['delete', '--force', id]), 'delete -f');
+    assert.not.ok(existsSync(own), 'its cgroup removed');
+    assert.equal(readdirSync(delegated).filter((e) => statSync(join(delegated, e)).isDirectory()), ['session'], 'nothing else left below the delegated cgroup');
+  } finally {
+    call(['delete', '--force', id]);
+    let server = 0;
+    try {
+      server = Number(readFileSync(join(stateRoot, '@server', 'pid'), 'utf8'));
+    } catch {
+      // no server running
+    }
+    if (server && existsSync(`/proc/${server}`)) process.kill(server, 'SIGTERM');
+    waitUntil(() => !server || !existsSync(`/proc/${server}`));
+    spawnSync('rmdir', [session, delegated]);
+  }
 });
 
 test('berth as root of a user namespace that is not the host\'s (as rootless podman runs its runtime): devices bound, no cgroup, the host\'s cgroup tree read-only', () => {

@@ -5,7 +5,7 @@ import { accessSync, constants, readFileSync, realpathSync, statSync } from 'nod
 import { resolve } from 'node:path';
 import { applyResources, cgroupFacts } from '../../native/cgroups/apply.js';
 import { berthDeviceRules } from '../../native/cgroups/devices.js';
-import { containerCgroupDirs, createCgroup, defaultCgroupsPath, planCgroup } from '../../native/cgroups/manager.js';
+import { containerCgroupDirs, createCgroup, defaultCgroupsPath, delegatedCgroupDirs, delegatedCgroups, planCgroup } from '../../native/cgroups/manager.js';
 import { hostLayout } from '../../native/cgroups/layout.js';
 import { resourceWrites } from '../../native/cgroups/resources.js';
 import { capabilityMasks } from '../../native/compile/capabilities.js';
@@ -101,9 +101,9 @@ export function sourceKind(path: string): 'dir' | 'file' | null {
 }
 
 /**
- * A rootless container (procfs.rootless) has no cgroup here: on cgroup v1 a user has none of its own (a v2 host with
- * systemd's delegated user slice would give one; this host cannot). A limit is then one line
- * naming it; device rules are skipped, as nothing can reach a device the user namespace does not.
+ * A rootless container (procfs.rootless) without a delegated cgroup2 subtree has no cgroup: on
+ * cgroup v1 a user has none of its own. A limit is then one line naming it; device rules are
+ * skipped, as nothing can reach a device the user namespace does not.
  */
 function noLimits(config: Config, why: string): [] {
   for (const [key, value] of Object.entries(config.linux.resources ?? {}))
@@ -117,9 +117,17 @@ export function prepareBundle(ctx: OperationContext, req: { bundle?: string; cgr
   if (sourceKind(bundle) !== 'dir') throw new BerthError(`bundle ${bundle}: no such directory`, 'invalid');
   const config = loadBundleConfig(bundle, ctx.log);
   const rootfs = rootfsOf(bundle, config);
+  const cgroupsPath = config.linux.cgroupsPath ?? defaultCgroupsPath(ctx.id);
+  if (req.noCgroup) return { bundle, config, rootfs, layout: hostLayout(req.cgroupVersion), cgroupDirs: [], cgroupWrites: noLimits(config, 'with --cgroup-manager disabled it gets none') };
+  if (rootless()) {
+    const delegated = delegatedCgroups();
+    if (!delegated) return { bundle, config, rootfs, layout: hostLayout(req.cgroupVersion), cgroupDirs: [], cgroupWrites: noLimits(config, 'a rootless berth has none of its own on this host') };
+    // Devices: nothing outside the user namespace's reach is there (they are bound), and a user cannot load a BPF filter.
+    const cgroupWrites = resourceWrites(config.linux.resources ?? {}, 2, cgroupFacts(delegated.layout)).filter((w) => w.kind !== 'device-filter');
+    return { bundle, config, rootfs, layout: delegated.layout, cgroupDirs: delegatedCgroupDirs(delegated.layout, delegated.root, cgroupsPath), cgroupWrites };
+  }
   const layout = hostLayout(req.cgroupVersion);
-  if (rootless() || req.noCgroup) return { bundle, config, rootfs, layout, cgroupDirs: [], cgroupWrites: noLimits(config, req.noCgroup ? 'with --cgroup-manager disabled it gets none' : 'a rootless berth has none of its own on this host') };
-  const cgroupDirs = containerCgroupDirs(layout, config.linux.cgroupsPath ?? defaultCgroupsPath(ctx.id));
+  const cgroupDirs = containerCgroupDirs(layout, cgroupsPath);
   const cgroupWrites = resourceWrites(config.linux.resources ?? {}, layout.version, cgroupFacts(layout), berthDeviceRules(config.linux.devices));
   return { bundle, config, rootfs, layout, cgroupDirs, cgroupWrites };
 }

@@ -1,6 +1,6 @@
 // A container's cgroup: one directory per v1 hierarchy, or one on cgroup2. Created before the
 // container's process runs any user code, removed on delete — only the directories berth made.
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { mkdir, readdir, rmdir } from 'node:fs/promises';
 import { dirname, join, posix } from 'node:path';
 import { BerthError, isErrno } from '../errors.js';
@@ -35,6 +35,38 @@ export function cgroupDirs(layout: CgroupLayout, cgroupsPath: string, ownCgroups
   if (layout.version === 2) return [join(layout.unified!, inner(''))];
   return layout.v1.map((h) => join(h.mountPoint, inner(h.controllers[0] ?? '')));
 }
+
+/**
+ * A rootless berth's cgroups: the top of the cgroup2 subtree delegated to its uid (systemd's
+ * user@UID.service), found going up from this process's own cgroup while the folder and its
+ * cgroup.procs are this uid's; a container's cgroupsPath, relative or absolute, goes below it. Null
+ * without one: a v1 host, as this one, gives a user none.
+ */
+export function delegatedCgroups(): { layout: CgroupLayout; root: string } | null {
+  let layout: CgroupLayout;
+  try {
+    layout = hostLayout(2);
+  } catch {
+    return null; // no cgroup2 mount
+  }
+  const own = parseProcCgroup(readFileSync('/proc/self/cgroup', 'utf8')).get('');
+  if (own === undefined) return null;
+  const uid = process.geteuid!();
+  const ours = (dir: string) => {
+    try {
+      return statSync(dir).uid === uid && statSync(join(dir, 'cgroup.procs')).uid === uid;
+    } catch {
+      return false;
+    }
+  };
+  let root: string | null = null;
+  // Strictly below the mount: its root is never a user's.
+  for (let d = join(layout.unified!, own).replace(/\/$/, ''); d.startsWith(`${layout.unified}/`) && ours(d); d = dirname(d)) root = d;
+  return root ? { layout, root } : null;
+}
+
+/** The container's cgroup folder below a delegated ROOT (`..` cannot climb out of it). */
+export const delegatedCgroupDirs = (layout: CgroupLayout, root: string, cgroupsPath: string) => cgroupDirs({ ...layout, unified: root }, `/${cgroupsPath}`, new Map());
 
 export function containerCgroupDirs(layout: CgroupLayout, cgroupsPath: string): string[] {
   const own = cgroupsPath.startsWith('/') ? new Map<string, string>() : parseProcCgroup(readFileSync('/proc/self/cgroup', 'utf8'));

@@ -7,6 +7,7 @@ import { extensionOptions, flagOptions, propagationOptions, recursiveOptions } f
 import { supportedNamespaces } from '../compile/namespaces.js';
 import { seccompActions, seccompFlags, seccompOperators, withRequiredFlags } from '../compile/seccomp.js';
 import { architectures } from '../compile/seccomp/architectures.js';
+import { delegatedCgroups } from '../cgroups/manager.js';
 import { memoryPolicyFlags, memoryPolicyModes } from '../compile/scheduling.js';
 import { lastCapability, lsmHost, rootless } from '../procfs.js';
 import { seccompTakesFlags } from '../syscalls.js';
@@ -45,8 +46,8 @@ export function features(): Features {
       namespaces: [...supportedNamespaces],
       // The ones this kernel knows: berth skips the others, as runc does.
       capabilities: Object.entries(capabilityNumbers).filter(([, n]) => n <= lastCapability()).map(([name]) => name),
-      // A rootless berth makes no cgroup on this kind of host (v1: a user has none of its own).
-      cgroup: { v1: !rootless(), v2: !rootless(), systemd: false, systemdUser: false, rdma: false },
+      // A rootless berth makes cgroups only below a cgroup2 subtree delegated to it (v1 gives a user none).
+      cgroup: { v1: !rootless(), v2: !rootless() || delegatedCgroups() !== null, systemd: false, systemdUser: false, rdma: false },
       seccomp: {
         enabled: true,
         actions: Object.keys(seccompActions),
