@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, readdirSync, rmSync, symlinkSync, writeFileSync 
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { Config } from '../native/spec/config.js';
+import type { ConfigWithProcess as Config } from '../native/spec/config.js';
 import { assertNothingLeft, berth, cleanupRoot, isRoot, makeBundle, uniqueId, workspace } from './helpers/fixtures.js';
 
 const test = suite('bad input');
@@ -62,6 +62,21 @@ test("fields berth does not know are no bad input (runtime-spec's forward compat
   const r = berth(root, ['run', '--bundle', b, id]);
   assert.is(r.status, 0, r.stderr);
   assert.match(r.stderr, /^time="[^"]+" level=warn msg="config\.json: fields this berth does not know are ignored: linux\.resources\.pids\.future"\n$/);
+  assertNothingLeft(root, id, dir);
+});
+
+test("a config without a process (config.md: OPTIONAL): created; start fails in one line and it stays created (runtime.md: MUST); run leaves nothing", () => {
+  const id = uniqueId('noproc');
+  const b = makeBundle(join(dir, id), rootfs, ['true'], (c) => delete (c as Partial<typeof c>).process);
+  assert.is(berth(root, ['create', '--bundle', b, id]).status, 0);
+  const started = berth(root, ['start', id]);
+  assert.equal([started.status, started.stderr], [1, "the container has no process to start: its config.json's process is not set\n"]);
+  assert.is(JSON.parse(berth(root, ['state', id]).stdout).status, 'created');
+  assert.match(berth(root, ['exec', id, 'true']).stderr, /^the container's config\.json has no process to base the exec'd one on: give a whole one \(--process\)\n$/);
+  assert.is(berth(root, ['delete', '--force', id]).status, 0);
+  assertNothingLeft(root, id, dir);
+  const ran = berth(root, ['run', '--bundle', b, id]);
+  assert.equal([ran.status, ran.stderr], [1, "the container has no process to start: its config.json's process is not set\n"]);
   assertNothingLeft(root, id, dir);
 });
 

@@ -13,7 +13,7 @@ import { Resolve, Slot, SyncTag, type Plan } from '../native/plan.js';
 import { rootless } from '../native/procfs.js';
 import { defaultSpec } from '../native/spec/defaults.js';
 import { parseConfig } from '../native/spec/validate.js';
-import type { Config, HookKind, NamespaceType } from '../native/spec/config.js';
+import type { ConfigWithProcess as Config, HookKind, NamespaceType } from '../native/spec/config.js';
 import { features } from '../native/spec/features.js';
 
 const v1Mountinfo = [
@@ -40,7 +40,7 @@ const ctx = (over: Partial<CompileContext> = {}): CompileContext => ({
 });
 
 function config(patch?: (c: Config) => void): Config {
-  const c = parseConfig(JSON.parse(JSON.stringify(defaultSpec())));
+  const c = parseConfig(JSON.parse(JSON.stringify(defaultSpec()))) as Config;
   c.process.args = ['echo', 'hi'];
   patch?.(c);
   return c;

@@ -4,7 +4,7 @@ import { chmodSync, chownSync, existsSync, mkdirSync, openSync, readdirSync, rea
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { Config } from '../native/spec/config.js';
+import type { ConfigWithProcess as Config } from '../native/spec/config.js';
 import { assertNothingLeft, berth, berthBin, isRoot, makeBundle, makeRootfs, mountsUnder, uniqueId, workspace } from './helpers/fixtures.js';
 import { consoleReceiver } from './helpers/console.js';
 

@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { Config } from '../native/spec/config.js';
+import type { ConfigWithProcess as Config } from '../native/spec/config.js';
 import { assertNothingLeft, berth, isRoot, makeBundle, ok, stopServer, testCriu, uniqueId, workspace } from './helpers/fixtures.js';
 
 const test = suite('network devices');

@@ -13,7 +13,7 @@ import { architectures } from '../native/compile/seccomp/architectures.js';
 import { BPF } from '../native/compile/seccomp/bpf.js';
 import { compileExecPlan } from '../native/compile/execPlan.js';
 import { encodePlan, SyncTag } from '../native/plan.js';
-import type { Config, Seccomp, SeccompArg, SeccompSyscall } from '../native/spec/config.js';
+import type { ConfigWithProcess as Config, Seccomp, SeccompArg, SeccompSyscall } from '../native/spec/config.js';
 import { defaultSpec } from '../native/spec/defaults.js';
 import { features } from '../native/spec/features.js';
 import { parseConfig } from '../native/spec/validate.js';
@@ -44,7 +44,7 @@ function verdict(p: Seccomp, nr: string | number, args: bigint[] = [], arch = X8
 function config(seccomp: unknown, patch?: (c: Config) => void): Config {
   const raw = JSON.parse(JSON.stringify(defaultSpec()));
   raw.linux.seccomp = seccomp;
-  const c = parseConfig(raw);
+  const c = parseConfig(raw) as Config;
   patch?.(c);
   return c;
 }

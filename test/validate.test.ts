@@ -21,7 +21,7 @@ function fails(mutate: (c: any) => void, message: string) {
 
 test('the default spec is valid', () => {
   const c = parseConfig(base());
-  assert.is(c.process.args[0], 'sh');
+  assert.is(c.process?.args[0], 'sh');
   assert.is(c.linux.namespaces.length, 6);
 });
 

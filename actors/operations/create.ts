@@ -137,7 +137,7 @@ export function prepareCreate(ctx: OperationContext, req: CreateRequest) {
   const { bundle, config, rootfs, layout, cgroupDirs, cgroupWrites } = prepareBundle(ctx, req);
   const compileContext = compileContextOf({ bundle, rootfs, fifo: fifoPath(ctx.dir), preserveFds: req.preserveFds ?? 0, noPivot: req.noPivot ?? false, cgroupLayout: layout, cgroupDirs });
   const plan = compileInitPlan(config, compileContext);
-  if (config.process.capabilities) {
+  if (config.process?.capabilities) {
     const { skipped, unraisable } = capabilityMasks(config.process.capabilities, compileContext.lastCap);
     if (skipped.length) ctx.log.debug(`capabilities this kernel does not know are skipped: ${skipped.join(', ')}`);
     if (unraisable.length) ctx.log.debug(`ambient capabilities not in both permitted and inheritable are not raised: ${unraisable.join(', ')}`);
@@ -147,7 +147,7 @@ export function prepareCreate(ctx: OperationContext, req: CreateRequest) {
   const ignored = ignoredLsmFields(config, compileContext.lsm);
   if (ignored.length) ctx.log.debug(`not enabled on this host, so not applied: ${ignored.join(', ')}`);
   checkHookPaths(config);
-  checkConsole(config.process.terminal, req);
+  checkConsole(config.process?.terminal ?? false, req);
   if (req.noNewKeyring) ctx.log.debug('--no-new-keyring is accepted but not used yet');
   return { bundle, config, rootfs, layout, cgroupDirs, plan, cgroupWrites };
 }
@@ -215,7 +215,7 @@ export async function createContainer(ctx: OperationContext, req: CreateRequest,
     // Made (on libuv's pool) while berth-init starts; its plan, which joins the cgroup first, waits for it.
     cgroup = makeCgroup(prepared, state);
     cgroup.catch(() => {}); // seen by runInit, or by the undo below
-    route = openConsole(config.process.terminal, req);
+    route = openConsole(config.process?.terminal ?? false, req);
     const pid = await runInit({
       plan,
       planAfter: cgroup,

@@ -6,6 +6,7 @@ import { hostLayout } from '../../native/cgroups/layout.js';
 import { subCgroupDirs } from '../../native/cgroups/manager.js';
 import { compileExecPlan } from '../../native/compile/execPlan.js';
 import { sendPidfd } from '../../native/console.js';
+import { BerthError } from '../../native/errors.js';
 import { runInit } from '../../native/initProcess.js';
 import { SyncTag } from '../../native/plan.js';
 import { lastCapability, lsmHost } from '../../native/procfs.js';
@@ -40,8 +41,9 @@ export interface ExecResult {
  * The process an exec runs: a whole process given (runc's --process), or the container's own
  * changed by the message's fields. Validated as config.json's process is.
  */
-export function processForExec(base: Process, opts: ExecOptions): Process {
+export function processForExec(base: Process | undefined, opts: ExecOptions): Process {
   if (opts.process !== undefined) return parseProcess(opts.process);
+  if (!base) throw new BerthError("the container's config.json has no process to base the exec'd one on: give a whole one (--process)", 'invalid');
   const env = new Map(base.env.map((e) => [e.slice(0, e.indexOf('=')), e]));
   for (const e of opts.env ?? []) env.set(e.includes('=') ? e.slice(0, e.indexOf('=')) : e, e);
   const caps = base.capabilities ?? {};

@@ -18,7 +18,7 @@ import { fifoPath, readConfig, type StateFile } from '../stateStore.js';
 import { requireState, runHooks, sendSeccompListener, specState, type OperationContext } from './context.js';
 import { compileContextOf } from './create.js';
 import { checkConsole, stdioFds } from './stdio.js';
-import { releaseProcess } from './start.js';
+import { releaseProcess, requireProcess } from './start.js';
 import { endProcesses } from './teardown.js';
 
 export interface RestartRequest {
@@ -30,8 +30,8 @@ export async function restartContainer(ctx: OperationContext, { stdio }: Restart
   const state = requireState(ctx);
   const { cgroup, keptNamespaces = {}, noPivot } = state.berth;
   if (!cgroup) throw new BerthError(`container ${ctx.id} has no cgroup to restart in`);
-  const config = withKeptNamespaces(readConfig(ctx.dir), keptNamespaces);
-  checkConsole(config.process.terminal, {});
+  const config = withKeptNamespaces(requireProcess(readConfig(ctx.dir)), keptNamespaces);
+  checkConsole(config.process?.terminal ?? false, {});
   const fifo = fifoPath(ctx.dir);
   const plan = compileInitPlan(
     config,

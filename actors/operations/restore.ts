@@ -43,7 +43,7 @@ export interface RestoreRequest extends CriuFlags, ConsoleRequest {
 export function prepareRestore(ctx: OperationContext, req: RestoreRequest) {
   checkImages(req.imagePath);
   const prepared = prepareBundle(ctx, req);
-  checkConsole(prepared.config.process.terminal, req);
+  checkConsole(prepared.config.process?.terminal ?? false, req);
   // CRIU restores the filter, not its listener: the agent would get none, and NOTIFY's syscalls fail.
   if (hasListener(prepared.config.linux.seccomp)) throw new ConfigError('linux.seccomp', 'SCMP_ACT_NOTIFY: CRIU restores the filter without its listener, so its agent would get none: not restored');
   // CRIU wants the root to be a mount point whose parent is not overmounted: a bind of the rootfs.

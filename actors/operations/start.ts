@@ -13,7 +13,14 @@ import { requireState, runHooks, type OperationContext } from './context.js';
 import { faultPoint } from '../faultPoint.js';
 
 export async function startContainer(ctx: OperationContext): Promise<void> {
-  await releaseProcess(ctx, requireState(ctx), readConfig(ctx.dir));
+  const state = requireState(ctx);
+  await releaseProcess(ctx, state, requireProcess(readConfig(ctx.dir)));
+}
+
+/** runtime.md: start MUST fail when config.json set no process; the container stays as it is. */
+export function requireProcess(config: Config): Config {
+  if (!config.process) throw new BerthError("the container has no process to start: its config.json's process is not set", 'invalid');
+  return config;
 }
 
 /** startContainer hooks, the barrier's release, poststart hooks: a start's, and a restart's after its create. */

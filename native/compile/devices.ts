@@ -44,7 +44,7 @@ export function devicePlan(config: Config, rootless: boolean): PlanStep[] {
   const steps: PlanStep[] = hostDev ? [] : defaultDevices.filter((d) => !own.has(d.path)).map(make);
   steps.push(...configured.map(make));
   // What the terminal's slave is bound over, made while the root may still be written.
-  if (config.process.terminal) steps.push(step('MOUNTPOINT', 'make /dev/console for the terminal', '/dev/console', Resolve.FILE));
+  if (config.process?.terminal) steps.push(step('MOUNTPOINT', 'make /dev/console for the terminal', '/dev/console', Resolve.FILE));
   if (hostDev) return steps;
   steps.push(...devLinks.map(([target, path]) => step('SYMLINK', `link ${path} to ${target}`, target, path)));
   const mountedAt = (dest: string) => config.mounts.some((m) => posix.normalize(m.destination) === dest);

@@ -44,7 +44,7 @@ export function compileInitPlan(config: Config, ctx: CompileContext): Plan {
     ...userNamespaceRootPlan(config),
     ...mountPlan(config, ctx),
     ...devicePlan(config, ctx.rootless),
-    step('MKDIR', `create the working directory ${config.process.cwd}`, config.process.cwd, 0o755),
+    ...(config.process ? [step('MKDIR', `create the working directory ${config.process.cwd}`, config.process.cwd, 0o755)] : []),
     // prestart, createRuntime and createContainer hooks run here: namespaces and mounts made, before pivot_root.
     ...(hasCreateHooks(config) ? [step('SYNC', 'have the prestart, createRuntime and createContainer hooks run', SyncTag.CREATE_HOOKS)] : []),
     ...enterRootPlan(config, ctx),

@@ -32,8 +32,8 @@ export function mountData(m: Mount, data: string[], config: Config, host: LsmHos
 export function ignoredLsmFields(config: Config, host: LsmHost): string[] {
   const p = config.process;
   return [
-    ...(!host.apparmor && p.apparmorProfile ? [`process.apparmorProfile (${p.apparmorProfile})`] : []),
-    ...(!host.selinux && p.selinuxLabel ? [`process.selinuxLabel (${p.selinuxLabel})`] : []),
+    ...(!host.apparmor && p?.apparmorProfile ? [`process.apparmorProfile (${p.apparmorProfile})`] : []),
+    ...(!host.selinux && p?.selinuxLabel ? [`process.selinuxLabel (${p.selinuxLabel})`] : []),
     ...(!host.selinux && config.linux.mountLabel ? [`linux.mountLabel (${config.linux.mountLabel})`] : []),
   ];
 }

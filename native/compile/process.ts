@@ -20,7 +20,7 @@ export function searchPath(env: string[]): string {
 /** Right after fork, while the host's /proc still names the container's process as "self". */
 export function earlyProcessPlan(config: Config): PlanStep[] {
   const steps: PlanStep[] = [];
-  const adj = config.process.oomScoreAdj;
+  const adj = config.process?.oomScoreAdj;
   if (adj !== undefined) steps.push(step('WRITE_FILE', `set oom_score_adj ${adj}`, '/proc/self/oom_score_adj', String(adj)));
   if (config.hostname !== undefined) steps.push(step('SETHOSTNAME', `set hostname "${config.hostname}"`, config.hostname));
   if (config.domainname !== undefined) steps.push(step('SETDOMAINNAME', `set domainname "${config.domainname}"`, config.domainname));
@@ -91,9 +91,14 @@ export function becomeProcessPlan(p: Process, linux: Pick<Linux, 'personality' |
 
 export const execStep = (p: Process) => step('EXEC', `exec "${p.args[0]}"`, p.args.length, ...p.args, ...p.env);
 
-/** The container's process: become it, report ready, wait for `start` (unless it starts at once), exec. */
+/**
+ * The container's process: become it, report ready, wait for `start` (unless it starts at once),
+ * exec. Without one (config.md's process is OPTIONAL) the container waits at the barrier, which
+ * start, refusing, never opens.
+ */
 export function processPlan(config: Config, ctx: ProcessContext, barrier: boolean): PlanStep[] {
   const p = config.process;
+  if (!p) return [step('READY', 'report the container created'), step('BARRIER', 'wait for start', Slot.FIFO)];
   const seccomp = seccompPlacement(p, config, ctx.arch);
   return [
     ...becomeProcessPlan(p, config.linux, seccomp.beforeSetuid, ctx, 'container'),

@@ -255,10 +255,14 @@ export interface Hook {
 
 export type Hooks = Partial<Record<HookKind, Hook[]>>;
 
+/** A config with its process, as `berth spec` writes one (and most bundles are). */
+export type ConfigWithProcess = Config & { process: Process };
+
 export interface Config {
   ociVersion: string;
   root: { path: string; readonly: boolean };
-  process: Process;
+  /** OPTIONAL (config.md): without it the container can be created, and its start fails (runtime.md). */
+  process?: Process;
   hostname?: string;
   domainname?: string;
   mounts: Mount[];

@@ -1,11 +1,11 @@
 // The config.json `berth spec` writes: a busybox-friendly container with the usual isolation.
 import { OCI_VERSION } from '../../actors/stateStore.js';
 import { DEFAULT_PATH } from '../compile/process.js';
-import type { Config } from './config.js';
+import type { ConfigWithProcess } from './config.js';
 
 const defaultCapabilities = ['CAP_AUDIT_WRITE', 'CAP_KILL', 'CAP_NET_BIND_SERVICE'];
 
-export function defaultSpec(): Config {
+export function defaultSpec(): ConfigWithProcess {
   return {
     ociVersion: OCI_VERSION,
     process: {
@@ -45,7 +45,7 @@ export function defaultSpec(): Config {
  * root; no cgroup mount and no cgroup rules (on a v1 host a user has no cgroup of its own); devpts
  * without gid=5, which the single mapping does not map.
  */
-export function rootlessSpec(uid: number, gid: number): Config {
+export function rootlessSpec(uid: number, gid: number): ConfigWithProcess {
   const c = defaultSpec();
   c.linux.namespaces.push({ type: 'user' });
   c.linux.uidMappings = [{ containerID: 0, hostID: uid, size: 1 }];

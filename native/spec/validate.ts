@@ -590,7 +590,7 @@ function parseKnownConfig(raw: unknown): Config {
       path: required(root, 'path', 'root', string),
       readonly: optional(root, 'readonly', 'root', boolean) ?? false,
     },
-    process: parseProcess(required(c, 'process', '', (x) => x)),
+    process: optional(c, 'process', '', parseProcess),
     hostname: optional(c, 'hostname', '', string),
     domainname: optional(c, 'domainname', '', string),
     mounts: (optional(c, 'mounts', '', array) ?? []).map((m, i) => parseMount(m, `mounts[${i}]`)),

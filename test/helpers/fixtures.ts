@@ -7,7 +7,7 @@ import { closeSync, cpSync, existsSync, openSync, readlinkSync, mkdirSync, mkdte
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { defaultSpec } from '../../native/spec/defaults.js';
-import type { Config } from '../../native/spec/config.js';
+import type { ConfigWithProcess } from '../../native/spec/config.js';
 import { BerthError } from '../../native/errors.js';
 
 export const isRoot = process.getuid?.() === 0;
@@ -42,7 +42,7 @@ export function makeRootfs(dir: string): string {
   return dir;
 }
 
-export type ConfigPatch = (c: Config) => void;
+export type ConfigPatch = (c: ConfigWithProcess) => void;
 
 /** A bundle at DIR using ROOTFS, running ARGS, with berth's default config changed by PATCH. */
 export function makeBundle(dir: string, rootfs: string, args: string[], patch?: ConfigPatch): string {
