@@ -3,7 +3,7 @@
 // berth a state root there too (podman passes no --root: its runtime is a one-line wrapper), so
 // nothing of the machine's podman or berth set-up is touched and everything is removed afterwards.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -49,10 +49,16 @@ test.before(() => {
   assert.is(podman(['import', tar, 'localhost/berth-busybox:test']).status, 0);
 });
 
+// podman makes /run/netns (a mount of its own) for the namespaces it makes (slirp4netns): undone after, if the tests made it.
+const netnsMounted = () => readFileSync('/proc/self/mountinfo', 'utf8').split('\n').some((l) => l.split(' ')[4] === '/run/netns');
+const netnsBefore = { dir: existsSync('/run/netns'), mount: enabled && netnsMounted() };
+
 test.after(() => {
   if (!enabled) return;
   podman(['rm', '--all', '--force']);
   podman(['rmi', '--all', '--force']);
+  if (!netnsBefore.mount && netnsMounted() && readdirSync('/run/netns').length === 0) spawnSync('umount', ['/run/netns']);
+  if (!netnsBefore.dir && existsSync('/run/netns') && readdirSync('/run/netns').length === 0) rmSync('/run/netns', { recursive: true });
   stopServer(root);
   for (const m of mountsUnder(dir).reverse()) spawnSync('umount', ['-l', m]);
   rmSync(dir, { recursive: true, force: true });
@@ -149,7 +155,7 @@ test('--device HOST:CTR:PERMS: the node made from podman\'s fileMode (with its t
   assert.match(ro.stderr, /can't create \/dev\/mykmsg: Operation not permitted/);
 });
 
-test("podman's everyday flags: --privileged, --cap-drop/--cap-add, --shm-size, --sysctl, --init, --mount, -v :O and :idmap, --cgroupns, --uidmap, --security-opt, limits", () => {
+test("podman's everyday flags: --privileged, --cap-drop/--cap-add, --shm-size, --sysctl, --init, --mount, -v :O and :idmap, --cgroupns, --uidmap, --security-opt, --network slirp4netns, limits", () => {
   const shared = join(dir, 'flags-shared');
   const cases: [string[], string, RegExp][] = [
     // every capability berth itself may hold (this host's bounding set lacks CAP_SYS_RESOURCE), every host device
@@ -168,13 +174,16 @@ test("podman's everyday flags: --privileged, --cap-drop/--cap-add, --shm-size, -
     [['--uidmap', '0:100000:65536', '--gidmap', '0:100000:65536', '-v', `${shared}:/data:idmap`], 'stat -c %u:%g /data/file; stat -c %u /etc/passwd', /^0:0\n0$/],
     // No cgroup of its own (berth's --cgroup-manager disabled): the process stays in conmon's, which is podman's, which is this test's
     [['--cgroups', 'disabled'], 'grep ":pids:" /proc/self/cgroup', new RegExp(`^${/^\d+:pids:.*$/m.exec(readFileSync('/proc/self/cgroup', 'utf8'))![0]}$`)],
+    // podman's slirp4netns in the network namespace podman made: the container's eth is its tap
+    [['--network', 'slirp4netns'], 'ip -o -4 addr show tap0; ip route | grep default', /inet 10\.0\.2\.100\/24[\s\S]*default via 10\.0\.2\.2/],
     [['--pids-limit', '42', '--memory', '64m'], 'cat /sys/fs/cgroup/pids/pids.max /sys/fs/cgroup/memory/memory.limit_in_bytes', /^42\n67108864$/],
   ];
   mkdirSync(shared, { recursive: true });
   writeFileSync(join(shared, 'file'), 'host\n');
   for (const [flags, script, expected] of cases) {
     const parent = flags.includes('--cgroups') ? [] : ['--cgroup-parent', `/${cgroupParent}`]; // podman: none without cgroups
-    const r = podman(['run', '--rm', ...runFlags, ...parent, ...flags, 'localhost/berth-busybox:test', 'sh', '-c', script]);
+    const network = flags.includes('--network') ? runFlags.filter((f, i) => f !== '--network' && runFlags[i - 1] !== '--network') : runFlags;
+    const r = podman(['run', '--rm', ...network, ...parent, ...flags, 'localhost/berth-busybox:test', 'sh', '-c', script]);
     assert.is(r.status, 0, `${flags.join(' ')}: ${r.stderr}`);
     assert.match(r.stdout, expected, `${flags.join(' ')}: ${r.stdout}`);
   }
