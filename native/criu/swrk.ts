@@ -2,7 +2,7 @@
 // pair at fd 3; berth sends the request, answers each notification CRIU sends on the way (and
 // takes the fd some of them carry), and gets the final response. The images and work folders are
 // passed as fds of this process: CRIU opens them through /proc/<peer>/fd.
-import { readFileSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync, rmdirSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { mountsBelow } from '../mountTable.js';
 import { BerthError } from '../errors.js';
@@ -59,6 +59,31 @@ class CriuError extends BerthError {
   }
 }
 
+/** Where a restore's CRIU made its mount namespaces' yard (a mkdtemp in /tmp), as its log names it early on. */
+const MNTNS_YARD = /\/tmp\/\.criu\.mntns\.[A-Za-z0-9]{6}(?=\/|\s|$)/;
+
+/** Remove the yard folder a killed CRIU left, once empty (only then: rmdir). */
+function removeMntnsYard(logPath: string): void {
+  let head = '';
+  try {
+    const fd = openSync(logPath, 'r');
+    try {
+      const buf = Buffer.alloc(1 << 20); // the yard is named in the first lines; a spinning CRIU's log can be huge
+      head = buf.subarray(0, readSync(fd, buf, 0, buf.length, 0)).toString('latin1');
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return; // no log: nothing named
+  }
+  const yard = MNTNS_YARD.exec(head)?.[0];
+  try {
+    if (yard) rmdirSync(yard);
+  } catch {
+    // gone already, or not empty (a mount left in it): not removed through
+  }
+}
+
 const verbs: Record<RequestTypeName, string> = { DUMP: 'dump', PRE_DUMP: 'pre-dump', RESTORE: 'restore', NOTIFY: 'notify' };
 
 /** Send the request and follow the conversation to CRIU's final response. */
@@ -95,8 +120,12 @@ export async function runCriu(req: SwrkRequest): Promise<CriuResponse> {
     }
   } catch (e) {
     if (!exited && !answered) stop();
-    // Killed, CRIU leaves its cgroup yard mounted in the work folder (it unmounts it when it answers).
-    if (!answered) for (const m of mountsBelow(dirname(req.logPath)).filter((p) => p.includes('/.criu.cgyard.'))) detachMount(m);
+    // Killed, CRIU leaves its cgroup yard mounted in the work folder (it unmounts it when it answers),
+    // and the folder of its mount namespaces' yard in /tmp.
+    if (!answered) {
+      for (const m of mountsBelow(dirname(req.logPath)).filter((p) => p.includes('/.criu.cgyard.'))) detachMount(m);
+      removeMntnsYard(req.logPath);
+    }
     throw e;
   } finally {
     req.signal?.removeEventListener('abort', stop);
