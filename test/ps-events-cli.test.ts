@@ -1,11 +1,12 @@
 // ps and events through cli/berth on real containers: ps's pids and table, stats equal to the
 // cgroup files (v1 and v2), and an OOM event from a container over its memory limit.
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Config } from '../native/spec/config.js';
+import { listNumbers } from '../native/cgroups/stats.js';
 import { berth, berthBin, isRoot, makeBundle, ok, uniqueId, workspace } from './helpers/fixtures.js';
 import { waitUntil } from './helpers/wait.js';
 
@@ -55,6 +56,10 @@ test('events --stats: one line whose values are the cgroup files’ (v1)', () =>
   assert.is(memory.raw.total_rss, Number(/^total_rss (\d+)$/m.exec(file('memory', id, 'memory.stat'))![1]));
   assert.equal(pids, { current: 1, limit: 30 });
   assert.ok(Array.isArray(blkio.ioServiceBytesRecursive));
+  // the cpuset's lists expanded, its flags by runc's names; no v1 hugetlb hierarchy on this host
+  assert.equal([e.data.cpuset.cpus, e.data.cpuset.mems], [listNumbers(file('cpuset', id, 'cpuset.cpus')), listNumbers(file('cpuset', id, 'cpuset.mems'))]);
+  assert.is(e.data.cpuset.sched_load_balance, Number(file('cpuset', id, 'cpuset.sched_load_balance')));
+  assert.equal(e.data.hugetlb, {});
   ok(berth(root, ['delete', '-f', id]), 'delete');
 });
 
@@ -64,6 +69,10 @@ test('events --stats on cgroup v2 reads cpu.stat; a stopped container is refused
   const cpuStat = readFileSync(`/sys/fs/cgroup/unified/berth-${id}/cpu.stat`, 'utf8');
   assert.is(data.cpu.usage.total, Number(/^usage_usec (\d+)$/m.exec(cpuStat)![1]) * 1000);
   assert.is(data.cpu.usage.kernel, Number(/^system_usec (\d+)$/m.exec(cpuStat)![1]) * 1000);
+  // pressure stall information, as runc reports it on cgroup2
+  for (const psi of [data.cpu.psi, data.memory.psi, data.blkio.psi]) assert.ok(typeof psi?.some?.total === 'number' && typeof psi.some.avg10 === 'number', JSON.stringify(psi));
+  const effective = `/sys/fs/cgroup/unified/berth-${id}/cpuset.cpus.effective`; // only where cpuset is on cgroup2 (not on this hybrid host)
+  assert.equal(data.cpuset.cpus, existsSync(effective) ? listNumbers(readFileSync(effective, 'utf8').trim()) : undefined);
   ok(berth(root, ['kill', id, 'KILL']), 'kill');
   assert.ok(waitUntil(() => JSON.parse(ok(berth(root, ['state', id]), 'state')).status === 'stopped'));
   const r = berth(root, ['events', '--stats', id]);

@@ -5,7 +5,7 @@ import * as assert from 'uvu/assert';
 import { parseCommandLine } from '../cli/options.js';
 import { psTable } from '../cli/ps.js';
 import { parseDuration } from '../cli/units.js';
-import { blkioEntries, ioStatEntries, keyedValues } from '../native/cgroups/stats.js';
+import { blkioEntries, ioStatEntries, keyedValues, listNumbers, psiStats } from '../native/cgroups/stats.js';
 
 test('ps: flags end at the id, the rest is for the host ps', () => {
   const cl = parseCommandLine(['ps', '-f', 'json', 'box', '-o', 'pid']);
@@ -48,6 +48,17 @@ test('stats parsers: key-value files, v1 blkio lines, v2 io.stat', () => {
       { major: 8, minor: 0, op: 'Write', value: 2 },
     ],
   });
+});
+
+test('stats parsers: CPU and node lists, pressure files', () => {
+  assert.equal(listNumbers('0-3,7'), [0, 1, 2, 3, 7]);
+  assert.equal(listNumbers(''), []);
+  assert.is(listNumbers(null), undefined);
+  assert.equal(psiStats('some avg10=1.50 avg60=0.25 avg300=0.00 total=1234\nfull avg10=0.00 avg60=0.00 avg300=0.00 total=99'), {
+    some: { avg10: 1.5, avg60: 0.25, avg300: 0, total: 1234 },
+    full: { avg10: 0, avg60: 0, avg300: 0, total: 99 },
+  });
+  assert.equal(psiStats('some avg10=0.00 avg60=0.00 avg300=0.00 total=5'), { some: { avg10: 0, avg60: 0, avg300: 0, total: 5 } });
 });
 
 test('ps table: the header and the lines of the given pids only', () => {

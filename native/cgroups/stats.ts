@@ -1,7 +1,7 @@
 // A container's resource use, read from its cgroup files (v1 and v2), in the shape of runc's
 // `events` stats (runc's types.Stats: field names and units clients such as containerd decode).
 // What a host lacks (a controller, a file) is left out, not reported as zero.
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isErrno } from '../errors.js';
 import { pageSize } from '../syscalls.js';
@@ -26,18 +26,43 @@ export interface BlkioEntry {
   value: number;
 }
 
+/** Bytes, per page size ("2MB"); v2 keeps no high-water mark (max is left out there, as runc does). */
+export interface HugetlbEntry {
+  usage?: number;
+  max?: number;
+  failcnt: number;
+}
+
+/** cgroup2's pressure stall information (cpu.pressure, memory.pressure, io.pressure); total in µs. */
+export interface PsiData {
+  avg10: number;
+  avg60: number;
+  avg300: number;
+  total: number;
+}
+export type PsiStats = { some?: PsiData; full?: PsiData };
+
+/** The cpuset's CPUs and memory nodes, expanded; v1's flags under their file names (cpuset.<name>). */
+export type CpusetStats = { cpus?: number[]; mems?: number[] } & Partial<Record<(typeof cpusetFlags)[number], number>>;
+
 export interface Stats {
   cpu: {
     /** Nanoseconds. */
     usage: { total?: number; percpu?: number[]; percpu_kernel?: number[]; percpu_user?: number[]; kernel?: number; user?: number };
     /** throttledTime in nanoseconds. */
     throttling: { periods?: number; throttledPeriods?: number; throttledTime?: number };
+    psi?: PsiStats;
   };
-  memory: { cache?: number; usage?: MemoryEntry; swap?: MemoryEntry; kernel?: MemoryEntry; kernelTCP?: MemoryEntry; raw?: Record<string, number> };
+  cpuset: CpusetStats;
+  memory: { cache?: number; usage?: MemoryEntry; swap?: MemoryEntry; kernel?: MemoryEntry; kernelTCP?: MemoryEntry; raw?: Record<string, number>; psi?: PsiStats };
   /** limit 0: no limit (runc's reading of "max"). */
   pids: { current?: number; limit?: number };
-  blkio: { ioServiceBytesRecursive?: BlkioEntry[]; ioServicedRecursive?: BlkioEntry[] };
+  blkio: { ioServiceBytesRecursive?: BlkioEntry[]; ioServicedRecursive?: BlkioEntry[]; psi?: PsiStats };
+  hugetlb: Record<string, HugetlbEntry>;
 }
+
+/** v1's cpuset flags, in runc's names (the file is cpuset.<name>). */
+const cpusetFlags = ['cpu_exclusive', 'mem_hardwall', 'mem_exclusive', 'memory_migrate', 'memory_spread_page', 'memory_spread_slab', 'memory_pressure', 'sched_load_balance', 'sched_relax_domain_level'] as const;
 
 /** The file's trimmed text, or null where the directory or the file is missing. */
 export function readIn(dir: string | undefined, file: string): string | null {
@@ -72,6 +97,52 @@ const limitIn = (dir: string, file: string) => {
   const text = readIn(dir, file);
   return text === null ? undefined : text === 'max' ? noLimit() : Number(text);
 };
+
+/** A CPU or node list ("0-3,7") expanded. Pure. */
+export function listNumbers(text: string | null): number[] | undefined {
+  if (text === null) return undefined;
+  return text
+    .split(',')
+    .filter(Boolean)
+    .flatMap((part) => {
+      const [a, b = a] = part.split('-').map(Number) as [number, number?];
+      return Array.from({ length: b! - a + 1 }, (_, i) => a + i);
+    });
+}
+
+/** A pressure file (`some avg10=0.00 avg60=0.00 avg300=0.00 total=0`, and `full ...`). Pure. */
+export function psiStats(text: string | null): PsiStats | undefined {
+  if (text === null) return undefined;
+  const out: PsiStats = {};
+  for (const line of text.split('\n')) {
+    const [kind, ...pairs] = line.split(' ');
+    if (kind !== 'some' && kind !== 'full') continue;
+    const v = Object.fromEntries(pairs.map((p) => p.split('=')).map(([k, x]) => [k, Number(x)]));
+    out[kind] = { avg10: v.avg10 ?? 0, avg60: v.avg60 ?? 0, avg300: v.avg300 ?? 0, total: v.total ?? 0 };
+  }
+  return out;
+}
+
+/** Each page size's counters: the files named hugetlb.<size>.<counter> in DIR. */
+function hugetlbStats(dir: string | undefined, version: 1 | 2): Stats['hugetlb'] {
+  if (!dir) return {};
+  let files: string[];
+  try {
+    files = readdirSync(dir);
+  } catch (e) {
+    if (isErrno(e, 'ENOENT')) return {};
+    throw e;
+  }
+  const sizes = new Set(files.map((f) => /^hugetlb\.([^.]+)\./.exec(f)?.[1]).filter((x): x is string => !!x));
+  const out: Stats['hugetlb'] = {};
+  for (const size of sizes) {
+    out[size] =
+      version === 1
+        ? { usage: numberIn(dir, `hugetlb.${size}.usage_in_bytes`), max: numberIn(dir, `hugetlb.${size}.max_usage_in_bytes`), failcnt: numberIn(dir, `hugetlb.${size}.failcnt`) ?? 0 }
+        : { usage: numberIn(dir, `hugetlb.${size}.current`), failcnt: keyedValues(readIn(dir, `hugetlb.${size}.events`))?.max ?? 0 };
+  }
+  return out;
+}
 
 /** USER_HZ: cpuacct.stat counts in these ticks. */
 const NS_PER_TICK = 1e9 / 100;
@@ -140,10 +211,19 @@ function v1Stats(record: CgroupRecord, layout: CgroupLayout): Stats {
       },
       throttling: { periods: throttling?.nr_periods, throttledPeriods: throttling?.nr_throttled, throttledTime: throttling?.throttled_time },
     },
+    cpuset: cpusetStats(dirs.get('cpuset'), 'cpuset.cpus', 'cpuset.mems'),
     memory: { cache: raw?.cache, usage: entry(''), swap: entry('memsw.'), kernel: entry('kmem.'), kernelTCP: entry('kmem.tcp.'), raw },
     pids: pidsStats(dirs.get('pids')),
     blkio: { ioServiceBytesRecursive: blkioEntries(readIn(blkio, bytes)), ioServicedRecursive: blkioEntries(readIn(blkio, serviced)) },
+    hugetlb: hugetlbStats(dirs.get('hugetlb'), 1),
   };
+}
+
+/** The cpuset's lists (v1's own files, v2's effective ones), and v1's flags where the files are. */
+function cpusetStats(dir: string | undefined, cpus: string, mems: string): CpusetStats {
+  const out: CpusetStats = { cpus: listNumbers(readIn(dir, cpus)), mems: listNumbers(readIn(dir, mems)) };
+  for (const flag of cpusetFlags) out[flag] = numberIn(dir, `cpuset.${flag}`);
+  return out;
 }
 
 function pidsStats(dir: string | undefined): Stats['pids'] {
@@ -166,10 +246,13 @@ function v2Stats(dir: string): Stats {
     cpu: {
       usage: { total: us(cpu?.usage_usec), kernel: us(cpu?.system_usec), user: us(cpu?.user_usec) },
       throttling: { periods: cpu?.nr_periods, throttledPeriods: cpu?.nr_throttled, throttledTime: us(cpu?.throttled_usec) },
+      psi: psiStats(readIn(dir, 'cpu.pressure')),
     },
-    memory: { cache: raw?.file, usage: memory, swap, raw },
+    cpuset: cpusetStats(dir, 'cpuset.cpus.effective', 'cpuset.mems.effective'),
+    memory: { cache: raw?.file, usage: memory, swap, raw, psi: psiStats(readIn(dir, 'memory.pressure')) },
     pids: pidsStats(dir),
-    blkio: ioStatEntries(readIn(dir, 'io.stat')),
+    blkio: { ...ioStatEntries(readIn(dir, 'io.stat')), psi: psiStats(readIn(dir, 'io.pressure')) },
+    hugetlb: hugetlbStats(dir, 2),
   };
 }
 
