@@ -155,7 +155,7 @@ test('--device HOST:CTR:PERMS: the node made from podman\'s fileMode (with its t
   assert.match(ro.stderr, /can't create \/dev\/mykmsg: Operation not permitted/);
 });
 
-test("podman's everyday flags: --privileged, --cap-drop/--cap-add, --shm-size, --sysctl, --init, --mount, -v :O and :idmap, --cgroupns, --uidmap, --security-opt, --network slirp4netns, limits", () => {
+test("podman's everyday flags: --privileged, --cap-drop/--cap-add, --shm-size, --sysctl, --init, --mount, -v :O and :idmap, --cgroupns, --uidmap, --security-opt, --network host and slirp4netns, limits", () => {
   const shared = join(dir, 'flags-shared');
   const cases: [string[], string, RegExp][] = [
     // every capability berth itself may hold (this host's bounding set lacks CAP_SYS_RESOURCE), every host device
@@ -175,6 +175,7 @@ test("podman's everyday flags: --privileged, --cap-drop/--cap-add, --shm-size, -
     // No cgroup of its own (berth's --cgroup-manager disabled): the process stays in conmon's, which is podman's, which is this test's
     [['--cgroups', 'disabled'], 'grep ":pids:" /proc/self/cgroup', new RegExp(`^${/^\d+:pids:.*$/m.exec(readFileSync('/proc/self/cgroup', 'utf8'))![0]}$`)],
     // podman's slirp4netns in the network namespace podman made: the container's eth is its tap
+    [['--network', 'host'], 'readlink /proc/self/ns/net', new RegExp(`^${readlinkSync('/proc/self/ns/net').replace(/[[\]]/g, '\\$&')}$`)],
     [['--network', 'slirp4netns'], 'ip -o -4 addr show tap0; ip route | grep default', /inet 10\.0\.2\.100\/24[\s\S]*default via 10\.0\.2\.2/],
     [['--pids-limit', '42', '--memory', '64m'], 'cat /sys/fs/cgroup/pids/pids.max /sys/fs/cgroup/memory/memory.limit_in_bytes', /^42\n67108864$/],
   ];
