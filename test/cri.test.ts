@@ -242,6 +242,62 @@ test('streaming: exec with and without a terminal, and attach to a running conta
   assert.equal(readdirSync(root).filter((e) => e !== '@server'), []);
 });
 
+test("security contexts as the kubelet sends them: a container's user, groups, read-only root, capabilities and no_new_privs; a privileged container in a privileged pod on the node's network", async () => {
+  const config = sandboxConfig('pod4');
+  mkdirSync(config.logDirectory, { recursive: true });
+  const { podSandboxId } = (await cri.call('RunPodSandbox', { config })) as { podSandboxId: string };
+  sandboxes.add(podSandboxId);
+  const container = async (name: string, securityContext: object, sandbox: object = config, pod = podSandboxId) => {
+    const { containerId } = (await cri.call('CreateContainer', {
+      podSandboxId: pod,
+      config: { metadata: { name, attempt: 0 }, image: { image: busybox }, command: ['sleep', '60'], logPath: `${name}.log`, linux: { securityContext } },
+      sandboxConfig: sandbox,
+    })) as { containerId: string };
+    await cri.call('StartContainer', { containerId });
+    return containerId;
+  };
+  const inside = async (containerId: string, script: string) => {
+    const r = (await cri.call('ExecSync', { containerId, cmd: ['sh', '-c', script], timeout: 20 })) as { stdout?: Buffer; stderr?: Buffer; exitCode?: number };
+    assert.is(r.exitCode ?? 0, 0, `${script}: ${r.stdout ?? ''}${r.stderr ?? ''}`);
+    return String(r.stdout ?? '').trim().split('\n');
+  };
+  const restricted = await container('restricted', {
+    runAsUser: { value: 1000 },
+    runAsGroup: { value: 3000 },
+    supplementalGroups: [4000],
+    readonlyRootfs: true,
+    noNewPrivs: true,
+    capabilities: { dropCapabilities: ['ALL'], addCapabilities: ['NET_BIND_SERVICE'] },
+    namespaceOptions: { network: Mode.POD, pid: Mode.CONTAINER, ipc: Mode.POD },
+  });
+  const [ids, groups, write, caps, nnp] = await inside(restricted, 'id -u; id -G; touch /x 2>/dev/null && echo writable || echo read-only; grep CapBnd /proc/self/status | cut -f2; grep NoNewPrivs /proc/self/status | cut -f2');
+  // (a non-root user's effective set is empty after execve, as with runc: the bounding set tells)
+  assert.equal([ids, groups, write, caps, nnp], ['1000', '3000 4000', 'read-only', '0000000000000400', '1']);
+  await cri.call('StopContainer', { containerId: restricted, timeout: 1 });
+  await cri.call('RemoveContainer', { containerId: restricted });
+
+  // privileged: a privileged pod on the node's network (containerd's own namespace here). No
+  // hostname: the kubelet sends none for a host-network pod (its UTS namespace is the node's too,
+  // and runc, crun and berth refuse a hostname without a UTS namespace of the container's own).
+  const { hostname: _, ...podOnNode } = sandboxConfig('pod5');
+  const node = { ...podOnNode, linux: { cgroupParent: `/${cgroupParent}`, securityContext: { namespaceOptions: { network: Mode.NODE, pid: Mode.CONTAINER, ipc: Mode.POD }, privileged: true } } };
+  mkdirSync(node.logDirectory, { recursive: true });
+  const { podSandboxId: nodePod } = (await cri.call('RunPodSandbox', { config: node })) as { podSandboxId: string };
+  sandboxes.add(nodePod);
+  const privileged = await container('privileged', { privileged: true, namespaceOptions: { network: Mode.NODE, pid: Mode.CONTAINER, ipc: Mode.POD } }, node, nodePod);
+  const [effective, kmsg] = await inside(privileged, 'grep CapEff /proc/self/status | cut -f2; [ -c /dev/kmsg ] && echo host-devices');
+  assert.is(effective, /^CapBnd:\s+(\w+)/m.exec(readFileSync('/proc/self/status', 'utf8'))![1], "every capability berth itself holds");
+  assert.is(kmsg, 'host-devices');
+  assert.is(readlinkSync(`/proc/${pidOf(privileged)}/ns/net`), readlinkSync(`/proc/${containerd!.pid}/ns/net`), "the node's network namespace");
+  await cri.call('StopContainer', { containerId: privileged, timeout: 1 });
+  await cri.call('RemoveContainer', { containerId: privileged });
+  for (const pod of [podSandboxId, nodePod]) {
+    await cri.call('StopPodSandbox', { podSandboxId: pod });
+    await cri.call('RemovePodSandbox', { podSandboxId: pod });
+  }
+  assert.equal(readdirSync(root).filter((e) => !e.startsWith('@server')), []);
+});
+
 test('PortForward: a connection to a port of the pod reaches a container listening in the sandbox\'s network namespace', async () => {
   const { podSandboxId, containerId } = await podWith('pod3', 'echo', ['nc', '-ll', '-p', '8080', '-e', 'cat']);
   let r = { data: '', error: '' };

@@ -20,12 +20,23 @@ export const ContainerState = { CREATED: 0, RUNNING: 1, EXITED: 2, UNKNOWN: 3 } 
 
 const NamespaceOption: Schema = { network: i32(1), pid: i32(2), ipc: i32(3), targetId: str(4) };
 const PodSandboxMetadata: Schema = { name: str(1), uid: str(2), namespace: str(3), attempt: { number: 4, type: 'uint32' } };
+const Int64Value: Schema = { value: i64(1) };
 const PodSandboxConfig: Schema = {
   metadata: msg(1, PodSandboxMetadata),
   hostname: str(2),
   logDirectory: str(3),
   labels: stringMap(6),
-  linux: msg(8, { cgroupParent: str(1), securityContext: msg(2, { namespaceOptions: msg(1, NamespaceOption) }) }),
+  linux: msg(8, { cgroupParent: str(1), securityContext: msg(2, { namespaceOptions: msg(1, NamespaceOption), privileged: bool(6) }) }),
+};
+const LinuxContainerSecurityContext: Schema = {
+  capabilities: msg(1, { addCapabilities: str(1, true), dropCapabilities: str(2, true) }),
+  privileged: bool(2),
+  namespaceOptions: msg(3, NamespaceOption),
+  runAsUser: msg(5, Int64Value),
+  readonlyRootfs: bool(7),
+  supplementalGroups: { number: 8, type: 'int64', repeated: true },
+  noNewPrivs: bool(11),
+  runAsGroup: msg(12, Int64Value),
 };
 const ImageSpec: Schema = { image: str(1) };
 const LinuxContainerResources: Schema = { cpuPeriod: i64(1), cpuQuota: i64(2), cpuShares: i64(3), memoryLimitInBytes: i64(4), oomScoreAdj: i64(5) };
@@ -39,7 +50,7 @@ const ContainerConfig: Schema = {
   labels: stringMap(9),
   logPath: str(11),
   tty: bool(14),
-  linux: msg(15, { resources: msg(1, LinuxContainerResources), securityContext: msg(2, { namespaceOptions: msg(3, NamespaceOption) }) }),
+  linux: msg(15, { resources: msg(1, LinuxContainerResources), securityContext: msg(2, LinuxContainerSecurityContext) }),
 };
 const ContainerStatus: Schema = { id: str(1), state: i32(3), createdAt: i64(4), startedAt: i64(5), finishedAt: i64(6), exitCode: i32(7), reason: str(10), message: str(11), logPath: str(15) };
 const UInt64Value: Schema = { value: { number: 1, type: 'uint64' } };
