@@ -242,7 +242,7 @@ test('streaming: exec with and without a terminal, and attach to a running conta
   assert.equal(readdirSync(root).filter((e) => e !== '@server'), []);
 });
 
-test("security contexts as the kubelet sends them: a container's user, groups, read-only root, capabilities and no_new_privs; a privileged container in a privileged pod on the node's network", async () => {
+test("security contexts as the kubelet sends them: a container's user, groups, read-only root, capabilities, no_new_privs and the runtime's default seccomp profile; a privileged container in a privileged pod on the node's network", async () => {
   const config = sandboxConfig('pod4');
   mkdirSync(config.logDirectory, { recursive: true });
   const { podSandboxId } = (await cri.call('RunPodSandbox', { config })) as { podSandboxId: string };
@@ -269,10 +269,11 @@ test("security contexts as the kubelet sends them: a container's user, groups, r
     noNewPrivs: true,
     capabilities: { dropCapabilities: ['ALL'], addCapabilities: ['NET_BIND_SERVICE'] },
     namespaceOptions: { network: Mode.POD, pid: Mode.CONTAINER, ipc: Mode.POD },
+    seccomp: { profileType: 0 }, // RuntimeDefault: containerd's own profile, compiled by berth
   });
-  const [ids, groups, write, caps, nnp] = await inside(restricted, 'id -u; id -G; touch /x 2>/dev/null && echo writable || echo read-only; grep CapBnd /proc/self/status | cut -f2; grep NoNewPrivs /proc/self/status | cut -f2');
+  const [ids, groups, write, caps, nnp, seccomp] = await inside(restricted, 'id -u; id -G; touch /x 2>/dev/null && echo writable || echo read-only; grep CapBnd /proc/self/status | cut -f2; grep NoNewPrivs /proc/self/status | cut -f2; grep ^Seccomp: /proc/self/status | cut -f2');
   // (a non-root user's effective set is empty after execve, as with runc: the bounding set tells)
-  assert.equal([ids, groups, write, caps, nnp], ['1000', '3000 4000', 'read-only', '0000000000000400', '1']);
+  assert.equal([ids, groups, write, caps, nnp, seccomp], ['1000', '3000 4000', 'read-only', '0000000000000400', '1', '2']);
   await cri.call('StopContainer', { containerId: restricted, timeout: 1 });
   await cri.call('RemoveContainer', { containerId: restricted });
 

@@ -37,6 +37,7 @@ const LinuxContainerSecurityContext: Schema = {
   supplementalGroups: { number: 8, type: 'int64', repeated: true },
   noNewPrivs: bool(11),
   runAsGroup: msg(12, Int64Value),
+  seccomp: msg(15, { profileType: i32(1), localhostRef: str(2) }),
 };
 const ImageSpec: Schema = { image: str(1) };
 const LinuxContainerResources: Schema = { cpuPeriod: i64(1), cpuQuota: i64(2), cpuShares: i64(3), memoryLimitInBytes: i64(4), oomScoreAdj: i64(5) };
