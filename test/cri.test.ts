@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync,
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { CriClient, ContainerState, Mode } from './helpers/cri.js';
+import { CriClient, ContainerState, mapOf, Mode } from './helpers/cri.js';
 import { berth, berthBin, cgroupsLeft, cleanupRoot, isRoot, makeRootfs, mountsUnder, tempDir } from './helpers/fixtures.js';
 import { runContainerdCleanup, stopContainerd } from './helpers/containerd.js';
 import { makeOciArchive } from './helpers/ociImage.js';
@@ -242,7 +242,7 @@ test('streaming: exec with and without a terminal, and attach to a running conta
   assert.equal(readdirSync(root).filter((e) => e !== '@server'), []);
 });
 
-test("security contexts as the kubelet sends them: a container's user, groups, read-only root, capabilities, no_new_privs and the runtime's default seccomp profile; a privileged container in a privileged pod on the node's network", async () => {
+test("security contexts as the kubelet sends them: a container's user, groups, read-only root, capabilities, no_new_privs and the runtime's default seccomp profile; a privileged container in a privileged pod on the node's network; the node's pid and ipc namespaces, a pod's sysctl", async () => {
   const config = sandboxConfig('pod4');
   mkdirSync(config.logDirectory, { recursive: true });
   const { podSandboxId } = (await cri.call('RunPodSandbox', { config })) as { podSandboxId: string };
@@ -292,7 +292,19 @@ test("security contexts as the kubelet sends them: a container's user, groups, r
   assert.is(readlinkSync(`/proc/${pidOf(privileged)}/ns/net`), readlinkSync(`/proc/${containerd!.pid}/ns/net`), "the node's network namespace");
   await cri.call('StopContainer', { containerId: privileged, timeout: 1 });
   await cri.call('RemoveContainer', { containerId: privileged });
-  for (const pod of [podSandboxId, nodePod]) {
+
+  // the node's pid and ipc namespaces, and a namespaced sysctl of the pod's own network
+  const shared = { ...sandboxConfig('pod6'), linux: { cgroupParent: `/${cgroupParent}`, sysctls: mapOf({ 'net.ipv4.ip_unprivileged_port_start': '80' }), securityContext: { namespaceOptions: { network: Mode.POD, pid: Mode.NODE, ipc: Mode.NODE } } } };
+  mkdirSync(shared.logDirectory, { recursive: true });
+  const { podSandboxId: sharedPod } = (await cri.call('RunPodSandbox', { config: shared })) as { podSandboxId: string };
+  sandboxes.add(sharedPod);
+  const onNode = await container('on-node', { namespaceOptions: { network: Mode.POD, pid: Mode.NODE, ipc: Mode.NODE } }, shared, sharedPod);
+  const [pidns, ipcns, portStart] = await inside(onNode, 'readlink /proc/self/ns/pid; readlink /proc/self/ns/ipc; cat /proc/sys/net/ipv4/ip_unprivileged_port_start');
+  assert.equal([pidns, ipcns], [readlinkSync('/proc/self/ns/pid'), readlinkSync('/proc/self/ns/ipc')], "the node's pid and ipc namespaces (this test's)");
+  assert.is(portStart, '80', "the pod's sysctl, in its own network namespace");
+  await cri.call('StopContainer', { containerId: onNode, timeout: 1 });
+  await cri.call('RemoveContainer', { containerId: onNode });
+  for (const pod of [podSandboxId, nodePod, sharedPod]) {
     await cri.call('StopPodSandbox', { podSandboxId: pod });
     await cri.call('RemovePodSandbox', { podSandboxId: pod });
   }

@@ -26,7 +26,7 @@ const PodSandboxConfig: Schema = {
   hostname: str(2),
   logDirectory: str(3),
   labels: stringMap(6),
-  linux: msg(8, { cgroupParent: str(1), securityContext: msg(2, { namespaceOptions: msg(1, NamespaceOption), privileged: bool(6) }) }),
+  linux: msg(8, { cgroupParent: str(1), securityContext: msg(2, { namespaceOptions: msg(1, NamespaceOption), privileged: bool(6) }), sysctls: stringMap(3) }),
 };
 const LinuxContainerSecurityContext: Schema = {
   capabilities: msg(1, { addCapabilities: str(1, true), dropCapabilities: str(2, true) }),
