@@ -23,7 +23,7 @@ export function moveNetDevices(devices: Record<string, NetDevice>, pid: number):
   const nsFd = openSync(ns, 'r');
   let container: RouteSocket | undefined;
   try {
-    container = RouteSocket.openIn(ns);
+    container = RouteSocket.openIn(nsFd, ns);
     const hostLinks = host.links();
     const hostAddresses = host.addresses();
     for (const [hostName, { name = hostName }] of Object.entries(devices)) {

@@ -1,6 +1,7 @@
 // A small rtnetlink client (netlink(7), rtnetlink(7)): links and addresses, enough to move a network
 // device into a container's network namespace with its addresses. Messages are built as the kernel
 // lays them out: nlmsghdr, the family header (ifinfomsg, ifaddrmsg), then attributes.
+import { closeSync, openSync } from 'node:fs';
 import { SyscallError } from './errors.js';
 import { koffi, libc } from './libc.js';
 import { closeFd } from './syscalls.js';
@@ -10,7 +11,6 @@ const c = {
   send: libc.func('long send(int fd, const uint8_t *buf, size_t len, int flags)'),
   recv: libc.func('long recv(int fd, _Out_ uint8_t *buf, size_t len, int flags)'),
   setns: libc.func('int setns(int fd, int nstype)'),
-  open: libc.func('int open(const char *path, int flags)'),
 };
 
 const AF_NETLINK = 16;
@@ -18,7 +18,6 @@ const SOCK_RAW = 3;
 const SOCK_CLOEXEC = 0o2000000;
 const NETLINK_ROUTE = 0;
 const CLONE_NEWNET = 0x40000000;
-const O_RDONLY_CLOEXEC = 0o2000000;
 
 export const RTM = { NEWLINK: 16, GETLINK: 18, NEWADDR: 20, GETADDR: 22 } as const;
 const NLM_F = { REQUEST: 0x1, ACK: 0x4, EXCL: 0x200, DUMP: 0x300, CREATE: 0x400 } as const;
@@ -96,26 +95,22 @@ export class RouteSocket {
   }
 
   /**
-   * A socket in the network namespace at NSPATH: made there, it talks to that namespace for good.
-   * The thread enters the namespace only to make it and comes back at once (a network namespace is
-   * a thread's own; nothing else runs on this thread in between).
+   * A socket in the network namespace NSFD (WHAT names it): made there, it talks to that namespace
+   * for good. The thread enters the namespace only to make it and comes back at once (a network
+   * namespace is a thread's own; nothing else runs on this thread in between).
    */
-  static openIn(nsPath: string): RouteSocket {
-    const own = c.open('/proc/thread-self/ns/net', O_RDONLY_CLOEXEC);
-    if (own < 0) throw new SyscallError('open', koffi.errno(), '/proc/thread-self/ns/net');
-    const target = c.open(nsPath, O_RDONLY_CLOEXEC);
+  static openIn(nsFd: number, what: string): RouteSocket {
+    const own = openSync('/proc/thread-self/ns/net', 'r');
     try {
-      if (target < 0) throw new SyscallError('open', koffi.errno(), nsPath);
-      if (c.setns(target, CLONE_NEWNET) < 0) throw new SyscallError('setns', koffi.errno(), nsPath);
-      const fd = c.socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
-      const errno = koffi.errno();
-      // Back before anything else: berth's own thread must never stay in a container's namespace.
-      if (c.setns(own, CLONE_NEWNET) < 0) throw new Error(`berth could not return to its own network namespace: ${new SyscallError('setns', koffi.errno()).message}`);
-      if (fd < 0) throw new SyscallError('socket', errno, `netlink in ${nsPath}`);
-      return new RouteSocket(fd);
+      if (c.setns(nsFd, CLONE_NEWNET) < 0) throw new SyscallError('setns', koffi.errno(), what);
+      try {
+        return RouteSocket.open();
+      } finally {
+        // Back before anything else: berth's own thread must never stay in a container's namespace.
+        if (c.setns(own, CLONE_NEWNET) < 0) throw new Error(`berth could not return to its own network namespace: ${new SyscallError('setns', koffi.errno()).message}`);
+      }
     } finally {
-      if (target >= 0) closeFd(target);
-      closeFd(own);
+      closeSync(own);
     }
   }
 
