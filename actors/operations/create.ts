@@ -118,10 +118,11 @@ export function prepareBundle(ctx: OperationContext, req: { bundle?: string; cgr
   const config = loadBundleConfig(bundle, ctx.log);
   const rootfs = rootfsOf(bundle, config);
   const cgroupsPath = config.linux.cgroupsPath ?? defaultCgroupsPath(ctx.id);
-  if (req.noCgroup) return { bundle, config, rootfs, layout: hostLayout(req.cgroupVersion), cgroupDirs: [], cgroupWrites: noLimits(config, 'with --cgroup-manager disabled it gets none') };
+  const noCgroup = (why: string) => ({ bundle, config, rootfs, layout: hostLayout(req.cgroupVersion), cgroupDirs: [], cgroupWrites: noLimits(config, why) });
+  if (req.noCgroup) return noCgroup('with --cgroup-manager disabled it gets none');
   if (rootless()) {
     const delegated = delegatedCgroups();
-    if (!delegated) return { bundle, config, rootfs, layout: hostLayout(req.cgroupVersion), cgroupDirs: [], cgroupWrites: noLimits(config, 'a rootless berth has none of its own on this host') };
+    if (!delegated) return noCgroup('a rootless berth has none of its own on this host');
     // Devices: nothing outside the user namespace's reach is there (they are bound), and a user cannot load a BPF filter.
     const cgroupWrites = resourceWrites(config.linux.resources ?? {}, 2, cgroupFacts(delegated.layout)).filter((w) => w.kind !== 'device-filter');
     return { bundle, config, rootfs, layout: delegated.layout, cgroupDirs: delegatedCgroupDirs(delegated.layout, delegated.root, cgroupsPath), cgroupWrites };

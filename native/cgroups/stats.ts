@@ -4,6 +4,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isErrno } from '../errors.js';
+import { listNumbers as numbersOf } from '../numberList.js';
 import { pageSize } from '../syscalls.js';
 import { controllerDirs } from './apply.js';
 import { hostLayout, type CgroupLayout } from './layout.js';
@@ -98,17 +99,8 @@ const limitIn = (dir: string, file: string) => {
   return text === null ? undefined : text === 'max' ? noLimit() : Number(text);
 };
 
-/** A CPU or node list ("0-3,7") expanded. Pure. */
-export function listNumbers(text: string | null): number[] | undefined {
-  if (text === null) return undefined;
-  return text
-    .split(',')
-    .filter(Boolean)
-    .flatMap((part) => {
-      const [a, b = a] = part.split('-').map(Number) as [number, number?];
-      return Array.from({ length: b! - a + 1 }, (_, i) => a + i);
-    });
-}
+/** A CPU or node list file's text ("0-3,7") expanded; undefined where the file is missing. Pure. */
+export const listNumbers = (text: string | null): number[] | undefined => (text === null ? undefined : numbersOf(text));
 
 /** A pressure file (`some avg10=0.00 avg60=0.00 avg300=0.00 total=0`, and `full ...`). Pure. */
 export function psiStats(text: string | null): PsiStats | undefined {

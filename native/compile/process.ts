@@ -98,14 +98,8 @@ export const execStep = (p: Process) => step('EXEC', `exec "${p.args[0]}"`, p.ar
  */
 export function processPlan(config: Config, ctx: ProcessContext, barrier: boolean): PlanStep[] {
   const p = config.process;
-  if (!p) return [step('READY', 'report the container created'), step('BARRIER', 'wait for start', Slot.FIFO)];
+  const created = [step('READY', 'report the container created'), ...(barrier ? [step('BARRIER', 'wait for start', Slot.FIFO)] : [])];
+  if (!p) return created;
   const seccomp = seccompPlacement(p, config, ctx.arch);
-  return [
-    ...becomeProcessPlan(p, config.linux, seccomp.beforeSetuid, ctx, 'container'),
-    ...seccomp.beforeReady,
-    step('READY', 'report the container created'),
-    ...(barrier ? [step('BARRIER', 'wait for start', Slot.FIFO)] : []),
-    ...seccomp.beforeExec,
-    execStep(p),
-  ];
+  return [...becomeProcessPlan(p, config.linux, seccomp.beforeSetuid, ctx, 'container'), ...seccomp.beforeReady, ...created, ...seccomp.beforeExec, execStep(p)];
 }

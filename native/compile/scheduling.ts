@@ -2,6 +2,7 @@
 // I/O priority (ioprio_set), the CPUs an exec'd process runs on (sched_setaffinity), the NUMA
 // nodes its memory comes from (set_mempolicy) and the personality. The kernel's numbers, as tables;
 // validate.ts and features take their words from them. Pure.
+import { listNumbers } from '../numberList.js';
 import { step, type PlanStep } from '../plan.js';
 import type { CpuAffinity, IoPriority, MemoryPolicy, Personality, Scheduler } from '../spec/config.js';
 
@@ -65,10 +66,7 @@ export function personalityPlan(personality: Personality | undefined): PlanStep[
 /** The numbers of LIST ("0-3,7"; checked by validate.ts) as a bitmask of BITS bits, the kernel's unsigned long[] in bytes. */
 function listMask(list: string, bits: number): Buffer {
   const mask = Buffer.alloc(bits / 8);
-  for (const part of list.split(',').filter((p) => p.trim())) {
-    const [a, b = a] = part.split('-').map(Number) as [number, number?];
-    for (let n = a; n <= b!; n++) mask[n >> 3]! |= 1 << (n & 7);
-  }
+  for (const n of listNumbers(list)) mask[n >> 3]! |= 1 << (n & 7);
   return mask;
 }
 

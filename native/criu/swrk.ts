@@ -108,7 +108,7 @@ export async function runCriu(req: SwrkRequest): Promise<CriuResponse> {
         exited = true;
         // (A gone caller reaps nothing: its children went to its subreaper.)
         const status = await req.parent.reap(criu.pid).catch((e: Error) => (req.signal?.aborted ? null : Promise.reject(e)));
-        if (!status) throw new BerthError(`criu ${verb} stopped: the call that asked for it ended (log: ${req.logPath})`, 'failed');
+        if (req.signal?.aborted || !status) throw new BerthError(`criu ${verb} stopped: the call that asked for it ended (log: ${req.logPath})`, 'failed');
         throw new CriuError(verb, `CRIU ended without an answer (${status.signal ? `signal ${status.signal}` : `exit status ${status.exitCode}`})`, req.logPath);
       }
       const resp = decodeResponse(data);

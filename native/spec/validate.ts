@@ -28,6 +28,7 @@ import {
   type WeightDevice,
   type TimeOffsets,
 } from './config.js';
+import { listRanges } from '../numberList.js';
 import { ioPriorityClasses, MAX_NUMA_NODES, memoryPolicyFlags, memoryPolicyModes, personalityDomains, schedFlags, schedPolicies } from '../compile/scheduling.js';
 
 /** `linux.namespaces[2].type: unknown namespace "foo"` */
@@ -89,7 +90,6 @@ function required<T>(o: Obj, key: string, path: string, check: (v: unknown, p: s
   return check(o[key], at(path, key));
 }
 
-/** Objects of linux.resources name every field they may have: a misspelt limit must not pass silently. */
 /**
  * Where the unknown fields of the config.json being parsed go: runtime-spec's config.md wants them
  * ignored (a newer spec's fields must not break an older runtime). Outside parseConfig (update's
@@ -135,10 +135,7 @@ function word<T extends string>(table: Readonly<Record<T, number>>) {
 function listBelow(limit: number, noun: string) {
   return (v: unknown, path: string): string => {
     const s = cpuList(v, path);
-    for (const part of s.split(',').filter(Boolean)) {
-      const [a, b = a] = part.split('-').map(Number) as [number, number?];
-      if (b! < a || b! >= limit) throw new ConfigError(path, `"${part}" is not a range of ${noun} (0..${limit - 1})`);
-    }
+    for (const { first, last, text } of listRanges(s)) if (last < first || last >= limit) throw new ConfigError(path, `"${text}" is not a range of ${noun} (0..${limit - 1})`);
     return s;
   };
 }
@@ -509,7 +506,7 @@ function parseMemoryPolicy(v: unknown, path: string): MemoryPolicy {
   const mode = required(o, 'mode', path, word(memoryPolicyModes));
   const nodes = optional(o, 'nodes', path, listBelow(MAX_NUMA_NODES, 'NUMA nodes'));
   const flags = (optional(o, 'flags', path, array) ?? []).map((f, i) => word(memoryPolicyFlags)(f, `${path}.flags[${i}]`));
-  const listed = nodes?.split(',').filter(Boolean).length ?? 0;
+  const listed = listRanges(nodes ?? '').length;
   if ((mode === 'MPOL_DEFAULT' || mode === 'MPOL_LOCAL') && listed) throw new ConfigError(`${path}.nodes`, `${mode} takes no nodes`);
   if (mode !== 'MPOL_DEFAULT' && mode !== 'MPOL_LOCAL' && mode !== 'MPOL_PREFERRED' && !listed) throw new ConfigError(`${path}.nodes`, `${mode} needs at least one node`);
   if (flags.includes('MPOL_F_STATIC_NODES') && flags.includes('MPOL_F_RELATIVE_NODES'))
