@@ -373,6 +373,20 @@ test('a symlink in the rootfs cannot make a mount land outside it', () => {
   assert.ok(existsSync(join(evil, target)), 'the target was created inside the rootfs');
 });
 
+test('a mount destination through dangling symlinks: what they name is made inside the rootfs, however the links are written', () => {
+  const r = join(dir, 'dangling-rootfs');
+  makeRootfs(r);
+  mkdirSync(join(r, 'data'));
+  symlinkSync('../made/deep', join(r, 'data', 'rel')); // relative, to a folder two levels missing
+  symlinkSync('/abs/target', join(r, 'data', 'abs')); // absolute: inside the rootfs
+  symlinkSync('gone/../back', join(r, 'data', 'dots')); // through a missing folder and back out of it
+  const out = inside('grep " /made\\| /abs\\| /data" /proc/mounts | cut -d" " -f2 | sort | tr "\\n" " "', (c) => {
+    for (const d of ['/data/rel/sub', '/data/abs', '/data/dots']) c.mounts.push({ destination: d, type: 'tmpfs', source: 'tmpfs', options: [] });
+  }, r);
+  assert.is(out, '/abs/target /data/back /made/deep/sub');
+  for (const p of ['made/deep/sub', 'abs/target', 'data/gone', 'data/back']) assert.ok(existsSync(join(r, p)), `${p} was made inside the rootfs`);
+});
+
 test('no fd of berth reaches the program; --preserve-fds hands over exactly the ones asked for', async () => {
   assert.is(inside('ls /proc/self/fd | tr "\\n" " "'), '0 1 2 3', 'stdio, and the fd ls reads the folder with');
   const id = uniqueId('fds');

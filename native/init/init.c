@@ -130,10 +130,12 @@ static int openat2_in_root(const char *path, uint64_t flags)
 }
 
 /*
- * Open PATH inside the root slot without ever leaving it, creating what is missing. Each missing
- * component is made with mkdirat in its parent (resolved from the root), so a symlink met on the
- * way is followed as if the root were "/". A component that exists but does not resolve is a
- * dangling symlink: what it points at is made instead, inside the root, and the walk goes on there.
+ * Open PATH inside the root slot without ever leaving it, creating what is missing. A missing
+ * component is made with mkdirat in its parent, which is opened (and made) the same way, so the
+ * walk costs one lookup for a path that exists and goes back only as far as the deepest ancestor
+ * that does. A symlink met on the way is followed as if the root were "/". A component that exists
+ * but does not resolve is a dangling symlink: what it points at is made instead, inside the root,
+ * and the walk goes on there. PATH is normalised by the plan (no "." or ".." components).
  */
 static int open_in_root_at_depth(const char *path, int resolve, mode_t mode, int depth)
 {
@@ -143,59 +145,57 @@ static int open_in_root_at_depth(const char *path, int resolve, mode_t mode, int
 	if (depth > 40)
 		return errno = ELOOP, -1;
 
-	char buf[PATH_MAX];
-	if (strlen(path) >= sizeof buf)
+	char dir[PATH_MAX];
+	if (strlen(path) >= sizeof dir)
 		return errno = ENAMETOOLONG, -1;
-	strcpy(buf, path);
-	size_t len = strlen(buf);
-	for (size_t i = 1; i <= len; i++) {
-		if ((buf[i] != '/' && buf[i] != '\0') || buf[i - 1] == '/')
-			continue;
-		char saved = buf[i];
-		buf[i] = '\0'; /* buf is now the prefix up to this component */
-		int probe = openat2_in_root(buf, O_PATH);
-		if (probe >= 0) {
-			close(probe);
-			buf[i] = saved;
-			continue;
-		}
-		if (errno != ENOENT)
-			return -1;
-		int last = saved == '\0' || (buf[i + 1] == '\0' && i + 1 == len);
-		char *slash = strrchr(buf, '/');
-		const char *name = slash ? slash + 1 : buf;
-		char dir[PATH_MAX];
-		snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - buf) : 0, buf);
-		int parent = openat2_in_root(dir[0] ? dir : "/", O_PATH | O_DIRECTORY);
-		if (parent < 0)
-			return -1;
-		int r;
-		if (last && resolve == RESOLVE_FILE) {
-			r = openat(parent, name, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0644);
-			if (r >= 0)
-				close(r);
-		} else {
-			r = mkdirat(parent, name, last ? mode : 0755);
-		}
-		if (r < 0 && errno == EEXIST) {
-			char target[PATH_MAX], next[PATH_MAX];
-			ssize_t n = readlinkat(parent, name, target, sizeof target - 1);
-			close(parent);
-			if (n < 0)
-				return -1;
-			target[n] = '\0';
-			const char *rest = saved == '\0' ? "" : buf + i + 1;
-			if (snprintf(next, sizeof next, "%s%s%s%s%s", target[0] == '/' ? "" : dir, target[0] == '/' ? "" : "/", target,
-				     *rest ? "/" : "", rest) >= (int)sizeof next)
-				return errno = ENAMETOOLONG, -1;
-			return open_in_root_at_depth(next, resolve, mode, depth + 1);
-		}
-		int err = errno;
+	strcpy(dir, path);
+	size_t len = strlen(dir);
+	while (len > 1 && dir[len - 1] == '/')
+		dir[--len] = '\0';
+	char *slash = strrchr(dir, '/');
+	const char *name = slash ? slash + 1 : dir;
+	if (!*name)
+		return errno = ENOENT, -1; /* the root itself is missing: nothing to make */
+	char namebuf[NAME_MAX + 1];
+	if (strlen(name) > NAME_MAX)
+		return errno = ENAMETOOLONG, -1;
+	strcpy(namebuf, name);
+	if (!slash)
+		strcpy(dir, "/");
+	else
+		slash[slash == dir] = '\0'; /* "/a" keeps "/", "/a/b" becomes "/a" */
+
+	int parent = open_in_root_at_depth(dir, RESOLVE_DIR, 0755, depth + 1);
+	if (parent < 0)
+		return -1;
+	if (!strcmp(namebuf, ".") || !strcmp(namebuf, "..")) { /* from a symlink's target: the parent made is enough */
 		close(parent);
-		if (r < 0)
-			return errno = err, -1;
-		buf[i] = saved;
+		return openat2_in_root(path, O_PATH);
 	}
+	int r;
+	if (resolve == RESOLVE_FILE) {
+		r = openat(parent, namebuf, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0644);
+		if (r >= 0)
+			close(r);
+	} else {
+		r = mkdirat(parent, namebuf, mode);
+	}
+	if (r < 0 && errno == EEXIST) {
+		char target[PATH_MAX], next[PATH_MAX];
+		ssize_t n = readlinkat(parent, namebuf, target, sizeof target - 1);
+		close(parent);
+		if (n < 0)
+			return -1;
+		target[n] = '\0';
+		int absolute = target[0] == '/';
+		if (snprintf(next, sizeof next, "%s%s%s", absolute ? "" : dir, absolute || !strcmp(dir, "/") ? "" : "/", target) >= (int)sizeof next)
+			return errno = ENAMETOOLONG, -1;
+		return open_in_root_at_depth(next, resolve, mode, depth + 1);
+	}
+	int err = errno;
+	close(parent);
+	if (r < 0)
+		return errno = err, -1;
 	return openat2_in_root(path, O_PATH);
 }
 
