@@ -361,6 +361,38 @@ test('a user namespace: root inside, uid 100000 outside', () => {
   assert.match(out, /Operation not permitted\nrc=1$/, 'mknod needs real root');
 });
 
+test("an rshared bind of a shared host folder, with an rshared root (the CRI's Bidirectional volume): mounts propagate both ways, as with runc", () => {
+  // The host side: a folder of the test's own, bound on itself and made shared (no host mount is touched).
+  const shared = join(dir, 'prop-shared');
+  mkdirSync(join(shared, 'from-host'), { recursive: true });
+  mkdirSync(join(shared, 'from-container'));
+  assert.is(spawnSync('mount', ['--bind', shared, shared]).status, 0);
+  const id = uniqueId('rshared');
+  try {
+    assert.is(spawnSync('mount', ['--make-shared', shared]).status, 0);
+    // What the host mounted, seen inside, written into what the container mounted, seen outside.
+    const script = 'mount -t tmpfs tmpfs /shared/from-container && cat /shared/from-host/mark > /shared/from-container/mark';
+    const b = makeBundle(join(dir, id), makeRootfs(join(dir, 'prop-rootfs')), ['sh', '-c', script], (c) => {
+      c.linux.rootfsPropagation = 'rshared';
+      c.mounts.push({ destination: '/shared', type: 'bind', source: shared, options: ['rbind', 'rshared', 'rw'] });
+      c.process.capabilities = Object.fromEntries(['bounding', 'effective', 'permitted'].map((k) => [k, ['CAP_SYS_ADMIN']]));
+    });
+    assert.is(berth(root, ['create', '--bundle', b, id]).status, 0);
+    // Made after the container's bind: only propagation brings it in.
+    assert.is(spawnSync('mount', ['-t', 'tmpfs', 'tmpfs', join(shared, 'from-host')]).status, 0);
+    writeFileSync(join(shared, 'from-host', 'mark'), 'from-host\n');
+    assert.is(berth(root, ['start', id]).status, 0);
+    const exited = spawnSync('sh', ['-c', `for i in $(seq 100); do [ -e ${join(shared, 'from-container', 'mark')} ] && exit 0; sleep 0.05; done; exit 1`]);
+    assert.is(exited.status, 0, "the container's mount reached the host");
+    assert.is(readFileSync(join(shared, 'from-container', 'mark'), 'utf8'), 'from-host\n', "and the host's reached the container");
+    assert.is(berth(root, ['delete', '--force', id]).status, 0);
+  } finally {
+    berth(root, ['delete', '--force', id]);
+    for (const m of mountsUnder(shared).reverse()) spawnSync('umount', ['-l', m]);
+    spawnSync('umount', ['-l', shared]);
+  }
+});
+
 test('a symlink in the rootfs cannot make a mount land outside it', () => {
   const evil = join(dir, 'evil-rootfs');
   makeRootfs(evil);

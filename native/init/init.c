@@ -407,17 +407,23 @@ static int reopen_root(void)
 
 static int do_pivot_root(void)
 {
-	if (fchdir(slots[SLOT_ROOT]) < 0)
+	/*
+	 * The old root is stacked on the new one by pivot_root(".", "."). mount(2) on "." means the
+	 * mount the cwd is on, not the one stacked over it: made a slave through an fd of the old root,
+	 * only the old root is, so its detach never reaches the host and the container's own mounts
+	 * keep their propagation (an rshared bind stays the host's peer).
+	 */
+	int old_root = open("/", O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+	if (old_root < 0)
 		return -1;
-	if (syscall(SYS_pivot_root, ".", ".") < 0)
-		return -1;
-	/* The old root is stacked on "."; make it a slave so its detach never reaches the host. */
-	if (mount(NULL, ".", NULL, MS_SLAVE | MS_REC, NULL) < 0)
-		return -1;
-	if (umount2(".", MNT_DETACH) < 0)
-		return -1;
-	if (chdir("/") < 0)
-		return -1;
+	int r = -1;
+	if (fchdir(slots[SLOT_ROOT]) == 0 && syscall(SYS_pivot_root, ".", ".") == 0 && fchdir(old_root) == 0 &&
+	    mount(NULL, ".", NULL, MS_SLAVE | MS_REC, NULL) == 0 && umount2(".", MNT_DETACH) == 0 && chdir("/") == 0)
+		r = 0;
+	int err = errno;
+	close(old_root);
+	if (r < 0)
+		return errno = err, -1;
 	return reopen_root();
 }
 
