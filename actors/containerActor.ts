@@ -79,7 +79,7 @@ function eventOf(req: ExistingRequest): ContainerEvent {
     case 'stop':
       return { type: 'STOP' };
     case 'kill':
-      return { type: 'KILL' };
+      return { type: 'KILL', all: req.all };
     case 'delete':
       return { type: 'DELETE', force: req.force };
     case 'exec':

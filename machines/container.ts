@@ -12,7 +12,8 @@ export type ContainerEvent =
   | { type: 'CREATE' }
   | { type: 'RESTORE' }
   | { type: 'START' }
-  | { type: 'KILL' }
+  /** A signal; with `all`, to every process in the container's cgroup, which a stopped container may still have. */
+  | { type: 'KILL'; all: boolean }
   /** A new process in the container (exec); in a paused one only when asked to ignore the pause. */
   | { type: 'EXEC'; ignorePaused: boolean }
   | { type: 'PAUSE' }
@@ -94,6 +95,7 @@ export const containerMachine = setup({
   guards: {
     forced: ({ event }) => event.type === 'DELETE' && event.force,
     ignoresPause: ({ event }) => event.type === 'EXEC' && event.ignorePaused,
+    toAll: ({ event }) => event.type === 'KILL' && event.all,
     stillRunning: ({ event }) => event.type === 'DONE' && event.stillRunning === true,
   },
 }).createMachine({
@@ -133,11 +135,14 @@ export const containerMachine = setup({
         resuming: busy('resume', '#container.running'),
       },
     },
+    // Its process is gone, but without a pid namespace of its own its children may not be: kill
+    // --all reaches them (runc's and crun's, which containerd's shim sends when the init exits).
     stopped: {
       initial: 'idle',
-      on: { DELETE: 'deleting', RESTART: '.restarting' },
+      on: { DELETE: 'deleting', RESTART: '.restarting', KILL: { guard: 'toAll', target: '.signalling' } },
       states: {
         idle: {},
+        signalling: busy('kill', 'idle'),
         restarting: busy('restart', '#container.running'),
       },
     },

@@ -139,6 +139,20 @@ export function cliLifecycleSuite(name: string, env: Record<string, string>) {
     waitUntil(() => procs().length === 0);
     assert.equal(procs(), []);
     ok(berth(root, ['delete', id2]), 'delete');
+
+    // Without a pid namespace of its own, the container's process can exit and leave its children:
+    // stopped, yet kill --all reaches them (containerd's shim sends it then), as runc and crun do.
+    const id3 = uniqueId('orphans');
+    const noPidNs = (c: Parameters<NonNullable<Parameters<typeof makeBundle>[3]>>[0]) => (c.linux.namespaces = c.linux.namespaces.filter((n) => n.type !== 'pid'));
+    ok(berth(root, ['run', '-d', '-b', bundle(id3, ['sh', '-c', 'sleep 30 & exit 0'], noPidNs), id3]), 'run');
+    const left = () => readFileSync(`/sys/fs/cgroup/pids/berth-${id3}/cgroup.procs`, 'utf8').trim().split('\n').filter(Boolean);
+    waitUntil(() => state(id3).status === 'stopped');
+    assert.is(left().length, 1, 'the sleep outlived it');
+    assert.is(berth(root, ['kill', id3, '9']).stderr.trim(), 'container not running');
+    ok(berth(root, ['kill', '--all', id3, '9']), 'kill --all of a stopped container');
+    waitUntil(() => left().length === 0);
+    assert.equal(left(), []);
+    ok(berth(root, ['delete', id3]), 'delete');
   });
 
   test('spec writes a config that runs; a second spec refuses to overwrite; features lists what berth does', () => {

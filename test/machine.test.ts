@@ -46,7 +46,7 @@ test('creating → created → running → stopped → deleted', () => {
 });
 
 test('running ⇄ paused, and kill keeps the state', () => {
-  const { calls, snap } = run([{ type: 'START' }, { type: 'PAUSE' }, { type: 'KILL' }, { type: 'RESUME' }]);
+  const { calls, snap } = run([{ type: 'START' }, { type: 'PAUSE' }, { type: 'KILL', all: false }, { type: 'RESUME' }]);
   assert.equal(calls, ['create', 'start', 'pause', 'kill', 'resume']);
   assert.is(statusOf(snap), 'running');
   assert.not.ok(runs(snap), 'settled: nothing under way');
@@ -101,12 +101,13 @@ test('update changes limits in created, running and paused, and keeps the state'
   assert.is(refusal('stopped', { type: 'UPDATE' }, 'x'), 'container not running');
 });
 
-test('a stopped container can only be deleted or restarted', () => {
+test('a stopped container can only be deleted, restarted, or signalled with --all (its processes beyond its own, when it had no pid namespace)', () => {
   const { snap } = run([{ type: 'EXITED' }]);
   assert.is(statusOf(snap), 'stopped');
-  for (const e of [{ type: 'START' }, { type: 'KILL' }, { type: 'PAUSE' }, { type: 'STOP' }, { type: 'UPDATE' }] as ContainerEvent[]) assert.not.ok(snap.can(e), e.type);
+  for (const e of [{ type: 'START' }, { type: 'KILL', all: false }, { type: 'PAUSE' }, { type: 'STOP' }, { type: 'UPDATE' }] as ContainerEvent[]) assert.not.ok(snap.can(e), e.type);
   assert.ok(snap.can({ type: 'DELETE', force: false }));
   assert.ok(snap.can({ type: 'RESTART' }));
+  assert.ok(snap.can({ type: 'KILL', all: true }));
 });
 
 test('a failed operation records its error and returns to where it was; the next one clears it', () => {
@@ -177,7 +178,7 @@ test('refusals read as runc words them', () => {
   assert.is(refusal('running', { type: 'START' }, 'x'), 'cannot start an already running container');
   assert.is(refusal('stopped', { type: 'START' }, 'x'), 'cannot start a container that has stopped');
   assert.is(refusal('running', { type: 'DELETE', force: false }, 'x'), 'cannot delete container x that is not stopped: running');
-  assert.is(refusal('stopped', { type: 'KILL' }, 'x'), 'container not running');
+  assert.is(refusal('stopped', { type: 'KILL', all: false }, 'x'), 'container not running');
   assert.is(refusal('running', { type: 'RESUME' }, 'x'), 'container not paused');
   assert.is(refusal('created', { type: 'PAUSE' }, 'x'), 'container not running');
 });

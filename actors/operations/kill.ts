@@ -1,4 +1,5 @@
-// kill: a signal to the container's process, or with --all to every process in its cgroup.
+// kill: a signal to the container's process, or with --all to every process in its cgroup (a
+// stopped container's too: its process is gone, but not always its children, as runc and crun do).
 // In a paused container a signal waits for resume, as in runc — except SIGKILL: frozen v1 tasks do
 // not die until thawed, so the cgroup is thawed after it (the killed processes run no user code).
 import { thaw } from '../../native/cgroups/freezer.js';
@@ -18,6 +19,7 @@ export function killContainer(ctx: OperationContext, { signal, all }: KillReques
   const state = requireState(ctx);
   const { cgroup, pidStartTime } = state.berth;
   if (all && cgroup) signalAll(cgroupPids(cgroup), signal);
-  else if (!signalProcess(state.pid, pidStartTime, signal)) throw new BerthError('container not running', 'state');
+  // --all without a cgroup has only the process to signal; gone, there is nothing to do (runc's answer).
+  else if (!signalProcess(state.pid, pidStartTime, signal) && !all) throw new BerthError('container not running', 'state');
   if (signal === signals.SIGKILL && state.status === 'paused' && cgroup) thaw(cgroup);
 }
