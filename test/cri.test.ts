@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { CriClient, ContainerState, mapOf, Mode } from './helpers/cri.js';
-import { berth, berthBin, cgroupsLeft, cleanupRoot, isRoot, makeRootfs, mountsUnder, tempDir } from './helpers/fixtures.js';
+import { berth, berthBin, cgroupsLeft, cleanupRoot, containerFolders, isRoot, makeRootfs, mountsUnder, tempDir } from './helpers/fixtures.js';
 import { runContainerdCleanup, stopContainerd } from './helpers/containerd.js';
 import { makeOciArchive } from './helpers/ociImage.js';
 import { sleepSync, waitUntil } from './helpers/wait.js';
@@ -186,7 +186,7 @@ test('a pod: sandbox on a CNI network, a container joining its namespaces by pat
   await cri.call('RemoveContainer', { containerId });
   await cri.call('StopPodSandbox', { podSandboxId });
   await cri.call('RemovePodSandbox', { podSandboxId });
-  assert.equal(readdirSync(root).filter((e) => e !== '@server'), [], 'no state folder of berth left');
+  assert.equal(containerFolders(root), [], 'no state folder of berth left');
   assert.equal(cgroupsLeft(join(cgroupParent, containerId)), []);
   assert.equal(cgroupsLeft(join(cgroupParent, podSandboxId)), []);
   assert.equal(mountsUnder(join(dir, 'state')).filter((m) => m.includes(podSandboxId) || m.includes(containerId)), [], 'no mount of the pod left');
@@ -239,7 +239,7 @@ test('streaming: exec with and without a terminal, and attach to a running conta
   await cri.call('RemoveContainer', { containerId });
   await cri.call('StopPodSandbox', { podSandboxId });
   await cri.call('RemovePodSandbox', { podSandboxId });
-  assert.equal(readdirSync(root).filter((e) => e !== '@server'), []);
+  assert.equal(containerFolders(root), []);
 });
 
 test("security contexts as the kubelet sends them: a container's user, groups, read-only root, capabilities, no_new_privs and the runtime's default seccomp profile; a privileged container in a privileged pod on the node's network; the node's pid and ipc namespaces, a pod's sysctl", async () => {
@@ -308,7 +308,7 @@ test("security contexts as the kubelet sends them: a container's user, groups, r
     await cri.call('StopPodSandbox', { podSandboxId: pod });
     await cri.call('RemovePodSandbox', { podSandboxId: pod });
   }
-  assert.equal(readdirSync(root).filter((e) => !e.startsWith('@server')), []);
+  assert.equal(containerFolders(root), []);
 });
 
 test('PortForward: a connection to a port of the pod reaches a container listening in the sandbox\'s network namespace', async () => {
@@ -330,7 +330,7 @@ test('PortForward: a connection to a port of the pod reaches a container listeni
   await cri.call('RemoveContainer', { containerId });
   await cri.call('StopPodSandbox', { podSandboxId });
   await cri.call('RemovePodSandbox', { podSandboxId });
-  assert.equal(readdirSync(root).filter((e) => !e.startsWith('@server')), []);
+  assert.equal(containerFolders(root), []);
 });
 
 if (enabled) test.run();

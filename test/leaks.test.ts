@@ -8,7 +8,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { berth, isRoot, makeBundle, ok, serverPid, uniqueId, workspace, zombieChildrenOf } from './helpers/fixtures.js';
+import { berth, containerFolders, isRoot, makeBundle, ok, serverPid, uniqueId, workspace, zombieChildrenOf } from './helpers/fixtures.js';
 import { sleepSync, waitUntil } from './helpers/wait.js';
 
 const test = suite('leaks');
@@ -30,7 +30,7 @@ function footprint(server: number) {
         return [];
       }
     }).length,
-    state: readdirSync(root).filter((e) => !e.startsWith('@server')).length,
+    state: containerFolders(root).length,
   };
 }
 

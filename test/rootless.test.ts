@@ -6,7 +6,7 @@ import { chmodSync, chownSync, closeSync, existsSync, mkdirSync, openSync, readd
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { berthBin, cgroupsLeft, isRoot, makeBundle, makeRootfs, mountsUnder, processesIn, tempDir, uniqueId } from './helpers/fixtures.js';
+import { berthBin, cgroupsLeft, containerFolders, isRoot, makeBundle, makeRootfs, mountsUnder, processesIn, tempDir, uniqueId } from './helpers/fixtures.js';
 import { waitUntil } from './helpers/wait.js';
 
 const test = suite('rootless');
@@ -243,7 +243,7 @@ test('rootless podman with berth as its runtime: run, run -d, exec, ps, stop, rm
     assert.match(podman(['ps', '--format', '{{.ID}} {{.Status}}']).stdout, new RegExp(`^${id.stdout.slice(0, 12)} Up `, 'm'));
     assert.is(podman(['stop', '-t', '1', id.stdout]).status, 0);
     assert.is(podman(['rm', id.stdout]).status, 0);
-    assert.equal(existsSync(userRoot) ? readdirSync(userRoot).filter((e) => !e.startsWith('@server')) : [], [], 'no berth state left');
+    assert.equal(containerFolders(userRoot), [], 'no berth state left');
   } finally {
     podman(['rm', '-af']);
     podman(['rmi', '-af']);

@@ -138,13 +138,18 @@ export function assertNothingLeft(root: string, id: string, dir: string): void {
   assert.equal(processesIn(dir), [], 'no process');
 }
 
+/** The containers' folders under the state root ROOT: berth's own (@server) aside. */
+export function containerFolders(root: string): string[] {
+  return existsSync(root) ? readdirSync(root).filter((d) => !d.startsWith('@')) : [];
+}
+
 /**
  * Remove every container under ROOT (delete -f through the CLI, which kills by recorded pid and
  * cgroup), then the folder itself. Used in after-hooks, so it runs even when a test failed.
  */
 export function cleanupRoot(root: string): void {
   if (!existsSync(root)) return;
-  for (const id of readdirSync(root).filter((d) => !d.startsWith('@server'))) berth(root, ['delete', '--force', id]);
+  for (const id of containerFolders(root)) berth(root, ['delete', '--force', id]);
   stopServer(root);
   rmSync(root, { recursive: true, force: true });
 }
