@@ -1,7 +1,7 @@
 // The programmatic API: `import { Runtime } from 'berth'`. Every call is a message (the same the CLI
 // sends) with a typed result; events — state changes and process exits — can be listened to or iterated.
 import { Coordinator } from './coordinator.js';
-import { InlineHost, PooledHost } from './hosts.js';
+import { InlineHost, PooledHost, SpillingHost } from './hosts.js';
 import type { LogOptions } from './log.js';
 import type { CheckpointOptions, CreateOptions, ExecOptions, Message, ProcessExit, RestoreOptions, ResultOf, RuntimeEvent } from './messages.js';
 import type { Resources } from '../native/spec/config.js';
@@ -11,8 +11,11 @@ import type { ProcessParent } from '../native/processParent.js';
 export interface RuntimeOptions {
   /** Where container state lives. Default /run/opencontainer/containers (a user's: $XDG_RUNTIME_DIR/berth). */
   root?: string;
-  /** 'pool' (default): container operations run on a pool of worker threads. 'inline': on this thread. */
-  host?: 'pool' | 'inline';
+  /**
+   * Where container operations run: 'spill' (default) on this thread while no other is under way,
+   * on a pool of worker threads when others are; 'pool' always on the pool; 'inline' on this thread.
+   */
+  host?: 'spill' | 'pool' | 'inline';
   /** Size of the worker pool. Default: the number of CPUs. */
   threads?: number;
   log?: LogOptions;
@@ -40,7 +43,7 @@ export class Runtime {
   constructor(opts: RuntimeOptions = {}) {
     this.coordinator = new Coordinator({
       root: opts.root ?? defaultRoot(),
-      host: opts.host === 'inline' ? new InlineHost() : new PooledHost(opts.threads),
+      host: opts.host === 'inline' ? new InlineHost() : opts.host === 'pool' ? new PooledHost(opts.threads) : new SpillingHost(opts.threads),
       log: opts.log ?? {},
       cgroupVersion: opts.cgroupVersion,
       noCgroup: opts.noCgroup,

@@ -130,7 +130,7 @@ export async function rate(total: number, parallel: number, run: (i: number) => 
 export function printLegend(tools: string[], cliPath?: string): void {
   const berth = berthCli === berthBin ? 'cli/berth' : berthCli;
   const what: Record<string, string> = {
-    api: "berth's Runtime API, warm, inside this benchmark's process (no process start per call)",
+    api: "berth's Runtime API, warm, inside this benchmark's process (no process start per call), on its default host (an operation alone on this thread, the ones beside it on the worker pool)",
     cli: `${berth}, one process per call (${cliPath ?? 'as built'}): the like-for-like line beside the anchors`,
     nosrv: `${berth} with BERTH_NO_SERVER=1 (= --no-server): the in-process path, a Node start per call`,
     runc: `the anchor runc (${version('runc')}), one CLI process per call`,

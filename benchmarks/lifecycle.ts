@@ -1,5 +1,5 @@
 // Container lifecycle, side by side: busybox `true` through create → start → wait → delete, by
-// berth's API (a warm worker pool in this process), by cli/berth, by runc and by crun (CLI
+// berth's API (warm in this process, on its default host), by cli/berth, by runc and by crun (CLI
 // processes) — sequentially and with P in flight — then the API with sleepers alive: create
 // latency with none and with each count, and this process's memory per live container.
 //

@@ -9,7 +9,7 @@ import { assertNothingLeft, isRoot, makeBundle, rejects, uniqueId, workspace, zo
 
 const test = suite('api');
 const { dir, root, rootfs } = workspace(test, () => rt.close());
-const rt = new Runtime({ root });
+const rt = new Runtime({ root, host: 'pool' }); // every operation on the pool (the default takes it for concurrent ones only)
 const events: RuntimeEvent[] = [];
 rt.on((e) => events.push(e));
 
