@@ -14,8 +14,11 @@ function crunFailure(bundle: string, root: string): string | null {
   return r.status === 0 ? null : r.stderr.trim();
 }
 
-/** Make crun work here for this run; BUNDLE's program must exit at once (crun runs it as a probe). */
-export async function prepareCrun(bundle: string, root: string): Promise<() => void> {
+/**
+ * Make crun work here for this run; BUNDLE's program must exit at once (crun runs it as a probe).
+ * The v1 hierarchy is mounted in a temp folder made in PARENT (a caller's own temp folder, say).
+ */
+export async function prepareCrun(bundle: string, root: string, parent = tmpdir()): Promise<() => void> {
   if (!existsSync(HYBRID_UNIFIED)) {
     const failure = crunFailure(bundle, root);
     if (failure) throw new Error(`crun does not run here: ${failure}`);
@@ -24,7 +27,7 @@ export async function prepareCrun(bundle: string, root: string): Promise<() => v
   // Mounted even when crun works at this moment: a v1 hugetlb hierarchy just unmounted (by the
   // previous benchmark) lingers a while and then hands hugetlb back to cgroup2 mid-run; mounting
   // it again keeps it. runc names a v1 hierarchy after its mount point's last component: "hugetlb".
-  const holder = mkdtempSync(join(tmpdir(), 'berth-bench-'));
+  const holder = mkdtempSync(join(parent, 'berth-bench-'));
   const mnt = join(holder, 'hugetlb');
   mkdirSync(mnt);
   execFileSync('mount', ['-t', 'cgroup', '-o', 'hugetlb', 'cgroup', mnt]);

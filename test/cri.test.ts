@@ -11,7 +11,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { CriClient, ContainerState, mapOf, Mode } from './helpers/cri.js';
 import { berth, berthBin, cgroupsLeft, cleanupRoot, containerFolders, isRoot, makeRootfs, mountsUnder, tempDir } from './helpers/fixtures.js';
-import { runContainerdCleanup, stopContainerd } from './helpers/containerd.js';
+import { criConfig, runContainerdCleanup, stopContainerd } from './helpers/containerd.js';
 import { makeOciArchive } from './helpers/ociImage.js';
 import { sleepSync, waitUntil } from './helpers/wait.js';
 
@@ -41,37 +41,8 @@ function writeConfig(): void {
   mkdirSync(cniConf);
   const bridge = { type: 'bridge', bridge: 'berth0', isGateway: true, ipMasq: false, ipam: { type: 'host-local', ranges: [[{ subnet: '10.88.77.0/24' }]], dataDir: join(dir, 'ipam') } };
   writeFileSync(join(cniConf, '10-berth.conflist'), JSON.stringify({ cniVersion: '0.4.0', name: network, plugins: [bridge, { type: 'loopback' }] }));
-  const cri = 'plugins."io.containerd.grpc.v1.cri"';
-  writeFileSync(
-    join(dir, 'config.toml'),
-    [
-      'version = 2',
-      `root = "${join(dir, 'root')}"`,
-      `state = "${join(dir, 'state')}"`,
-      `[grpc]\n  address = "${socket}"`,
-      `[ttrpc]\n  address = "${socket}.ttrpc"`,
-      `[debug]\n  address = "${join(dir, 'debug.sock')}"`,
-      `[${cri}]`,
-      `  sandbox_image = "${pause}"`,
-      '  stream_server_address = "127.0.0.1"',
-      '  stream_server_port = "0"',
-      '  enable_selinux = false',
-      '  disable_apparmor = true',
-      // No CAP_SYS_RESOURCE on these machines: a negative oom_score_adj (the pause container's -998) is out of reach.
-      '  restrict_oom_score_adj = true',
-      '  netns_mounts_under_state_dir = true',
-      `[${cri}.containerd]`,
-      '  default_runtime_name = "berth"',
-      `[${cri}.containerd.runtimes.berth]`,
-      '  runtime_type = "io.containerd.runc.v2"',
-      `[${cri}.containerd.runtimes.berth.options]`,
-      `  BinaryName = "${berthBin}"`,
-      `  Root = "${runtimeRoot}"`,
-      `[${cri}.cni]`,
-      `  bin_dir = "${CNI_BIN}"`,
-      `  conf_dir = "${cniConf}"`,
-    ].join('\n') + '\n',
-  );
+  const config = criConfig({ dir, socket, sandboxImage: pause, runtimes: { berth: { binary: berthBin, root: runtimeRoot } }, defaultRuntime: 'berth', cniBin: CNI_BIN, cniConf });
+  writeFileSync(join(dir, 'config.toml'), config);
 }
 
 test.before(async () => {

@@ -3,7 +3,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import type { Test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { closeSync, cpSync, existsSync, openSync, readlinkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, cpSync, existsSync, linkSync, openSync, readlinkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { defaultSpec } from '../../native/spec/defaults.js';
@@ -30,13 +30,17 @@ export function tempDir(prefix = 'berth-test-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
 
-/** A busybox rootfs at DIR (made once and shared read-only by the bundles of a test file). */
-export function makeRootfs(dir: string): string {
+/**
+ * A busybox rootfs at DIR (made once and shared read-only by the bundles of a test file). HARDLINKS:
+ * the applets as hard links, not symlinks (an image's: a file masked by a bind mount over /bin/ls then
+ * masks that name only, not /bin/busybox the symlink leads to).
+ */
+export function makeRootfs(dir: string, hardLinks = false): string {
   if (existsSync(join(dir, 'bin', 'busybox'))) return dir;
   for (const d of ['bin', 'proc', 'sys', 'dev', 'etc', 'tmp', 'root']) mkdirSync(join(dir, d), { recursive: true });
   cpSync(BUSYBOX, join(dir, 'bin', 'busybox'));
   const applets = execFileSync(BUSYBOX, ['--list'], { encoding: 'utf8' }).split('\n').filter((a) => a && a !== 'busybox');
-  for (const a of applets) symlinkSync('busybox', join(dir, 'bin', a));
+  for (const a of applets) hardLinks ? linkSync(join(dir, 'bin', 'busybox'), join(dir, 'bin', a)) : symlinkSync('busybox', join(dir, 'bin', a));
   writeFileSync(join(dir, 'etc', 'passwd'), 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n');
   writeFileSync(join(dir, 'etc', 'group'), 'root:x:0:\nnobody:x:65534:\n');
   return dir;
