@@ -209,8 +209,10 @@ async function operate(ctx: OperationContext, req: ExistingRequest): Promise<Ope
   try {
     unlock = exclusive(req.op) ? await lockFolder(ctx.dir) : null;
   } catch (e) {
-    if (isErrno(e, 'ENOENT')) throw new BerthError('container does not exist', 'not-found');
-    throw e;
+    if (!isErrno(e, 'ENOENT')) throw e;
+    // Nothing to delete is what delete --force asks for: runc and crun exit 0 (podman sends it after a failed create).
+    if (req.op === 'delete' && req.force) return { id: ctx.id, status: 'deleted', pid: 0 };
+    throw new BerthError('container does not exist', 'not-found');
   }
   try {
     ctx.state = readOrAbandoned(ctx, req);
