@@ -2,7 +2,7 @@
 // runtime. podman gets storage, run state and a cgroup parent of its own under a temp folder, and
 // berth a state root there too (podman passes no --root: its runtime is a one-line wrapper), so
 // nothing of the machine's podman or berth set-up is touched and everything is removed afterwards.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { suite } from 'uvu';
@@ -22,10 +22,12 @@ const runtime = join(dir, 'berth-runtime');
 // podman's bridge would leave its netns mount and firewall rules on the host, and tests none of berth.
 const runFlags = ['--ulimit', 'nproc=1000:1000', '--ulimit', 'nofile=1024:1024', '--network', 'none'];
 
-function podman(args: string[], input?: string) {
+/** podman with ARGS; in the network namespace NETNS (a path) when given. */
+function podman(args: string[], input?: string, netns?: string) {
+  const podmanArgs = ['--root', join(dir, 'storage'), '--runroot', join(dir, 'run'), '--tmpdir', join(dir, 'tmp'), '--network-config-dir', join(dir, 'net'), '--runtime', runtime, '--cgroup-manager', 'cgroupfs', '--events-backend', 'none', ...args];
   const r = spawnSync(
-    'podman',
-    ['--root', join(dir, 'storage'), '--runroot', join(dir, 'run'), '--tmpdir', join(dir, 'tmp'), '--network-config-dir', join(dir, 'net'), '--runtime', runtime, '--cgroup-manager', 'cgroupfs', '--events-backend', 'none', ...args],
+    netns ? 'nsenter' : 'podman',
+    netns ? [`--net=${netns}`, 'podman', ...podmanArgs] : podmanArgs,
     // containers.conf: the pod's infra container gets no --ulimit of its own, so the defaults go there.
     // PATH: podman checks `criu --version` itself (at least 3.11) before it asks the runtime to checkpoint.
     { encoding: 'utf8', input, timeout: 60_000, env: { ...process.env, CONTAINERS_CONF: join(dir, 'containers.conf'), PATH: `${join(dir, 'bin')}:${process.env.PATH}` } },
@@ -213,6 +215,30 @@ test('podman container checkpoint and restore, in place and into a new container
   assert.is(imported.status, 0, imported.stderr);
   assert.ok(waitUntil(() => count('from-export') > 3), 'the new container goes on from the checkpoint');
   assert.is(podman(['rm', '--force', '--time', '0', 'from-export']).status, 0);
+});
+
+test("podman's bridge network, from a network namespace of the test's own (the bridge and its firewall rules stay in it): the container's address and route, its gateway, a published port", () => {
+  const holder = spawn('unshare', ['--net', 'sleep', '600'], { stdio: 'ignore' });
+  const netns = `/proc/${holder.pid}/ns/net`;
+  try {
+    assert.ok(waitUntil(() => existsSync(netns) && readlinkSync(netns) !== readlinkSync('/proc/self/ns/net')), 'the namespace is made');
+    assert.is(spawnSync('nsenter', [`--net=${netns}`, 'ip', 'link', 'set', 'lo', 'up']).status, 0);
+    const inside = podman(['run', '--rm', '--network', 'bridge', '--cgroup-parent', `/${cgroupParent}`, 'localhost/berth-busybox:test', 'sh', '-c', 'ip -4 -o addr show eth0; ip route | grep default; ping -c 1 -W 2 "$(ip route | awk "/default/ {print \\$3}")" >/dev/null && echo gateway'], undefined, netns);
+    assert.is(inside.status, 0, inside.stderr);
+    assert.match(inside.stdout, /eth0\s+inet 10\.88\.\d+\.\d+\/16[\s\S]*default via 10\.88\.0\.1 dev eth0[\s\S]*\ngateway$/);
+    const web = podman(['run', '-d', '--network', 'bridge', '-p', '18080:8080', '--cgroup-parent', `/${cgroupParent}`, 'localhost/berth-busybox:test', 'sh', '-c', 'mkdir -p /www && echo served > /www/index.html && httpd -f -p 8080 -h /www'], undefined, netns);
+    assert.is(web.status, 0, web.stderr);
+    try {
+      let page = '';
+      // (busybox-static's wget crashes on this host; its nc does not resolve names)
+      const get = () => spawnSync('nsenter', [`--net=${netns}`, 'busybox', 'nc', '-w', '2', '127.0.0.1', '18080'], { input: 'GET / HTTP/1.0\r\n\r\n', encoding: 'utf8' }).stdout;
+      assert.ok(waitUntil(() => (page = get()).endsWith('\r\n\r\nserved\n')), `the published port answers: ${page}`);
+    } finally {
+      assert.is(podman(['rm', '--force', '--time', '0', web.stdout], undefined, netns).status, 0);
+    }
+  } finally {
+    holder.kill('SIGKILL');
+  }
 });
 
 test('podman pod: a container joins the infra container\'s uts, ipc and network namespaces by path; top and stats', () => {
