@@ -1,4 +1,4 @@
-// pause, resume, update, ps, stats and events through the API (on the worker pool): typed results,
+// pause, resume, update, ps, stats and events through the API (on its default host): typed results,
 // state events, stats and oom events on the runtime's event stream, and errors with their kind.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -7,6 +7,7 @@ import * as assert from 'uvu/assert';
 import { Runtime, type RuntimeEvent } from '../actors/runtime.js';
 import type { Config } from '../native/spec/config.js';
 import { isRoot, makeBundle, rejects, uniqueId, workspace } from './helpers/fixtures.js';
+import { waitUntil } from './helpers/wait.js';
 
 const test = suite('api: operations on running containers');
 const { dir, root, rootfs } = workspace(test, () => rt.close());
@@ -42,8 +43,9 @@ test('update returns the recorded resources; ps lists the cgroup’s pids; stats
   assert.is(readFileSync(`/sys/fs/cgroup/pids/berth-${id}/pids.max`, 'utf8').trim(), '25');
   await rejects(rt.update(id, { devices: [{ allow: true, access: 'rwm' }] }), 'invalid', 'linux.resources.devices: update cannot change device rules: they stay as the container was created with');
 
-  const procs = readFileSync(`/sys/fs/cgroup/pids/berth-${id}/cgroup.procs`, 'utf8').trim().split('\n').map(Number).sort((a, b) => a - b);
-  assert.equal(await rt.ps(id), { id, pids: procs });
+  const cgroupProcs = () => readFileSync(`/sys/fs/cgroup/pids/berth-${id}/cgroup.procs`, 'utf8').trim().split('\n').map(Number).sort((a, b) => a - b);
+  assert.ok(waitUntil(() => cgroupProcs().length === 2), 'sh has started its sleep'); // run returns once sh runs, maybe before its fork
+  assert.equal(await rt.ps(id), { id, pids: cgroupProcs() });
   const stats = await rt.stats(id);
   assert.equal(stats.pids, { current: 2, limit: 25 });
   assert.is(stats.cpu.usage.total, Number(readFileSync(`/sys/fs/cgroup/cpuacct/berth-${id}/cpuacct.usage`, 'utf8')));
