@@ -137,6 +137,29 @@ static int openat2_in_root(const char *path, uint64_t flags)
  * but does not resolve is a dangling symlink: what it points at is made instead, inside the root,
  * and the walk goes on there. PATH is normalised by the plan (no "." or ".." components).
  */
+/* PATH's parent folder into DIR (PATH_MAX) and its last component into NAME (NAME_MAX + 1). */
+static int split_parent(const char *path, char *dir, char *name)
+{
+	if (strlen(path) >= PATH_MAX)
+		return errno = ENAMETOOLONG, -1;
+	strcpy(dir, path);
+	size_t len = strlen(dir);
+	while (len > 1 && dir[len - 1] == '/')
+		dir[--len] = '\0';
+	char *slash = strrchr(dir, '/');
+	const char *last = slash ? slash + 1 : dir;
+	if (!*last)
+		return errno = ENOENT, -1; /* the root: it has no parent */
+	if (strlen(last) > NAME_MAX)
+		return errno = ENAMETOOLONG, -1;
+	strcpy(name, last);
+	if (!slash)
+		strcpy(dir, "/");
+	else
+		slash[slash == dir] = '\0'; /* "/a" keeps "/", "/a/b" becomes "/a" */
+	return 0;
+}
+
 static int open_in_root_at_depth(const char *path, int resolve, mode_t mode, int depth)
 {
 	int fd = openat2_in_root(path, O_PATH);
@@ -145,26 +168,9 @@ static int open_in_root_at_depth(const char *path, int resolve, mode_t mode, int
 	if (depth > 40)
 		return errno = ELOOP, -1;
 
-	char dir[PATH_MAX];
-	if (strlen(path) >= sizeof dir)
-		return errno = ENAMETOOLONG, -1;
-	strcpy(dir, path);
-	size_t len = strlen(dir);
-	while (len > 1 && dir[len - 1] == '/')
-		dir[--len] = '\0';
-	char *slash = strrchr(dir, '/');
-	const char *name = slash ? slash + 1 : dir;
-	if (!*name)
-		return errno = ENOENT, -1; /* the root itself is missing: nothing to make */
-	char namebuf[NAME_MAX + 1];
-	if (strlen(name) > NAME_MAX)
-		return errno = ENAMETOOLONG, -1;
-	strcpy(namebuf, name);
-	if (!slash)
-		strcpy(dir, "/");
-	else
-		slash[slash == dir] = '\0'; /* "/a" keeps "/", "/a/b" becomes "/a" */
-
+	char dir[PATH_MAX], namebuf[NAME_MAX + 1];
+	if (split_parent(path, dir, namebuf) < 0)
+		return -1;
 	int parent = open_in_root_at_depth(dir, RESOLVE_DIR, 0755, depth + 1);
 	if (parent < 0)
 		return -1;
@@ -207,18 +213,10 @@ static int open_in_root(const char *path, int resolve, mode_t mode)
 /* The parent directory of PATH inside the root (created), and its last component. */
 static int open_parent_in_root(const char *path, const char **name)
 {
-	static char dir[PATH_MAX];
-	if (strlen(path) >= sizeof dir)
-		return errno = ENAMETOOLONG, -1;
-	strcpy(dir, path);
-	char *slash = strrchr(dir, '/');
-	*name = path + (slash ? (size_t)(slash - dir) + 1 : 0);
-	if (!slash)
-		strcpy(dir, "/");
-	else if (slash == dir)
-		dir[1] = '\0';
-	else
-		*slash = '\0';
+	static char dir[PATH_MAX], last[NAME_MAX + 1];
+	if (split_parent(path, dir, last) < 0)
+		return -1;
+	*name = last;
 	return open_in_root(dir, RESOLVE_DIR, 0755);
 }
 
