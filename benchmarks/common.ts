@@ -6,23 +6,30 @@ import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { berthBin, serverPid, stopServer } from '../test/helpers/fixtures.js';
 
+/** The word after --NAME on the command line, if it is there. */
+export function stringArg(name: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1] : undefined;
+}
+
 /** The number after --NAME on the command line, else DFLT. */
 export function numberArg(name: string, dflt: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : dflt;
+  const v = stringArg(name);
+  return v === undefined ? dflt : Number(v);
 }
 
 /** The numbers after --NAME, comma-separated, else DFLT. */
 export function numbersArg(name: string, dflt: number[]): number[] {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1]!.split(',').map(Number) : dflt;
+  return stringArg(name)?.split(',').map(Number) ?? dflt;
 }
 
 /** The tools --only names (comma-separated), else ALL. */
 export function onlyArg(all: string[]): string[] {
-  const i = process.argv.indexOf('--only');
-  return i > 0 ? process.argv[i + 1]!.split(',').filter((t) => all.includes(t)) : all;
+  return stringArg('only')?.split(',').filter((t) => all.includes(t)) ?? all;
 }
+
+/** Where TOOL is on PATH ('' when it is not). */
+export const which = (tool: string) => spawnSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).stdout.trim();
 
 /** runc 1.1 and crun 1.8 know runtime-spec versions up to 1.0.x only: every tool gets the same config with this one. */
 export const anchorVersion = (c: { ociVersion: string }) => (c.ociVersion = '1.0.2');

@@ -8,8 +8,8 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cgroupsLeft, makeBundle, makeRootfs, mountsUnder } from '../test/helpers/fixtures.js';
-import { anchorVersion, berthCli, berthEnv, berthPath, cleanup, interleave, numberArg, onlyArg, printLegend, printMeasure, runTool, timed } from './common.js';
+import { cgroupsLeft, makeBundle, makeRootfs, mountsUnder, removeCgroupTree } from '../test/helpers/fixtures.js';
+import { anchorVersion, berthCli, berthEnv, berthPath, cleanup, interleave, numberArg, onlyArg, printLegend, printMeasure, runTool, timed, which } from './common.js';
 import { prepareCrun } from './crun.js';
 
 const runs = numberArg('runs', 20);
@@ -29,7 +29,7 @@ for (const r of Object.values(roots)) mkdirSync(r, { recursive: true });
  */
 function wrapper(tool: string): string {
   const name = tool === 'cli' ? 'berth' : tool;
-  const bin = tool === 'cli' ? berthCli : spawnSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).stdout.trim();
+  const bin = tool === 'cli' ? berthCli : which(tool);
   const env = tool === 'cli' ? Object.entries(berthEnv).map(([k, v]) => `${k}=${v} `).join('') : '';
   const path = join(dir, 'runtimes', name, name);
   mkdirSync(join(dir, 'runtimes', name), { recursive: true });
@@ -78,5 +78,5 @@ try {
   restoreCrun();
   await cleanup(dir, roots);
   // conmon puts itself in <parent>/conmon: remove the tree, deepest first.
-  for (const c of cgroupsLeft(cgroupParent)) spawnSync('find', [c, '-depth', '-type', 'd', '-exec', 'rmdir', '{}', '+']);
+  for (const c of cgroupsLeft(cgroupParent)) removeCgroupTree(c);
 }

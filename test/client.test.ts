@@ -2,12 +2,12 @@
 // runtime. podman gets storage, run state and a cgroup parent of its own under a temp folder, and
 // berth a state root there too (podman passes no --root: its runtime is a one-line wrapper), so
 // nothing of the machine's podman or berth set-up is touched and everything is removed afterwards.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { berth, berthBin, cgroupsLeft, isRoot, makeRootfs, mountsUnder, stopServer, tempDir, testCriu } from './helpers/fixtures.js';
+import { berth, berthBin, cgroupsLeft, isRoot, makeRootfs, mountsUnder, networkNamespace, removeCgroupTree, stopServer, tempDir, testCriu } from './helpers/fixtures.js';
 import { counterScript, countIn } from './helpers/counter.js';
 import { sleepSync, waitUntil } from './helpers/wait.js';
 
@@ -65,7 +65,7 @@ test.after(() => {
   for (const m of mountsUnder(dir).reverse()) spawnSync('umount', ['-l', m]);
   rmSync(dir, { recursive: true, force: true });
   // conmon puts itself in <parent>/conmon: remove the tree, deepest first.
-  for (const c of cgroupsLeft(cgroupParent)) spawnSync('sh', ['-c', 'find "$1" -depth -type d -exec rmdir {} +', 'sh', c]);
+  for (const c of cgroupsLeft(cgroupParent)) removeCgroupTree(c);
 });
 
 test('podman run --rm: output, exit status, the container’s own hostname and pid 1', () => {
@@ -218,11 +218,9 @@ test('podman container checkpoint and restore, in place and into a new container
 });
 
 test("podman's bridge network, from a network namespace of the test's own (the bridge and its firewall rules stay in it): the container's address and route, its gateway, a published port", () => {
-  const holder = spawn('unshare', ['--net', 'sleep', '600'], { stdio: 'ignore' });
-  const netns = `/proc/${holder.pid}/ns/net`;
+  const holder = networkNamespace();
+  const netns = holder.path;
   try {
-    assert.ok(waitUntil(() => existsSync(netns) && readlinkSync(netns) !== readlinkSync('/proc/self/ns/net')), 'the namespace is made');
-    assert.is(spawnSync('nsenter', [`--net=${netns}`, 'ip', 'link', 'set', 'lo', 'up']).status, 0);
     const inside = podman(['run', '--rm', '--network', 'bridge', '--cgroup-parent', `/${cgroupParent}`, 'localhost/berth-busybox:test', 'sh', '-c', 'ip -4 -o addr show eth0; ip route | grep default; ping -c 1 -W 2 "$(ip route | awk "/default/ {print \\$3}")" >/dev/null && echo gateway'], undefined, netns);
     assert.is(inside.status, 0, inside.stderr);
     assert.match(inside.stdout, /eth0\s+inet 10\.88\.\d+\.\d+\/16[\s\S]*default via 10\.88\.0\.1 dev eth0[\s\S]*\ngateway$/);
@@ -237,7 +235,7 @@ test("podman's bridge network, from a network namespace of the test's own (the b
       assert.is(podman(['rm', '--force', '--time', '0', web.stdout], undefined, netns).status, 0);
     }
   } finally {
-    holder.kill('SIGKILL');
+    holder.end();
   }
 });
 

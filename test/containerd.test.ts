@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { berth, berthBin, cgroupsLeft, cleanupRoot, isRoot, makeRootfs, mountsUnder, tempDir } from './helpers/fixtures.js';
+import { berth, berthBin, cgroupsLeft, cleanupRoot, isRoot, makeRootfs, mountsUnder, removeCgroupTree, tempDir } from './helpers/fixtures.js';
 import { runContainerdCleanup, stopContainerd } from './helpers/containerd.js';
 import { makeOciArchive } from './helpers/ociImage.js';
 import { waitUntil } from './helpers/wait.js';
@@ -65,7 +65,7 @@ test.after(() => {
   cleanupRoot(root);
   for (const m of mountsUnder(dir).reverse()) spawnSync('umount', ['-l', m]);
   rmSync(dir, { recursive: true, force: true });
-  for (const c of cgroupsLeft(namespace)) spawnSync('sh', ['-c', 'find "$1" -depth -type d -exec rmdir {} +', 'sh', c]);
+  for (const c of cgroupsLeft(namespace)) removeCgroupTree(c);
   removeRunContainerd();
 });
 

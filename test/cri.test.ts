@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { CriClient, ContainerState, mapOf, Mode } from './helpers/cri.js';
-import { berth, berthBin, cgroupsLeft, cleanupRoot, containerFolders, isRoot, makeRootfs, mountsUnder, tempDir } from './helpers/fixtures.js';
+import { berth, berthBin, cgroupsLeft, cleanupRoot, containerFolders, isRoot, makeRootfs, mountsUnder, removeCgroupTree, tempDir } from './helpers/fixtures.js';
 import { criConfig, runContainerdCleanup, stopContainerd } from './helpers/containerd.js';
 import { makeOciArchive } from './helpers/ociImage.js';
 import { sleepSync, waitUntil } from './helpers/wait.js';
@@ -70,7 +70,7 @@ test.after(() => {
   cleanupRoot(root);
   for (const m of mountsUnder(dir).reverse()) spawnSync('umount', ['-l', m]);
   rmSync(dir, { recursive: true, force: true });
-  for (const c of cgroupsLeft(cgroupParent)) spawnSync('sh', ['-c', 'find "$1" -depth -type d -exec rmdir {} +', 'sh', c]);
+  for (const c of cgroupsLeft(cgroupParent)) removeCgroupTree(c);
   if (existsSync(cniResults)) for (const f of readdirSync(cniResults).filter((f) => [...sandboxes].some((id) => f.includes(id)))) rmSync(join(cniResults, f));
   removeRunContainerd();
 });

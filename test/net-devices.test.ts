@@ -2,20 +2,20 @@
 // permanent global addresses, and up. The "host" is a network namespace of the test's own, kept by a
 // sleeping process (no mount of it anywhere), with veth pairs in it; berth runs in it through
 // nsenter, and so does the server its first call starts.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { ConfigWithProcess as Config } from '../native/spec/config.js';
-import { assertNothingLeft, berth, isRoot, makeBundle, ok, stopServer, testCriu, uniqueId, workspace } from './helpers/fixtures.js';
+import { assertNothingLeft, berth, isRoot, makeBundle, networkNamespace, ok, stopServer, testCriu, uniqueId, workspace, type NetworkNamespace } from './helpers/fixtures.js';
 
 const test = suite('network devices');
-let keeper: ChildProcess | undefined;
+let keeper: NetworkNamespace | undefined;
 const { dir, root, rootfs } = workspace(test, () => {
   // The server first: it lives in the test's namespace. Then the namespace, with whatever is in it.
   stopServer(root);
-  if (keeper?.pid) process.kill(keeper.pid, 'SIGKILL');
+  keeper?.end();
 });
 let netns = '';
 
@@ -42,16 +42,8 @@ function run(script: string, patch: (c: Config) => void) {
 
 test.before(() => {
   if (!isRoot) return;
-  keeper = spawn('unshare', ['--net', 'sleep', '3600'], { stdio: 'ignore' });
-  for (let i = 0; i < 200 && !netns; i++) {
-    const path = `/proc/${keeper.pid}/ns/net`;
-    // unshare has made the namespace once its ns file is no longer the test's own.
-    const r = spawnSync('readlink', [path, '/proc/self/ns/net'], { encoding: 'utf8' }).stdout.split('\n');
-    if (r[0] && r[0] !== r[1]) netns = path;
-    else spawnSync('sleep', ['0.01']);
-  }
-  assert.ok(netns, 'a network namespace for the test');
-  ip('link', 'set', 'lo', 'up'); // CRIU's check binds to it
+  keeper = networkNamespace(); // lo up: CRIU's check binds to it
+  netns = keeper.path;
 });
 
 test('moved in with its permanent global addresses, renamed, up; a host-scope address stays behind', () => {

@@ -11,7 +11,7 @@ import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_pr
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { criConfig, runContainerdCleanup, stopContainerd } from '../helpers/containerd.js';
-import { berth, berthBin, cleanupRoot, mountsUnder, projectRoot, tempDir } from '../helpers/fixtures.js';
+import { berth, berthBin, cleanupRoot, mountsUnder, networkNamespace, projectRoot, removeCgroupTree, tempDir, type NetworkNamespace } from '../helpers/fixtures.js';
 import { waitUntil } from '../helpers/wait.js';
 import { buildImages } from './images.js';
 
@@ -55,27 +55,6 @@ function shmSegments(): { id: string; size: number; cpid: number; nattch: number
     .map((f) => ({ id: f[1]!, size: Number(f[3]), cpid: Number(f[4]), nattch: Number(f[6]) }));
 }
 
-/** Everything in each cgroup below TOP (deepest first) killed, then the folders removed; what is left. */
-function removeCgroupTree(top: string): boolean {
-  const tree: string[] = [];
-  const walk = (d: string) => {
-    for (const e of readdirSync(d, { withFileTypes: true })) if (e.isDirectory()) walk(join(d, e.name));
-    tree.push(d);
-  };
-  walk(top);
-  for (const d of tree) {
-    for (const pid of readFileSync(join(d, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean)) {
-      try {
-        process.kill(Number(pid), 'SIGKILL');
-      } catch {
-        // gone meanwhile
-      }
-    }
-  }
-  for (const d of tree) waitUntil(() => spawnSync('rmdir', [d]).status === 0 || !existsSync(d), 5000);
-  return !existsSync(top);
-}
-
 function killAndWait(child: ChildProcess | null): boolean {
   if (!child?.pid || child.exitCode !== null || child.signalCode !== null) return false;
   child.kill('SIGTERM');
@@ -115,7 +94,7 @@ export function startEnvironment(runtimes: Record<string, string>, logs: string)
   const socket = join(dir, 'containerd.sock');
   const network = `berth-critest-${process.pid}`;
   const roots = Object.fromEntries(Object.keys(runtimes).map((r) => [r, join(dir, 'runtime-root', r)]));
-  let holder: ChildProcess | null = null;
+  let holder: NetworkNamespace | null = null;
   let registry: ChildProcess | null = null;
   let containerd: ChildProcess | null = null;
   const ctr = (args: string[]) => spawnSync('ctr', ['--address', socket, '--namespace', 'k8s.io', ...args], { encoding: 'utf8', timeout: 60_000 });
@@ -137,7 +116,7 @@ export function startEnvironment(runtimes: Record<string, string>, logs: string)
       return true;
     });
     step('stopped the registry', () => killAndWait(registry));
-    step("stopped the network namespace's holder", () => killAndWait(holder));
+    step("stopped the network namespace's holder", () => holder?.end() ?? false);
     if (roots.berth) step("removed berth's containers and stopped its server", () => (cleanupRoot(join(roots.berth!, 'k8s.io')), true));
     for (const c of k8sCgroups().filter((c) => !cgroupsBefore.has(c))) step(`removed cgroup ${c}`, () => removeCgroupTree(c) || `could not remove cgroup ${c}`);
     for (const m of mountsUnder(dir).reverse()) step(`unmounted ${m}`, () => spawnSync('umount', ['-l', m]).status === 0 || `could not unmount ${m}`);
@@ -194,10 +173,8 @@ export function startEnvironment(runtimes: Record<string, string>, logs: string)
         mirrors: { hosts: MIRRORED, endpoint: `http://127.0.0.1:${REGISTRY_PORT}` },
       }),
     );
-    // unshare without --fork and sh's exec: the pid is the holder's; nsenter without --fork execs too.
-    holder = spawn('unshare', ['--net', '--', 'sh', '-c', 'ip link set lo up && exec sleep infinity'], { stdio: 'ignore' });
-    const netns = `/proc/${holder.pid}/ns/net`;
-    if (!waitUntil(() => spawnSync('nsenter', [`--net=${netns}`, 'ip', 'link', 'show', 'lo'], { encoding: 'utf8' }).stdout.includes('UP'), 5000)) throw new Error('the network namespace did not come up');
+    holder = networkNamespace();
+    const netns = holder.path;
     const inNetns = (cmd: string, args: string[], log: string) => {
       const fd = logTo(log);
       try {

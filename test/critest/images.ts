@@ -15,9 +15,8 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, copyFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { createHash } from 'node:crypto';
 import { makeRootfs } from '../helpers/fixtures.js';
-import { blobWriter, PATH_ENV, writeImage, type ImageConfig, type Layer } from '../helpers/ociImage.js';
+import { blobWriter, PATH_ENV, sha256, writeImage, type ImageConfig, type Layer } from '../helpers/ociImage.js';
 
 /** The binaries the images are made of besides /bin/busybox. */
 export interface StandIns {
@@ -88,7 +87,7 @@ export function buildImages(store: string, work: string, bins: StandIns): Regist
     fill(dir);
     const tar = execFileSync('tar', ['--sort=name', '--owner=0', '--group=0', '--numeric-owner', '--mtime=@1500000000', '--format=posix',
       '--pax-option=exthdr.name=%d/PaxHeaders/%f,delete=atime,delete=ctime', '-C', dir, '-cf', '-', '.'], { maxBuffer: 1 << 28 });
-    return { descriptor: blob(gzipSync(tar), 'application/vnd.oci.image.layer.v1.tar+gzip'), diffId: `sha256:${createHash('sha256').update(tar).digest('hex')}` };
+    return { descriptor: blob(gzipSync(tar), 'application/vnd.oci.image.layer.v1.tar+gzip'), diffId: `sha256:${sha256(tar)}` };
   };
   const put = (dir: string, path: string, from: string, mode = 0o755) => {
     mkdirSync(dirname(join(dir, path)), { recursive: true });

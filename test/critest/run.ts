@@ -8,18 +8,13 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { anchorVersion, onlyArg } from '../../benchmarks/common.js';
+import { anchorVersion, onlyArg, stringArg, which } from '../../benchmarks/common.js';
 import { prepareCrun } from '../../benchmarks/crun.js';
 import { berthBin, isRoot, makeBundle, makeRootfs } from '../helpers/fixtures.js';
 import { startEnvironment, type Environment } from './environment.js';
 
 type Status = 'pass' | 'FAIL' | 'skip';
 
-const arg = (name: string) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1] : undefined;
-};
-const which = (tool: string) => spawnSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).stdout.trim();
 
 /** Every [It] spec of a JUnit report and how it ended. */
 export function specsOf(junit: string): Map<string, Status> {
@@ -73,7 +68,7 @@ async function main(): Promise<number> {
   const missing = only.filter((r) => !all[r]);
   if (missing.length) return (console.log(`critest: not installed: ${missing.join(', ')}`), 2);
   const runtimes = Object.fromEntries(only.map((r) => [r, all[r]!]));
-  const results = arg('results') ? resolve(arg('results')!) : mkdtempSync(join(tmpdir(), 'berth-critest-results-'));
+  const results = stringArg('results') ? resolve(stringArg('results')!) : mkdtempSync(join(tmpdir(), 'berth-critest-results-'));
   mkdirSync(results, { recursive: true });
   const version = spawnSync(critestBin, ['--version'], { encoding: 'utf8' }).stdout.split('\n')[0]!.trim(); // a go test binary: then PASS
   console.log(`# ${version}, containerd ${spawnSync('containerd', ['--version'], { encoding: 'utf8' }).stdout.trim().split(' ')[2]}, offline; results in ${results}`);
@@ -99,7 +94,7 @@ async function main(): Promise<number> {
         restoreCrun = await prepareCrun(probe, join(env.dir, 'crun-probe-root'), env.dir);
       }
       const started = Date.now();
-      const code = await critest(critestBin, env, handler, results, arg('focus'), running);
+      const code = await critest(critestBin, env, handler, results, stringArg('focus'), running);
       const xml = join(results, `${handler}.xml`);
       const specs = existsSync(xml) ? specsOf(readFileSync(xml, 'utf8')) : new Map<string, Status>();
       outcome.set(handler, specs);
@@ -113,7 +108,7 @@ async function main(): Promise<number> {
   }
   const names = ['runc', 'crun', 'berth'].filter((r) => outcome.has(r));
   // A focused run: the specs it left out (skipped by every runtime) are not listed.
-  const focused = arg('focus') !== undefined;
+  const focused = stringArg('focus') !== undefined;
   const lines = table(names, outcome, focused);
   console.log(lines.join('\n'));
   writeFileSync(join(results, 'summary.md'), `# ${version}\n\n${lines.join('\n')}\n`);

@@ -1,6 +1,6 @@
 // Fixtures for tests that run real containers: a busybox-static rootfs, bundles, a state root of
 // their own under a temp folder, and a cleanup that removes what a test left even when it failed.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import type { Test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { closeSync, cpSync, existsSync, linkSync, openSync, readlinkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -9,6 +9,7 @@ import { join, resolve } from 'node:path';
 import { defaultSpec } from '../../native/spec/defaults.js';
 import type { ConfigWithProcess } from '../../native/spec/config.js';
 import { BerthError } from '../../native/errors.js';
+import { waitUntil } from './wait.js';
 
 export const isRoot = process.getuid?.() === 0;
 export const projectRoot = resolve(import.meta.dirname, '..', '..', '..');
@@ -92,6 +93,54 @@ export function mountsUnder(path: string): string[] {
     .split('\n')
     .map((l) => l.split(' ')[4] ?? '')
     .filter((m) => m === path || m.startsWith(path + '/'));
+}
+
+/** Every process in the cgroup TOP and those below it killed, then the folders removed, deepest first; whether TOP is gone. */
+export function removeCgroupTree(top: string): boolean {
+  const tree: string[] = [];
+  const walk = (d: string) => {
+    for (const e of readdirSync(d, { withFileTypes: true })) if (e.isDirectory()) walk(join(d, e.name));
+    tree.push(d);
+  };
+  walk(top);
+  for (const d of tree) {
+    for (const pid of readFileSync(join(d, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean)) {
+      try {
+        process.kill(Number(pid), 'SIGKILL');
+      } catch {
+        // gone meanwhile
+      }
+    }
+  }
+  for (const d of tree) waitUntil(() => spawnSync('rmdir', [d]).status === 0 || !existsSync(d), 5000);
+  return !existsSync(top);
+}
+
+/** A network namespace of the test's own: its path, kept by a sleeping process, with lo up. */
+export interface NetworkNamespace {
+  path: string;
+  /** Kill its holder (the namespace goes with it, unless something else holds it); false if it had ended. */
+  end(): boolean;
+}
+
+export function networkNamespace(): NetworkNamespace {
+  // unshare without --fork, then sh's exec: the holder keeps the pid it was spawned with.
+  const holder = spawn('unshare', ['--net', '--', 'sh', '-c', 'ip link set lo up && exec sleep infinity'], { stdio: 'ignore' });
+  const path = `/proc/${holder.pid}/ns/net`;
+  const end = () => holder.exitCode === null && holder.signalCode === null && holder.kill('SIGKILL');
+  // Up once it is not this process's namespace (until unshare runs it is) and its lo is up.
+  const up = () => {
+    try {
+      return readlinkSync(path) !== readlinkSync('/proc/self/ns/net') && spawnSync('nsenter', [`--net=${path}`, 'ip', 'link', 'show', 'lo'], { encoding: 'utf8' }).stdout.includes(',UP');
+    } catch {
+      return false; // not there yet
+    }
+  };
+  if (!waitUntil(up, 5000)) {
+    end();
+    throw new Error('a network namespace for the test: it did not come up');
+  }
+  return { path, end };
 }
 
 /** cgroup folders for ID's default cgroupsPath left in any hierarchy. */

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-const sha256 = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
+export const sha256 = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
 
 export interface Descriptor {
   mediaType: string;
