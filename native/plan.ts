@@ -115,40 +115,42 @@ const ArgType = {
  * u32 op, u32 argc, and per arg u32 type, u32 length, bytes.
  */
 export function encodePlan(plan: Plan): Buffer {
-  const parts: Buffer[] = [];
-  const u32 = (n: number) => {
-    const b = Buffer.alloc(4);
-    b.writeUInt32LE(n >>> 0);
-    parts.push(b);
-  };
+  // Sized first, then written into one buffer: the plan runs to hundreds of arguments.
+  let size = 12;
   for (const s of plan) {
-    u32(Op[s.op]);
-    u32(s.args.length);
+    size += 8;
+    for (const a of s.args) size += 8 + (typeof a === 'string' ? Buffer.byteLength(a) + 1 : Buffer.isBuffer(a) ? a.length : 8);
+  }
+  const buf = Buffer.allocUnsafe(size);
+  buf.writeUInt32LE(MAGIC, 0);
+  buf.writeUInt32LE(size, 4);
+  buf.writeUInt32LE(plan.length, 8);
+  let at = 12;
+  for (const s of plan) {
+    at = buf.writeUInt32LE(Op[s.op], at);
+    at = buf.writeUInt32LE(s.args.length, at);
     for (const a of s.args) {
-      let type: number;
-      let bytes: Buffer;
       if (typeof a === 'string') {
-        type = ArgType.STR;
-        bytes = Buffer.from(a + '\0', 'utf8');
+        const length = Buffer.byteLength(a) + 1;
+        at = buf.writeUInt32LE(ArgType.STR, at);
+        at = buf.writeUInt32LE(length, at);
+        at += buf.write(a, at, 'utf8');
+        at = buf.writeUInt8(0, at);
       } else if (Buffer.isBuffer(a)) {
-        type = ArgType.BYTES;
-        bytes = a;
+        at = buf.writeUInt32LE(ArgType.BYTES, at);
+        at = buf.writeUInt32LE(a.length, at);
+        at += a.copy(buf, at);
       } else {
-        type = ArgType.INT;
-        bytes = Buffer.alloc(8);
-        bytes.writeBigInt64LE(BigInt.asIntN(64, BigInt(a)));
+        at = buf.writeUInt32LE(ArgType.INT, at);
+        at = buf.writeUInt32LE(8, at);
+        if (typeof a === 'number' && Number.isSafeInteger(a)) {
+          const high = Math.floor(a / 0x1_0000_0000); // two's complement halves, without a BigInt per number
+          at = buf.writeInt32LE(high, buf.writeUInt32LE(a - high * 0x1_0000_0000, at));
+        } else at = buf.writeBigInt64LE(BigInt.asIntN(64, BigInt(a)), at);
       }
-      u32(type);
-      u32(bytes.length);
-      parts.push(bytes);
     }
   }
-  const body = Buffer.concat(parts);
-  const head = Buffer.alloc(12);
-  head.writeUInt32LE(MAGIC, 0);
-  head.writeUInt32LE(12 + body.length, 4);
-  head.writeUInt32LE(plan.length, 8);
-  return Buffer.concat([head, body]);
+  return buf;
 }
 
 /** The C header berth-init is compiled with: one source of truth for codes shared by both sides. */

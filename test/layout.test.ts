@@ -66,4 +66,16 @@ test('the plan wire format: header, ops, typed args', () => {
   assert.ok(cHeader().includes('#define OP_SETHOSTNAME 12'));
 });
 
+test('the plan wire format: integers as i64 LE, strings by their UTF-8 length', () => {
+  const ints = [1000, -1, 2 ** 40 + 7, -(2 ** 33), 2n ** 63n - 1n, 2n ** 64n - 1n];
+  const buf = encodePlan([step('SETHOSTNAME', 'h', 'bøx'), step('SETUID', 'u', ...ints)]);
+  assert.is(buf.readUInt32LE(4), buf.length);
+  assert.is(buf.readUInt32LE(24), 5); // "bøx" and its NUL
+  assert.is(buf.toString('utf8', 28, 33), 'bøx\0');
+  const first = 33 + 8; // the second step's op and argc
+  const read = ints.map((_, i) => (assert.is(buf.readUInt32LE(first + i * 16 + 4), 8), buf.readBigInt64LE(first + i * 16 + 8)));
+  assert.equal(read, [1000n, -1n, 2n ** 40n + 7n, -(2n ** 33n), 2n ** 63n - 1n, -1n]);
+  assert.is(first + ints.length * 16, buf.length);
+});
+
 test.run();
