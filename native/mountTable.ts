@@ -19,12 +19,14 @@ export function mountTable(): string {
   return text;
 }
 
+let points: { of: string; list: string[] } | undefined;
+
 /** Mount points strictly below PATH in this mount namespace, deepest first. */
 export function mountsBelow(path: string): string[] {
-  const decode = (p: string) => p.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
-  return mountTable()
-    .split('\n')
-    .map((l) => decode(l.split(' ')[4] ?? ''))
-    .filter((m) => m.startsWith(path + '/'))
-    .sort((a, b) => b.length - a.length);
+  const table = mountTable();
+  if (points?.of !== table) {
+    const decode = (p: string) => p.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
+    points = { of: table, list: table.split('\n').map((l) => decode(l.split(' ')[4] ?? '')) };
+  }
+  return points.list.filter((m) => m.startsWith(path + '/')).sort((a, b) => b.length - a.length);
 }

@@ -27,8 +27,8 @@ function defaultVersion(v1: V1Hierarchy[], unified: string | null): 1 | 2 {
   return unified ? 2 : 1;
 }
 
-/** Parse /proc/self/mountinfo text into the cgroup layout. Pure. */
-export function parseLayout(mountinfo: string, prefer?: 1 | 2): CgroupLayout {
+/** The cgroup mounts in /proc/self/mountinfo text. Pure. */
+function parseMounts(mountinfo: string): Omit<CgroupLayout, 'version'> {
   const v1: V1Hierarchy[] = [];
   let unified: string | null = null;
   // A hierarchy mounted again (a container's /sys/fs/cgroup in the host's mount namespace) keeps
@@ -47,19 +47,31 @@ export function parseLayout(mountinfo: string, prefer?: 1 | 2): CgroupLayout {
       v1.push({ mountPoint, controllers });
     }
   }
+  return { v1, unified };
+}
+
+function withVersion({ v1, unified }: Omit<CgroupLayout, 'version'>, prefer?: 1 | 2): CgroupLayout {
   const version = prefer ?? defaultVersion(v1, unified);
   if (version === 2 && !unified) throw new Error('cgroup v2 requested but no cgroup2 file system is mounted');
   if (version === 1 && v1.length === 0) throw new Error('cgroup v1 requested but no v1 hierarchy is mounted');
   return { version, v1, unified };
 }
 
-let cached: { mountinfo: string; prefer?: 1 | 2; layout: CgroupLayout } | undefined;
+/** Parse /proc/self/mountinfo text into the cgroup layout. Pure. */
+export function parseLayout(mountinfo: string, prefer?: 1 | 2): CgroupLayout {
+  return withVersion(parseMounts(mountinfo), prefer);
+}
+
+/** The layout of each version asked for, while the mount table is the one they were parsed from. */
+let cached: { mountinfo: string; mounts: Omit<CgroupLayout, 'version'>; byPrefer: Map<1 | 2 | undefined, CgroupLayout> } | undefined;
 
 /** This host's layout as mounted now: a long-lived berth server sees hierarchies come and go (parsed again only then). */
 export function hostLayout(prefer?: 1 | 2): CgroupLayout {
   const mountinfo = mountTable();
-  if (cached?.mountinfo !== mountinfo || cached.prefer !== prefer) cached = { mountinfo, prefer, layout: parseLayout(mountinfo, prefer) };
-  return cached.layout;
+  if (cached?.mountinfo !== mountinfo) cached = { mountinfo, mounts: parseMounts(mountinfo), byPrefer: new Map() };
+  let layout = cached.byPrefer.get(prefer);
+  if (!layout) cached.byPrefer.set(prefer, (layout = withVersion(cached.mounts, prefer)));
+  return layout;
 }
 
 /** The cgroup of this process in each hierarchy: `memory` → `/process_api/x`, `` (v2) → `/`. Pure. */
