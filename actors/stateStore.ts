@@ -1,6 +1,6 @@
 // The container's state folder: <root>/<id>/ with state.json (OCI state + berth's own data), the
 // config.json the container was created from, and the start fifo. Readable by anyone at any time:
-// writes go to a temp file and are renamed over.
+// writes go to a temp file that is then swapped in.
 import { closeSync, constants, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, rmdirSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Status } from '../machines/container.js';
@@ -9,6 +9,7 @@ import type { KeptNamespaces } from '../native/keptNamespaces.js';
 import { BerthError, errnoName, errnoText, isErrno } from '../native/errors.js';
 import { isFrozen } from '../native/cgroups/freezer.js';
 import { inInitialUserNamespace, isAlive } from '../native/procfs.js';
+import { exchangePaths } from '../native/syscalls.js';
 import type { Config } from '../native/spec/config.js';
 
 /** The runtime-spec version berth implements and reports. */
@@ -78,7 +79,7 @@ const stateFile = (dir: string) => join(dir, 'state.json');
 const configFile = (dir: string) => join(dir, 'config.json');
 
 /**
- * Nothing but NUL bytes, or nothing: what a machine crash can leave of a file renamed over before
+ * Nothing but NUL bytes, or nothing: what a machine crash can leave of a file swapped in before
  * its data reached the disk (see writeAtomic). Never a write of berth's, which is whole or absent.
  */
 const LOST = /^\0*$/;
@@ -103,9 +104,9 @@ export function readState(root: string, id: string): StateFile {
 }
 
 /**
- * Write a file so that readers see the old or the new content, never a part: a temp file renamed
- * over. Not fsynced. A berth killed at any point loses nothing (written data is the kernel's, and
- * the rename is atomic); only a crash of the machine can, and it takes every container process,
+ * Write a file so that readers see the old or the new content, never a part: a temp file swapped
+ * in. Not fsynced. A berth killed at any point loses nothing (written data is the kernel's, and
+ * the swap is atomic); only a crash of the machine can, and it takes every container process,
  * cgroup, mount and kept namespace with it — on most hosts the state root (/run) too. What the
  * files could then have protected no longer exists, and a state.json left empty is read as no
  * state (readState). An fsync per write cost 0.3–1 ms on this VM's ext4, four times a lifecycle.
@@ -120,7 +121,11 @@ export function writeAtomic(path: string, content: string): void {
     } finally {
       closeSync(fd);
     }
-    renameSync(tmp, path);
+    // Swapped in rather than renamed over: ext4 starts the writeback of a file renamed over
+    // another (auto_da_alloc), 170 µs a write on this VM against 13 for the swap and the unlink
+    // of the old content. The first write, with nothing to swap with, is a rename.
+    if (exchangePaths(tmp, path)) rmSync(tmp, { force: true });
+    else renameSync(tmp, path);
   } catch (e) {
     rmSync(tmp, { force: true });
     throw cannot('write', path, e);

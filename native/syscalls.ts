@@ -24,6 +24,7 @@ const c = {
   pipe2: libc.func('int pipe2(_Out_ int *fds, int flags)'),
   eventfd: libc.func('int eventfd(unsigned int initval, int flags)'),
   read: libc.func('long read(int fd, _Out_ uint8_t *buf, size_t count)'),
+  renameat2: libc.func('int renameat2(int olddirfd, const char *oldpath, int newdirfd, const char *newpath, unsigned int flags)'),
 };
 
 function check(call: string, r: number | bigint, path?: string): number {
@@ -57,6 +58,20 @@ const MS_REC = 0x4000;
 /** Bind SOURCE, and the mounts below it, on TARGET, in berth's own mount namespace. */
 export function bindMount(source: string, target: string): void {
   check('mount', c.mount(source, target, null, MS_BIND | MS_REC, null), `${source} on ${target}`);
+}
+
+const AT_FDCWD = -100;
+const RENAME_EXCHANGE = 2;
+
+/**
+ * Swap what paths A and B name, atomically (renameat2's RENAME_EXCHANGE). False when B does not
+ * exist or the file system cannot (ENOENT, EINVAL): then a rename is the caller's way.
+ */
+export function exchangePaths(a: string, b: string): boolean {
+  if (c.renameat2(AT_FDCWD, a, AT_FDCWD, b, RENAME_EXCHANGE) === 0) return true;
+  const errno = koffi.errno();
+  if (errno === 2 /* ENOENT */ || errno === 22 /* EINVAL */ || errno === 38 /* ENOSYS */) return false;
+  throw new SyscallError('renameat2', errno, `${a} and ${b}`);
 }
 
 export function mkfifo(path: string, mode: number): void {
@@ -347,7 +362,6 @@ export function deviceProgramFd(id: number, what: string): number {
   return bpf('PROG_GET_FD_BY_ID', (a) => a.writeUInt32LE(id, 0), what).r;
 }
 
-const AT_FDCWD = -100;
 const AT_EMPTY_PATH = 0x1000;
 const AT_RECURSIVE = 0x8000;
 const OPEN_TREE_CLONE = 1;
