@@ -1,7 +1,8 @@
 // Container lifecycle, side by side: busybox `true` through create → start → wait → delete, by
 // berth's API (warm in this process, on its default host), by cli/berth, by runc and by crun (CLI
 // processes) — sequentially and with P in flight — then the API with sleepers alive: create
-// latency with none and with each count, and this process's memory per live container.
+// latency with none and with each count, and this process's memory per live container; then the
+// same create latencies for crun with its own sleepers alive, where what is the kernel's shows.
 //
 //   node --expose-gc build/benchmarks/lifecycle.js [--runs N] [--rounds R] [--parallel P] [--batch B]
 //        [--sleepers 1000[,10000]] [--only api,cli,runc,crun]
@@ -50,16 +51,45 @@ async function main(rt: Runtime) {
   printMeasure('sequential', 'ms/lifecycle', seq, { api: { of: 'crun', max: 1 } });
   printMeasure(`parallel${parallel}`, 'containers/s', par, { api: { of: 'crun', min: 2 } });
 
-  if (only.includes('api')) await withSleepers(rt);
+  if (!only.includes('api')) return;
+  console.log(`# with sleepers alive (busybox sleep, started ${parallel} at a time; one tool's at a time): create latency, median of ${runs} creates of true${global.gc ? '' : ' (no --expose-gc: RSS not collected first)'}; the API's memory`);
+  await withSleepers(apiTool(rt));
+  if (only.includes('crun')) await withSleepers(crunTool);
 }
 
+/**
+ * What the sleepers phase does with a tool: create a container of `true` (not started), run a
+ * sleeper detached, delete either. The API's, and crun's CLI beside it: whether create slows with
+ * many containers alive for a reason of berth's or of the kernel's shows in both.
+ */
+interface SleeperTool {
+  name: string;
+  create(id: string): Promise<unknown>;
+  runSleeper(id: string): Promise<unknown>;
+  remove(id: string): Promise<unknown>;
+}
+
+const apiTool = (rt: Runtime): SleeperTool => ({
+  name: 'api',
+  create: (id) => rt.create({ id, bundle, stdio: 'ignore' }),
+  runSleeper: (id) => rt.run({ id, bundle: sleeper, stdio: 'ignore', detach: true }),
+  remove: (id) => rt.delete(id, { force: true }),
+});
+
+const crunTool: SleeperTool = {
+  name: 'crun',
+  create: (id) => cli('crun', roots.crun!, ['create', '--bundle', bundle, id], true),
+  runSleeper: (id) => cli('crun', roots.crun!, ['run', '--detach', '--bundle', sleeper, id], true),
+  remove: (id) => cli('crun', roots.crun!, ['delete', '--force', id]),
+};
+
 /** Milliseconds of each of RUNS creates (of `true`, not started), one at a time; each is deleted untimed. */
-async function creates(rt: Runtime, tag: string): Promise<number[]> {
+async function creates(tool: SleeperTool, tag: string): Promise<number[]> {
   const ms: number[] = [];
   for (let i = 0; i < runs; i++) {
     const id = `create-${tag}-${i}`;
-    ms.push(await timed(() => rt.create({ id, bundle, stdio: 'ignore' })));
-    await rt.delete(id, { force: true });
+    ms.push(await timed(() => tool.create(id)));
+    await tool.remove(id);
   }
   return ms;
 }
@@ -73,10 +103,10 @@ function rssHeld(): number {
 }
 
 /** Start sleepers until N are ALIVE, PARALLEL at a time; throws the first failure once its batch has settled. */
-async function startSleepers(rt: Runtime, alive: string[], n: number): Promise<void> {
+async function startSleepers(tool: SleeperTool, alive: string[], n: number): Promise<void> {
   for (let k = alive.length; k < n; k += parallel) {
     const ids = Array.from({ length: Math.min(parallel, n - k) }, (_, i) => `sleeper-${k + i}`);
-    const settled = await Promise.allSettled(ids.map((id) => rt.run({ id, bundle: sleeper, stdio: 'ignore', detach: true })));
+    const settled = await Promise.allSettled(ids.map((id) => tool.runSleeper(id)));
     settled.forEach((r, i) => r.status === 'fulfilled' && alive.push(ids[i]!));
     const failed = settled.find((r) => r.status === 'rejected');
     if (failed) throw failed.reason;
@@ -84,19 +114,21 @@ async function startSleepers(rt: Runtime, alive: string[], n: number): Promise<v
 }
 
 /**
- * Create latency with no container alive, then with each count of sleepers alive, then with none
- * again (so drift shows); the memory each live sleeper holds in this process (RSS with them up
- * minus before, judged) and the peak while they were being started (shown). Each count's lines are
- * printed as soon as it is measured: a failure at a larger count leaves the smaller one's.
+ * Create latency with no container of TOOL's alive, then with each count of its sleepers alive,
+ * then with none again (so drift shows). For the API also the memory each live sleeper holds in
+ * this process (RSS with them up minus before, judged) and the peak while they were being started
+ * (shown). Each count's lines are printed as soon as it is measured: a failure at a larger count
+ * leaves the smaller one's.
  */
-async function withSleepers(rt: Runtime) {
+async function withSleepers(tool: SleeperTool) {
   const ms = (x: number) => `${x.toFixed(1).padStart(7)} ms           `;
   const mb = (b: number) => (b / 2 ** 20).toFixed(0);
-  console.log(`# api with sleepers alive (busybox sleep, started ${parallel} at a time): create latency, median of ${runs} creates of true, and this process's memory${global.gc ? '' : ' (no --expose-gc: RSS not collected first)'}`);
+  const api = tool.name === 'api';
+  const line = (what: string, text: string) => console.log(`${what.padEnd(10)} ${tool.name.padEnd(5)} ${text}`);
   // The phases before leave cgroups being released by the kernel's workers for a while: warm up first.
-  await creates(rt, 'warm-up');
-  const none = median(await creates(rt, 'none-before'));
-  console.log(`create     api   ${ms(none)} none alive`);
+  await creates(tool, 'warm-up');
+  const none = median(await creates(tool, 'none-before'));
+  line('create', `${ms(none)} none alive`);
   const idle = rssHeld();
   let peak = idle;
   const sampler = setInterval(() => (peak = Math.max(peak, rssNow())), 20);
@@ -105,23 +137,24 @@ async function withSleepers(rt: Runtime) {
     for (const n of sleepers) {
       const started = performance.now();
       try {
-        await startSleepers(rt, alive, n);
+        await startSleepers(tool, alive, n);
       } catch (e) {
-        console.log(`sleepers   api   could not start more than ${alive.length} of ${n}: ${(e as Error).message}`);
+        line('sleepers', `could not start more than ${alive.length} of ${n}: ${(e as Error).message}`);
         break;
       }
       const startS = (performance.now() - started) / 1000;
       const held = rssHeld();
       const perMb = (held - idle) / n / 2 ** 20;
-      const latency = median(await creates(rt, `with-${n}`));
-      console.log(`create     api   ${ms(latency)} ${n} sleepers alive: ${(latency / none).toFixed(2)}× the time with none ${targetText(latency / none, { of: 'none', max: 1.1 }, '×')}`);
-      console.log(`memory     api   ${perMb.toFixed(3).padStart(7)} MB/container  ${n} sleepers alive (started in ${startS.toFixed(0)} s): RSS ${mb(idle)} → ${mb(held)} MB, peak ${mb(peak)} MB ${targetText(perMb, { of: '', max: 0.2 }, ' MB')}`);
+      const latency = median(await creates(tool, `with-${n}`));
+      const ratio = `${n} sleepers alive: ${(latency / none).toFixed(2)}× the time with none`;
+      line('create', `${ms(latency)} ${api ? `${ratio} ${targetText(latency / none, { of: 'none', max: 1.1 }, '×')}` : `${ratio} (started in ${startS.toFixed(0)} s)`}`);
+      if (api) line('memory', `${perMb.toFixed(3).padStart(7)} MB/container  ${n} sleepers alive (started in ${startS.toFixed(0)} s): RSS ${mb(idle)} → ${mb(held)} MB, peak ${mb(peak)} MB ${targetText(perMb, { of: '', max: 0.2 }, ' MB')}`);
     }
   } finally {
     clearInterval(sampler);
-    for (let i = 0; i < alive.length; i += parallel) await Promise.allSettled(alive.slice(i, i + parallel).map((id) => rt.delete(id, { force: true })));
+    for (let i = 0; i < alive.length; i += parallel) await Promise.allSettled(alive.slice(i, i + parallel).map((id) => tool.remove(id)));
   }
-  console.log(`create     api   ${ms(median(await creates(rt, 'none-after')))} none alive again, after the sleepers (drift check)`);
+  line('create', `${ms(median(await creates(tool, 'none-after')))} none alive again, after the sleepers (drift check)`);
 }
 
 const restoreCrun = only.includes('crun') ? await prepareCrun(bundle, roots.crun!) : () => {};
