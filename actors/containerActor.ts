@@ -271,15 +271,22 @@ export interface OperationServices {
   parent?: ProcessParent;
 }
 
+/** Operations under way on this thread (a worker's, or the coordinator's for an inline host). */
+let underWay = 0;
+const alone = () => underWay === 1;
+
 /** Run one operation. Never throws: the outcome carries the error. */
 export async function performOperation(req: OperationRequest, services: OperationServices): Promise<Outcome> {
+  underWay++;
   try {
     validateId(req.id);
-    const ctx: OperationContext = { root: req.root, id: req.id, dir: containerDir(req.root, req.id), log: createLogger(req.log), state: null, hooks: services.hooks, parent: services.parent ?? thisProcess };
+    const ctx: OperationContext = { root: req.root, id: req.id, dir: containerDir(req.root, req.id), log: createLogger(req.log), state: null, hooks: services.hooks, parent: services.parent ?? thisProcess, alone };
     const result = await perform(ctx, req);
     return { ok: true, result };
   } catch (e) {
     const kind = e instanceof BerthError ? e.kind : 'failed';
     return { ok: false, error: { message: e instanceof Error ? e.message : String(e), kind } };
+  } finally {
+    underWay--;
   }
 }

@@ -212,7 +212,7 @@ export class Coordinator {
     validateId(msg.id);
     const dir = containerDir(this.opts.root, msg.id);
     const { type: _, ...create } = msg;
-    const { plan, cgroupDirs } = prepareCreate({ root: this.opts.root, id: msg.id, dir, log: createLogger(this.opts.log), state: null, hooks: this.hooks, parent: thisProcess }, { ...create, cgroupVersion: this.opts.cgroupVersion, noCgroup: this.opts.noCgroup });
+    const { plan, cgroupDirs } = prepareCreate({ root: this.opts.root, id: msg.id, dir, log: createLogger(this.opts.log), state: null, hooks: this.hooks, parent: thisProcess, alone: () => true }, { ...create, cgroupVersion: this.opts.cgroupVersion, noCgroup: this.opts.noCgroup });
     const show = (a: unknown) => (typeof a === 'string' ? JSON.stringify(a) : typeof a === 'bigint' ? `0x${a.toString(16)}` : Buffer.isBuffer(a) ? `<${a.length} bytes>` : String(a));
     return { id: msg.id, stateDir: dir, cgroupDirs, steps: plan.map((s) => ({ op: s.op, what: s.what, args: s.args.map(show) })) };
   }

@@ -25,7 +25,7 @@ const made: CgroupRecord[] = [];
 async function makeCgroup(version: 1 | 2, name: string): Promise<CgroupRecord> {
   const record = planCgroup(layouts[version], cgroupDirs(layouts[version], `/berth-test-${process.pid}-${name}`, new Map()));
   made.push(record);
-  await createCgroup(record);
+  await createCgroup(record, false);
   return record;
 }
 
@@ -39,7 +39,7 @@ test.after.each(async () => {
       }
     }
     waitUntil(() => cgroupPids(record).length === 0);
-    await removeCgroup(record);
+    await removeCgroup(record, false);
   }
 });
 
@@ -56,24 +56,26 @@ function shIn(dirs: string[], script: string) {
   return spawnSync(BUSYBOX, ['sh', '-c', `${join}${script}`], { encoding: 'utf8', timeout: 20_000 });
 }
 
-test('v1: what a create made is what its delete removes: a missing parent too, never a directory that was there', async () => {
+test('v1: what a create made is what its delete removes: a missing parent too, never a directory that was there; in place (alone) and on the pool alike', async () => {
   const layout = layouts[1];
-  const parent = `/berth-test-${process.pid}-parent`;
-  const nested = planCgroup(layout, cgroupDirs(layout, `${parent}/a`, new Map()));
-  assert.equal(nested.created, nested.paths, 'recorded before anything is made: each path itself');
-  made.push(nested);
-  await createCgroup(nested);
-  assert.equal(nested.created, nested.paths.map((p) => p.slice(0, -'/a'.length)), 'the topmost made: the missing parent');
-  const sibling = planCgroup(layout, cgroupDirs(layout, `${parent}/b`, new Map()));
-  await createCgroup(sibling);
-  assert.equal(sibling.created, sibling.paths, 'the parent was there: only the leaf');
-  const again = planCgroup(layout, cgroupDirs(layout, `${parent}/b`, new Map()));
-  await createCgroup(again);
-  assert.equal(again.created, again.paths.map(() => null), 'all there: nothing made');
-  await removeCgroup(again);
-  assert.ok(sibling.paths.every((p) => existsSync(p)), 'what was there stays');
-  await removeCgroup(sibling);
-  assert.ok(sibling.paths.every((p) => !existsSync(p)) && nested.paths.every((p) => existsSync(p)));
+  for (const alone of [true, false]) {
+    const parent = `/berth-test-${process.pid}-parent-${alone ? 'alone' : 'pool'}`;
+    const nested = planCgroup(layout, cgroupDirs(layout, `${parent}/a`, new Map()));
+    assert.equal(nested.created, nested.paths, 'recorded before anything is made: each path itself');
+    made.push(nested);
+    await createCgroup(nested, alone);
+    assert.equal(nested.created, nested.paths.map((p) => p.slice(0, -'/a'.length)), 'the topmost made: the missing parent');
+    const sibling = planCgroup(layout, cgroupDirs(layout, `${parent}/b`, new Map()));
+    await createCgroup(sibling, alone);
+    assert.equal(sibling.created, sibling.paths, 'the parent was there: only the leaf');
+    const again = planCgroup(layout, cgroupDirs(layout, `${parent}/b`, new Map()));
+    await createCgroup(again, alone);
+    assert.equal(again.created, again.paths.map(() => null), 'all there: nothing made');
+    await removeCgroup(again, alone);
+    assert.ok(sibling.paths.every((p) => existsSync(p)), 'what was there stays');
+    await removeCgroup(sibling, alone);
+    assert.ok(sibling.paths.every((p) => !existsSync(p)) && nested.paths.every((p) => existsSync(p)));
+  }
 });
 
 test('v1: every field this host has, read back', async () => {

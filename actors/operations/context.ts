@@ -19,6 +19,11 @@ export interface OperationContext {
   hooks: HookClient;
   /** Whose children the container's processes (and CRIU's restored ones) become. */
   parent: ProcessParent;
+  /**
+   * No other operation is under way on this thread: a system call that waits for a kernel lock may
+   * then wait in place, which is cheaper than a hop to libuv's pool and back (see createCgroup).
+   */
+  alone(): boolean;
 }
 
 /** Record the state on disk (atomically) and in the context. */

@@ -179,8 +179,8 @@ export function recordNewContainer(ctx: OperationContext, prepared: ReturnType<t
 }
 
 /** Make the recorded container's cgroup, with the limits in. */
-export async function makeCgroup(prepared: ReturnType<typeof prepareBundle>, state: StateFile): Promise<void> {
-  await createCgroup(state.berth.cgroup!);
+export async function makeCgroup(ctx: OperationContext, prepared: ReturnType<typeof prepareBundle>, state: StateFile): Promise<void> {
+  await createCgroup(state.berth.cgroup!, ctx.alone());
   applyResources(state.berth.cgroup!, prepared.cgroupWrites, prepared.layout);
   faultPoint('create.cgroup');
 }
@@ -191,7 +191,7 @@ export async function makeCgroup(prepared: ReturnType<typeof prepareBundle>, sta
  */
 export async function undoNewContainer(ctx: OperationContext, state: StateFile, op: string, failure: unknown): Promise<void> {
   try {
-    await teardown(ctx.dir, state);
+    await teardown(ctx, state);
     if (state.pid) await ctx.parent.reap(state.pid); // killed by teardown; a child no reaper knows of
   } catch (undo) {
     if (failure instanceof Error) failure.message += `; undoing the ${op} failed too: ${(undo as Error).message}`;
@@ -214,7 +214,7 @@ export async function createContainer(ctx: OperationContext, req: CreateRequest,
     mkfifo(fifoPath(ctx.dir), 0o600);
     recordNewContainer(ctx, prepared, state);
     // Made (on libuv's pool) while berth-init starts; its plan, which joins the cgroup first, waits for it.
-    cgroup = makeCgroup(prepared, state);
+    cgroup = makeCgroup(ctx, prepared, state);
     cgroup.catch(() => {}); // seen by runInit, or by the undo below
     route = openConsole(config.process?.terminal ?? false, req);
     const pid = await runInit({

@@ -8,6 +8,6 @@ import { teardown } from './teardown.js';
 export async function deleteContainer(ctx: OperationContext): Promise<void> {
   const state = requireState(ctx);
   const poststop = readConfig(ctx.dir).hooks?.poststop;
-  await teardown(ctx.dir, state);
+  await teardown(ctx, state);
   await runHooks(ctx, 'poststop', poststop, state);
 }

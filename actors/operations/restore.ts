@@ -95,7 +95,7 @@ export async function restoreContainer(ctx: OperationContext, req: RestoreReques
   };
   try {
     recordNewContainer(ctx, prepared, state);
-    await makeCgroup(prepared, state);
+    await makeCgroup(ctx, prepared, state);
     mkdirSync(prepared.root);
     bindMount(prepared.rootfs, prepared.root);
     mounted = true;

@@ -15,6 +15,7 @@ import { detachMount } from '../../native/syscalls.js';
 import { processAlive, removeContainerDir, type StateFile } from '../stateStore.js';
 import { procStat } from '../../native/procfs.js';
 import { faultPoint } from '../faultPoint.js';
+import type { OperationContext } from './context.js';
 
 const KILL_GRACE_MS = 10_000;
 
@@ -68,10 +69,11 @@ function survivors(state: StateFile): string {
   return [...pids].map(describe).join(', ') || 'none any more';
 }
 
-export async function teardown(dir: string, state: StateFile): Promise<void> {
+export async function teardown(ctx: OperationContext, state: StateFile): Promise<void> {
+  const { dir } = ctx;
   await endProcesses(state);
   faultPoint('teardown.ended');
-  if (state.berth.cgroup) await removeCgroup(state.berth.cgroup);
+  if (state.berth.cgroup) await removeCgroup(state.berth.cgroup, ctx.alone());
   faultPoint('teardown.cgroup');
   releaseNamespaces(state.berth.keptNamespaces ?? {});
   // A restore killed midway leaves its bind of the rootfs in the folder: never remove through it.
