@@ -205,11 +205,11 @@ async function removeBelow(dir: string): Promise<void> {
  * else the hierarchies side by side on libuv's pool: an rmdir in cgroupfs waits for the kernel's
  * cgroup lock, which the creates and exits of other containers hold, and the calling thread has
  * other operations to run meanwhile (16 in flight through the inline host: 5-14% more containers
- * per second). A cgroup whose last
- * tasks are still exiting is busy for a moment: retry briefly before giving up. A task that joined
- * after the container's processes were ended (berth-init's stage 1 of a create whose berth was
- * killed, joining hierarchy after hierarchy) is killed then too: nothing of the container may stay.
- * Every hierarchy is tried; a failure is reported as the first failing hierarchy's.
+ * per second). A cgroup whose last tasks are still exiting is busy for a moment: retry briefly
+ * before giving up. A task that joined after the container's processes were ended (berth-init's
+ * stage 1 of a create whose berth was killed, joining hierarchy after hierarchy) is killed then
+ * too: nothing of the container may stay. Every hierarchy is tried; a failure is reported as the
+ * first failing hierarchy's.
  */
 export async function removeCgroup(record: CgroupRecord, alone: boolean): Promise<void> {
   const removals = record.paths.map(async (path, i) => {
