@@ -219,8 +219,9 @@ async function operate(ctx: OperationContext, req: ExistingRequest): Promise<Ope
     if (!ctx.state) return { id: ctx.id, status: 'deleted', pid: 0 };
     let snapshot = recordedMachine(ctx.state);
     const recorded = statusOf(snapshot);
-    if ((recorded === 'created' || recorded === 'running' || recorded === 'paused') && !processAlive(ctx.state)) snapshot = next(snapshot, { type: 'EXITED' });
-    else {
+    const live = recorded === 'created' || recorded === 'running' || recorded === 'paused';
+    if (live && !processAlive(ctx.state)) snapshot = next(snapshot, { type: 'EXITED' });
+    else if (live) {
       // A start, pause or resume that was done but not recorded: the container is as the kernel shows.
       const op = unrecordedOp(ctx.state, ctx.dir);
       if (op) snapshot = next(next(snapshot, { type: op }), { type: 'DONE' });

@@ -239,10 +239,10 @@ function waitingAtBarrier(fifo: string): boolean {
 /**
  * What the kernel shows was done to a live container that its record does not say (a berth killed
  * right after the act, a full disk): a start (the fifo is gone), a pause (its cgroup is frozen) or a
- * resume (thawed). State tells the truth, and the machine takes the container as it is.
+ * resume (thawed). State tells the truth, and the machine takes the container as it is. The caller
+ * has seen the process alive (one read of its /proc stat, not two).
  */
 export function unrecordedOp(state: StateFile, dir: string): 'START' | 'PAUSE' | 'RESUME' | null {
-  if (!processAlive(state)) return null;
   if (state.status === 'created') return waitingAtBarrier(fifoPath(dir)) ? null : 'START';
   const frozen = state.berth.cgroup && (state.status === 'running' || state.status === 'paused') ? isFrozen(state.berth.cgroup) : undefined;
   if (state.status === 'running' && frozen) return 'PAUSE';
