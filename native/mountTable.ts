@@ -19,6 +19,7 @@ export function mountTable(): string {
   return text;
 }
 
+/** The mount points of the table last read, decoded: a server reads the same table for call after call. */
 let points: { of: string; list: string[] } | undefined;
 
 /** Mount points strictly below PATH in this mount namespace, deepest first. */

@@ -50,6 +50,7 @@ function parseMounts(mountinfo: string): Omit<CgroupLayout, 'version'> {
   return { v1, unified };
 }
 
+/** MOUNTS managed as version PREFER, or as the host's default; refused when that version has nothing mounted. */
 function withVersion({ v1, unified }: Omit<CgroupLayout, 'version'>, prefer?: 1 | 2): CgroupLayout {
   const version = prefer ?? defaultVersion(v1, unified);
   if (version === 2 && !unified) throw new Error('cgroup v2 requested but no cgroup2 file system is mounted');
