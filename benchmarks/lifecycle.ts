@@ -129,9 +129,10 @@ async function withSleepers(tool: SleeperTool) {
   await creates(tool, 'warm-up');
   const none = median(await creates(tool, 'none-before'));
   line('create', `${ms(none)} none alive`);
-  const idle = rssHeld();
+  // This process's memory is the API's alone: no collection or sampling beside crun's calls.
+  const idle = api ? rssHeld() : 0;
   let peak = idle;
-  const sampler = setInterval(() => (peak = Math.max(peak, rssNow())), 20);
+  const sampler = api ? setInterval(() => (peak = Math.max(peak, rssNow())), 20) : undefined;
   const alive: string[] = [];
   try {
     for (const n of sleepers) {
@@ -143,12 +144,13 @@ async function withSleepers(tool: SleeperTool) {
         break;
       }
       const startS = (performance.now() - started) / 1000;
-      const held = rssHeld();
-      const perMb = (held - idle) / n / 2 ** 20;
+      const held = api ? rssHeld() : 0; // before the creates below, with only the sleepers up
       const latency = median(await creates(tool, `with-${n}`));
       const ratio = `${n} sleepers alive: ${(latency / none).toFixed(2)}× the time with none`;
       line('create', `${ms(latency)} ${api ? `${ratio} ${targetText(latency / none, { of: 'none', max: 1.1 }, '×')}` : `${ratio} (started in ${startS.toFixed(0)} s)`}`);
-      if (api) line('memory', `${perMb.toFixed(3).padStart(7)} MB/container  ${n} sleepers alive (started in ${startS.toFixed(0)} s): RSS ${mb(idle)} → ${mb(held)} MB, peak ${mb(peak)} MB ${targetText(perMb, { of: '', max: 0.2 }, ' MB')}`);
+      if (!api) continue;
+      const perMb = (held - idle) / n / 2 ** 20;
+      line('memory', `${perMb.toFixed(3).padStart(7)} MB/container  ${n} sleepers alive (started in ${startS.toFixed(0)} s): RSS ${mb(idle)} → ${mb(held)} MB, peak ${mb(peak)} MB ${targetText(perMb, { of: '', max: 0.2 }, ' MB')}`);
     }
   } finally {
     clearInterval(sampler);

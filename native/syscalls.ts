@@ -65,7 +65,7 @@ const RENAME_EXCHANGE = 2;
 
 /**
  * Swap what paths A and B name, atomically (renameat2's RENAME_EXCHANGE). False when B does not
- * exist or the file system cannot (ENOENT, EINVAL): then a rename is the caller's way.
+ * exist or the file system or kernel cannot (ENOENT, EINVAL, ENOSYS): then a rename is the caller's way.
  */
 export function exchangePaths(a: string, b: string): boolean {
   if (c.renameat2(AT_FDCWD, a, AT_FDCWD, b, RENAME_EXCHANGE) === 0) return true;
