@@ -162,8 +162,7 @@ const messageOf = (e: unknown) => (e instanceof Error ? e.message : String(e));
  * pidfd sent), which comes last: a client that reads it finds the container recorded.
  */
 async function newContainer(ctx: OperationContext, event: 'CREATE' | 'RESTORE', make: () => Promise<number | undefined>, tell: { pidFile?: string; pidfdSocket?: string }): Promise<OperationResult> {
-  makeContainerDir(ctx.root, ctx.id);
-  const unlock = await lockFolder(ctx.dir);
+  const unlock = makeContainerDir(ctx.root, ctx.id) ?? (await lockFolder(ctx.dir));
   try {
     const busy = next(initial(ctx.id), { type: event });
     const terminal = await make();

@@ -27,6 +27,14 @@ export async function lockFolder(dir: string): Promise<() => void> {
   }
 }
 
+/** The lock of the folder DIR when it is free now: the function that releases it, or null while another holds it. */
+export function lockFolderNow(dir: string): (() => void) | null {
+  const fd = openSync(dir, 'r');
+  if (flock(fd, LOCK_EX | LOCK_NB, dir)) return () => closeSync(fd);
+  closeSync(fd);
+  return null;
+}
+
 function sameFolder(fd: number, dir: string): boolean {
   const held = fstatSync(fd);
   try {

@@ -1,15 +1,19 @@
 // The container's state folder: <root>/<id>/ with state.json (OCI state + berth's own data), the
 // config.json the container was created from, and the start fifo. Readable by anyone at any time:
-// writes go to a temp file that is then swapped in.
-import { closeSync, constants, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, rmdirSync, unlinkSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
+// a record is written into a spare file, its twin, that is then swapped in. A deleted container's
+// folder is kept, emptied, for the next create (spareFolders.ts): its files are written over, not
+// made anew.
+import { closeSync, constants, ftruncateSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, rmdirSync, unlinkSync, writeSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type { Status } from '../machines/container.js';
 import type { CgroupRecord } from '../native/cgroups/manager.js';
 import type { KeptNamespaces } from '../native/keptNamespaces.js';
 import { BerthError, errnoName, errnoText, isErrno } from '../native/errors.js';
 import { isFrozen } from '../native/cgroups/freezer.js';
 import { inInitialUserNamespace, isAlive } from '../native/procfs.js';
-import { exchangePaths } from '../native/syscalls.js';
+import { exchangePaths, flock, LOCK_EX, LOCK_NB, LOCK_SH, mkfifo } from '../native/syscalls.js';
+import { lockFolderNow } from './folderLock.js';
+import { claimSpare, keepSpare } from './spareFolders.js';
 import type { Config } from '../native/spec/config.js';
 
 /** The runtime-spec version berth implements and reports. */
@@ -77,6 +81,12 @@ export const containerDir = (root: string, id: string) => join(root, id);
 export const fifoPath = (dir: string) => join(dir, 'exec.fifo');
 const stateFile = (dir: string) => join(dir, 'state.json');
 const configFile = (dir: string) => join(dir, 'config.json');
+/** state.json's twins: the record before last (or a spare folder's), written over by the next record. */
+const TWINS = ['.state.0', '.state.1'];
+/** The start fifo once start has taken it away: kept for the folder's next container. */
+const SPARE_FIFO = '.fifo';
+/** What berth keeps in a state folder: a folder with anything else is removed, never kept as a spare. */
+const OWN_FILES = new Set(['state.json', 'config.json', 'exec.fifo', SPARE_FIFO, ...TWINS]);
 
 /**
  * Nothing but NUL bytes, or nothing: what a machine crash can leave of a file swapped in before
@@ -86,21 +96,34 @@ const LOST = /^\0*$/;
 
 export function readState(root: string, id: string): StateFile {
   validateId(id);
+  const notFound = () => new BerthError('container does not exist', 'not-found');
+  let fd: number;
+  try {
+    fd = openSync(stateFile(containerDir(root, id)), 'r');
+  } catch (e) {
+    if (isErrno(e, 'ENOENT', 'ENOTDIR')) throw notFound();
+    throw e;
+  }
   let text: string;
   try {
-    text = readFileSync(stateFile(containerDir(root, id)), 'utf8');
-  } catch (e) {
-    if (isErrno(e, 'ENOENT', 'ENOTDIR')) throw new BerthError('container does not exist', 'not-found');
-    throw e;
+    // Shared, so that no record is written over this file while it is read (see openTwin).
+    flock(fd, LOCK_SH);
+    text = readFileSync(fd, 'utf8');
+  } finally {
+    closeSync(fd);
   }
   // Lost in a machine crash, it is a state never recorded: every process it named died with the
   // machine, and delete --force removes the folder as it does one without state.json.
-  if (LOST.test(text)) throw new BerthError('container does not exist', 'not-found');
+  if (LOST.test(text)) throw notFound();
+  let state: StateFile;
   try {
-    return JSON.parse(text) as StateFile;
+    state = JSON.parse(text) as StateFile;
   } catch (e) {
     throw new BerthError(`${stateFile(containerDir(root, id))} is not a state file: ${(e as Error).message}`);
   }
+  // Opened just before its container was deleted and its folder became another's.
+  if (state.id !== id) throw notFound();
+  return state;
 }
 
 /**
@@ -138,33 +161,81 @@ function cannot(what: 'write' | 'remove', path: string, e: unknown): unknown {
   return errno === undefined ? e : new BerthError(`cannot ${what} ${path}: ${errnoName(errno)} (${errnoText(errno)})`);
 }
 
+/**
+ * Record STATE: written into a twin of state.json and swapped in (the first record, with nothing to
+ * swap with, renamed). Readers see the old record or the new one, whole; unsynced, as writeAtomic.
+ */
 export function writeState(dir: string, state: StateFile): void {
-  writeAtomic(stateFile(dir), JSON.stringify(state));
+  const live = stateFile(dir);
+  try {
+    const { fd, path } = openTwin(dir);
+    try {
+      writeOver(fd, JSON.stringify(state));
+    } finally {
+      closeSync(fd);
+    }
+    if (!exchangePaths(path, live)) renameSync(path, live);
+  } catch (e) {
+    throw cannot('write', live, e);
+  }
 }
 
 /**
- * Record the container's config. The first write (create, restore) comes before state.json exists,
- * and nothing reads config.json before that (every reader finds the container by its state first),
- * so it is written in place: no temp file to make and rename. A berth killed during it leaves a
- * folder without state.json, which delete --force removes. Later writes (update) are atomic.
+ * A twin to write the next record into, opened. A reader that opened it while it was state.json
+ * holds a shared lock on it until done: that twin is left to the reader and a new one made.
+ */
+function openTwin(dir: string): { fd: number; path: string } {
+  for (const name of TWINS) {
+    const path = join(dir, name);
+    let fd: number;
+    try {
+      fd = openSync(path, constants.O_WRONLY | constants.O_NOFOLLOW);
+    } catch (e) {
+      if (isErrno(e, 'ENOENT')) continue;
+      throw e;
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB, path)) return { fd, path };
+    closeSync(fd);
+    unlinkSync(path);
+    return { fd: openSync(path, 'wx', 0o600), path };
+  }
+  const path = join(dir, TWINS[0]!);
+  return { fd: openSync(path, 'wx', 0o600), path };
+}
+
+/**
+ * CONTENT over what the file FD held, the rest cut off. Not truncated first: on ext4 a file
+ * truncated to nothing starts its writeback when closed (auto_da_alloc).
+ */
+function writeOver(fd: number, content: string): void {
+  const bytes = Buffer.from(content);
+  writeSync(fd, bytes, 0, bytes.length, 0);
+  ftruncateSync(fd, bytes.length);
+}
+
+/**
+ * Record the container's config at create (or restore). That comes before state.json exists, and
+ * nothing reads config.json before that (every reader finds the container by its state first), so
+ * it is written in place, over a spare folder's: no temp file to make and rename. A berth killed
+ * during it leaves a folder without state.json, which delete --force removes.
  */
 export function writeConfig(dir: string, config: Config): void {
   const path = configFile(dir);
-  const content = JSON.stringify(config);
-  let fd: number;
   try {
-    fd = openSync(path, 'wx', 0o600);
-  } catch (e) {
-    if (isErrno(e, 'EEXIST')) return writeAtomic(path, content);
-    throw cannot('write', path, e);
-  }
-  try {
-    writeSync(fd, content);
+    const fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_NOFOLLOW, 0o600);
+    try {
+      writeOver(fd, JSON.stringify(config));
+    } finally {
+      closeSync(fd);
+    }
   } catch (e) {
     throw cannot('write', path, e);
-  } finally {
-    closeSync(fd);
   }
+}
+
+/** The config of a container that exists (update): replaced atomically, as its readers may read it any time. */
+export function replaceConfig(dir: string, config: Config): void {
+  writeAtomic(configFile(dir), JSON.stringify(config));
 }
 
 /** The config the container was created with: later edits of the bundle do not affect it. */
@@ -173,12 +244,15 @@ export function readConfig(dir: string): Config {
 }
 
 /**
- * Remove the state folder DIR: the files berth keeps there one by one, then the folder; whatever
- * else is there (a temp file of a killed write, kept namespaces' files) is found by a recursive
- * removal. (rmSync's recursion reads and stats the folder first: 0.5 ms a delete on ext4 here.)
+ * Remove the state folder DIR: kept as a spare (state.json and the start fifo moved aside) when it
+ * holds only berth's own files and the root has room; else the files berth keeps there one by
+ * one, then the folder, and whatever else is there (a temp file of a killed write, kept
+ * namespaces' files) is found by a recursive removal. (rmSync's recursion reads and stats the
+ * folder first: 0.5 ms a delete on ext4 here.)
  */
 export function removeContainerDir(dir: string): void {
-  for (const f of [stateFile(dir), configFile(dir), fifoPath(dir)]) {
+  if (keepSpare(dirname(dir), dir, () => emptied(dir))) return;
+  for (const f of [stateFile(dir), configFile(dir), fifoPath(dir), join(dir, SPARE_FIFO), ...TWINS.map((t) => join(dir, t))]) {
     try {
       unlinkSync(f); // (rmSync would report a refused unlink as a failed scandir of the file)
     } catch (e) {
@@ -194,26 +268,74 @@ export function removeContainerDir(dir: string): void {
   }
 }
 
-/** Make the state folder; fails if the id is taken. */
-export function makeContainerDir(root: string, id: string): string {
+/** DIR holds berth's files alone: then its record and start fifo are moved aside, and it may be kept. */
+function emptied(dir: string): boolean {
+  try {
+    const names = readdirSync(dir);
+    if (!names.every((n) => OWN_FILES.has(n))) return false;
+    // A file berth cannot write over (made immutable) would fail the create that claimed the folder.
+    for (const n of names) if (n !== 'exec.fifo' && n !== SPARE_FIFO) closeSync(openSync(join(dir, n), constants.O_WRONLY | constants.O_NOFOLLOW));
+    if (names.includes('state.json')) {
+      const free = TWINS.find((t) => !names.includes(t));
+      if (free) renameSync(stateFile(dir), join(dir, free));
+      else unlinkSync(stateFile(dir));
+    }
+    if (names.includes('exec.fifo')) renameSync(fifoPath(dir), join(dir, SPARE_FIFO));
+    return true;
+  } catch {
+    return false; // removed instead, which names what failed
+  }
+}
+
+/**
+ * Make the state folder (a spare claimed, or a new one); fails if the id is taken. Returns its
+ * lock when that could be had at once: null when another berth's operation on the id holds it.
+ */
+export function makeContainerDir(root: string, id: string): (() => void) | null {
   const dir = containerDir(root, id);
+  const exists = () => new BerthError(`container with id exists: ${id}`, 'exists');
   const make = (): unknown => {
     try {
+      const claimed = claimSpare(root, dir);
+      if (claimed) return claimed;
       mkdirSync(dir, { mode: 0o700 });
       return null;
     } catch (e) {
-      if (isErrno(e, 'EEXIST')) throw new BerthError(`container with id exists: ${id}`, 'exists');
+      if (isErrno(e, 'EEXIST', 'ENOTEMPTY')) throw exists();
       return e;
     }
   };
   // The root is made (or found not to be a folder) on first need, not checked every time.
-  let failed = make();
-  if (isErrno(failed, 'ENOENT', 'ENOTDIR')) {
+  let made = make();
+  if (isErrno(made, 'ENOENT', 'ENOTDIR')) {
     mkdirSync(root, { recursive: true, mode: rootMode() });
-    failed = make();
+    made = make();
   }
-  if (failed) throw failed;
-  return dir;
+  if (made instanceof Error) throw made;
+  return typeof made === 'function' ? (made as () => void) : lockFolderNow(dir);
+}
+
+/** The start fifo, where create's process waits: the folder's own from before, or a new one. */
+export function makeStartFifo(dir: string): void {
+  try {
+    renameSync(join(dir, SPARE_FIFO), fifoPath(dir));
+  } catch (e) {
+    if (!isErrno(e, 'ENOENT')) throw e;
+    try {
+      mkfifo(fifoPath(dir), 0o600);
+    } catch (e) {
+      if (!isErrno(e, 'EEXIST')) throw e; // a restart's, whose process was killed before its start
+    }
+  }
+}
+
+/** The start fifo taken away (a start, a restart that failed): its absence says the process was released. */
+export function retireStartFifo(dir: string): void {
+  try {
+    renameSync(fifoPath(dir), join(dir, SPARE_FIFO));
+  } catch (e) {
+    if (!isErrno(e, 'ENOENT')) throw e;
+  }
 }
 
 /** True when the container's process is alive (a zombie is dead). */

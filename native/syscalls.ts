@@ -32,6 +32,7 @@ function check(call: string, r: number | bigint, path?: string): number {
   return Number(r);
 }
 
+export const LOCK_SH = 1;
 export const LOCK_EX = 2;
 export const LOCK_NB = 4;
 
@@ -61,7 +62,13 @@ export function bindMount(source: string, target: string): void {
 }
 
 const AT_FDCWD = -100;
+const RENAME_NOREPLACE = 1;
 const RENAME_EXCHANGE = 2;
+
+/** Rename A to B unless B exists (renameat2's RENAME_NOREPLACE): a directory is never put over another, even an empty one. */
+export function renameNoReplace(a: string, b: string): void {
+  check('renameat2', c.renameat2(AT_FDCWD, a, AT_FDCWD, b, RENAME_NOREPLACE), `${a} to ${b}`);
+}
 
 /**
  * Swap what paths A and B name, atomically (renameat2's RENAME_EXCHANGE). False when B does not

@@ -1,7 +1,8 @@
 // A state root that cannot be written: a full disk (a small tmpfs in the test's folder, filled), or
 // one remounted read-only.
 // A state write is whole or not at all, the error names the file, no temp file is left, and state
-// tells the truth afterwards: a start whose record could not be written reads as running.
+// tells the truth afterwards: a start whose record could not be written reads as running. A record
+// written over its twin, in a folder claimed from the root's spares, needs no room.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -26,6 +27,11 @@ test.before(() => {
 });
 
 const fillDisk = () => spawnSync('sh', ['-c', `dd if=/dev/zero of=${fill} bs=4k 2>/dev/null; true`]);
+/** Files a record can be written over without room: a folder's twins of state.json, the root's spare folders. */
+const dropSpareFiles = (id?: string) => {
+  rmSync(join(root, '@spare'), { recursive: true, force: true });
+  if (id) for (const twin of ['.state.0', '.state.1']) rmSync(join(root, id, twin), { force: true });
+};
 const freeDisk = () => rmSync(fill, { force: true });
 const state = (id: string) => JSON.parse(berth(root, ['state', id]).stdout) as { status: string; pid: number };
 
@@ -43,6 +49,7 @@ test('a full disk: create fails in one line and leaves nothing; a start that can
 
   const id = uniqueId('full');
   assert.is(berth(root, ['create', '--bundle', bundle, id]).status, 0);
+  dropSpareFiles(id); // the start's record needs room
   fillDisk();
   const start = berth(root, ['start', id]);
   assert.is(start.status, 1, start.stderr);
@@ -80,7 +87,26 @@ test('a state folder made read-only: a start that cannot be recorded fails in on
   assertNothingLeft(root, id, rootfs);
 });
 
+test('a full disk: a container whose records have a twin to be written over is created, started and deleted all the same', () => {
+  const bundle = makeBundle(join(dir, 'bundle-twins'), rootfs, ['sleep', '100']);
+  const first = uniqueId('twins');
+  assert.is(berth(root, ['run', '--detach', '--bundle', bundle, first]).status, 0);
+  assert.is(berth(root, ['delete', '--force', first]).status, 0); // its folder kept as a spare, twins and all
+  const id = uniqueId('twins');
+  fillDisk();
+  try {
+    const run = berth(root, ['run', '--detach', '--bundle', bundle, id]);
+    assert.is(run.status, 0, run.stderr);
+    assert.is(state(id).status, 'running');
+    assert.is(berth(root, ['delete', '--force', id]).status, 0);
+    assertNothingLeft(root, id, rootfs);
+  } finally {
+    freeDisk();
+  }
+});
+
 test('the disk fills during create, after the container process is made: create fails, nothing is left, no pid file', () => {
+  dropSpareFiles(); // its second record needs room
   // The createRuntime hook runs after the first record and before the last: it fills the disk.
   const bundle = makeBundle(join(dir, 'bundle-fills'), rootfs, ['sleep', '100'], (c) => {
     c.hooks = { createRuntime: [{ path: '/bin/sh', args: ['sh', '-c', `dd if=/dev/zero of=${fill} bs=4k 2>/dev/null; true`] }] };

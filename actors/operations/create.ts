@@ -24,10 +24,9 @@ import { lastCapability, lsmHost, procStat, rootless } from '../../native/procfs
 import { whyDead } from '../../native/signalling.js';
 import type { Config } from '../../native/spec/config.js';
 import { ConfigError, parseConfig } from '../../native/spec/validate.js';
-import { mkfifo } from '../../native/syscalls.js';
 import type { Logger } from '../log.js';
 import type { CreateOptions } from '../messages.js';
-import { fifoPath, OCI_VERSION, writeConfig, type StateFile } from '../stateStore.js';
+import { fifoPath, makeStartFifo, OCI_VERSION, writeConfig, type StateFile } from '../stateStore.js';
 import { hookState, inContainerHooks, saveState, sendSeccompListener, specState, type OperationContext } from './context.js';
 import { checkConsole, openConsole, stdioFds, type ConsoleRoute } from './stdio.js';
 import { teardown } from './teardown.js';
@@ -211,7 +210,7 @@ export async function createContainer(ctx: OperationContext, req: CreateRequest,
   let route: ConsoleRoute | undefined;
   let cgroup: Promise<void> | undefined;
   try {
-    mkfifo(fifoPath(ctx.dir), 0o600);
+    makeStartFifo(ctx.dir);
     recordNewContainer(ctx, prepared, state);
     // Made (on libuv's pool) while berth-init starts; its plan, which joins the cgroup first, waits for it.
     cgroup = makeCgroup(ctx, prepared, state);

@@ -2,7 +2,6 @@
 // the container"): a new process from the stored config.json, in the namespaces stop kept and the
 // same cgroup, with a fresh pid namespace and the root file system set up again. It starts at once,
 // through the same barrier as a create and start, so the hooks of the new process run as theirs do.
-import { rmSync } from 'node:fs';
 import { hostLayout } from '../../native/cgroups/layout.js';
 import { compileInitPlan } from '../../native/compile/initPlan.js';
 import { BerthError } from '../../native/errors.js';
@@ -12,9 +11,8 @@ import { runInit } from '../../native/initProcess.js';
 import { withKeptNamespaces } from '../../native/keptNamespaces.js';
 import { SyncTag } from '../../native/plan.js';
 import { procStat } from '../../native/procfs.js';
-import { mkfifo } from '../../native/syscalls.js';
 import type { Stdio } from '../messages.js';
-import { fifoPath, readConfig, type StateFile } from '../stateStore.js';
+import { fifoPath, makeStartFifo, readConfig, retireStartFifo, type StateFile } from '../stateStore.js';
 import { requireState, runHooks, sendSeccompListener, specState, type OperationContext } from './context.js';
 import { compileContextOf } from './create.js';
 import { checkConsole, stdioFds } from './stdio.js';
@@ -38,8 +36,7 @@ export async function restartContainer(ctx: OperationContext, { stdio }: Restart
     compileContextOf({ bundle: state.bundle, rootfs: state.rootfs, fifo, preserveFds: 0, noPivot, cgroupLayout: hostLayout(cgroup.version), cgroupDirs: cgroup.paths }),
   );
   const next: StateFile = { ...state, pid: 0, berth: { ...state.berth, pidStartTime: 0 } };
-  rmSync(fifo, { force: true }); // a container killed before its start still has its first one
-  mkfifo(fifo, 0o600);
+  makeStartFifo(ctx.dir);
   try {
     // The kept namespaces were set up by the first create's prestart and createRuntime hooks: those
     // do not run again. What concerns the new process does: createContainer, then start's hooks.
@@ -60,7 +57,7 @@ export async function restartContainer(ctx: OperationContext, { stdio }: Restart
     // Whatever started goes again; the container stays stopped, its namespaces kept.
     await endProcesses(next);
     if (next.pid) await ctx.parent.reap(next.pid); // a child no reaper knows of
-    rmSync(fifo, { force: true });
+    retireStartFifo(ctx.dir);
     throw e;
   }
   ctx.state = next; // recorded with the state that follows

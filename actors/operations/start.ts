@@ -2,13 +2,13 @@
 // it exec the program. No reader on the fifo means the process is gone. startContainer hooks run
 // before, in the container (a failing one kills it); poststart hooks after (a failing one kills it
 // too under runtime-spec 1.3, is a warning for a bundle of an earlier 1.x).
-import { closeSync, constants, openSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, constants, openSync, writeSync } from 'node:fs';
 import { BerthError, isErrno } from '../../native/errors.js';
 import { signalProcess } from '../../native/signalling.js';
 import { signals } from '../../native/signals.js';
 import type { Config } from '../../native/spec/config.js';
 import { specAtLeast } from '../../native/spec/validate.js';
-import { fifoPath, readConfig, type StateFile } from '../stateStore.js';
+import { fifoPath, readConfig, retireStartFifo, type StateFile } from '../stateStore.js';
 import { requireState, runHooks, type OperationContext } from './context.js';
 import { faultPoint } from '../faultPoint.js';
 
@@ -60,9 +60,9 @@ function release(ctx: OperationContext): void {
     closeSync(fd);
   }
   try {
-    unlinkSync(fifo);
+    retireStartFifo(ctx.dir);
   } catch (e) {
     // Released all the same: the process no longer holds the fifo, and state reads it as running.
-    if (!isErrno(e, 'ENOENT')) throw new BerthError(`the container was started, but its fifo ${fifo} could not be removed: ${(e as NodeJS.ErrnoException).code}`);
+    throw new BerthError(`the container was started, but its fifo ${fifo} could not be removed: ${(e as NodeJS.ErrnoException).code}`);
   }
 }

@@ -13,7 +13,7 @@ import { BerthError } from '../../native/errors.js';
 import type { BlockIOResources, Resources } from '../../native/spec/config.js';
 import { ConfigError, parseResources } from '../../native/spec/validate.js';
 import { pageSize } from '../../native/syscalls.js';
-import { readConfig, writeConfig } from '../stateStore.js';
+import { readConfig, replaceConfig } from '../stateStore.js';
 import { requireState, type OperationContext } from './context.js';
 
 const R = 'linux.resources';
@@ -137,6 +137,6 @@ export function updateContainer(ctx: OperationContext, { resources: update }: Up
     }
     throw e;
   }
-  writeConfig(ctx.dir, { ...config, linux: { ...config.linux, resources } });
+  replaceConfig(ctx.dir, { ...config, linux: { ...config.linux, resources } });
   return resources;
 }
