@@ -88,7 +88,7 @@ export async function cleanup(dir: string, roots: Record<string, string>): Promi
   for (const [tool, root] of Object.entries(roots)) {
     if (!existsSync(root)) continue;
     const anchor = tool === 'runc' || tool === 'crun';
-    for (const id of readdirSync(root).filter((d) => d !== '@server'))
+    for (const id of readdirSync(root).filter((d) => !d.startsWith('@'))) // berth's own: its server, its spare folders
       await cli(anchor ? tool : 'nosrv', root, ['delete', '--force', id]).catch((e: Error) => console.error(`cleanup: ${e.message}`));
     if (!anchor) stopServer(root);
   }

@@ -56,8 +56,11 @@ export interface InitOptions {
   consoleFd?: number;
   /** After READY the process execs at once (exec, not create): resolve when it did, not before. */
   untilExec?: boolean;
-  /** What must be done before berth-init runs its plan (the cgroup it joins first): done while it starts. */
-  planAfter?: Promise<void>;
+  /**
+   * What must be done before berth-init runs its plan (the cgroup it joins first): begun once the
+   * spawn is asked for, so it is done while berth-init starts.
+   */
+  planAfter?: () => Promise<void>;
 }
 
 /**
@@ -87,7 +90,9 @@ function answerOf(syncs: SyncAnswers | undefined, tag: number) {
 export async function runInit(opts: InitOptions): Promise<number> {
   const syncFd = opts.stdio.length;
   const args = [String(syncFd), ...(initDieAt === undefined ? [] : [initDieAt])];
-  const stage1 = await spawnWithSocket(opts.parent, sealedExecutable(initBinary()), args, opts.stdio, syncFd, opts.consoleFd === undefined ? [] : [opts.consoleFd]);
+  const spawning = spawnWithSocket(opts.parent, sealedExecutable(initBinary()), args, opts.stdio, syncFd, opts.consoleFd === undefined ? [] : [opts.consoleFd]);
+  const before = opts.planAfter?.();
+  const stage1 = await spawning;
   let buffered = Buffer.alloc(0);
   let drain = () => {};
   // Read into a buffer of its own (onread): pause() then stops the reads at once, so the message
@@ -212,7 +217,7 @@ export async function runInit(opts: InitOptions): Promise<number> {
       answered(failure);
     };
     const plan = encodePlan(opts.plan);
-    if (!opts.planAfter) sock.write(plan);
-    else opts.planAfter.then(() => void (settled || sock.write(plan)), (e: Error) => finish(e));
+    if (!before) sock.write(plan);
+    else before.then(() => void (settled || sock.write(plan)), (e: Error) => finish(e));
   });
 }

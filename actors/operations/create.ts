@@ -212,13 +212,15 @@ export async function createContainer(ctx: OperationContext, req: CreateRequest,
   try {
     makeStartFifo(ctx.dir);
     recordNewContainer(ctx, prepared, state);
-    // Made (on libuv's pool) while berth-init starts; its plan, which joins the cgroup first, waits for it.
-    cgroup = makeCgroup(ctx, prepared, state);
-    cgroup.catch(() => {}); // seen by runInit, or by the undo below
     route = openConsole(config.process?.terminal ?? false, req);
     const pid = await runInit({
       plan,
-      planAfter: cgroup,
+      // Made while the caller spawns berth-init; its plan, which joins the cgroup first, waits for it.
+      planAfter: () => {
+        cgroup = makeCgroup(ctx, prepared, state);
+        cgroup.catch(() => {}); // seen by runInit, or by the undo below
+        return cgroup;
+      },
       parent: ctx.parent,
       stdio: stdioFds(req.stdio, req.preserveFds),
       consoleFd: route.fd,
