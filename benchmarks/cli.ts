@@ -1,15 +1,16 @@
 // The CLI, side by side with the anchors' CLIs: each of create, start, state, kill and delete timed
 // on its own (interleaved with the other tools' same operation), `run` of busybox `true`, P parallel
-// `run`s, and what the first call costs when it has to start berth's server. cli is cli/berth as it
+// `run`s, the server's memory once quiet after them, and what the first call costs when it has to
+// start berth's server. cli is cli/berth as it
 // is (through its server once there is one: the label says which path was measured); nosrv is the
 // in-process path (BERTH_NO_SERVER=1, the same as --no-server).
 //
 //   node build/benchmarks/cli.js [--runs N] [--rounds R] [--parallel P] [--batch B] [--only cli,nosrv,runc,crun]
-import { mkdirSync, mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeBundle, makeRootfs, serverPid, stopServer } from '../test/helpers/fixtures.js';
-import { anchorVersion, berthPath, cleanup, cli, interleave, median, numberArg, onlyArg, printLegend, printMeasure, rate, sleep, timed } from './common.js';
+import { anchorVersion, berthPath, cleanup, cli, interleave, median, numberArg, onlyArg, printLegend, printMeasure, rate, sleep, targetText, timed } from './common.js';
 import { prepareCrun } from './crun.js';
 
 const runs = numberArg('runs', 20);
@@ -67,7 +68,22 @@ async function main() {
   console.log(`# ${parallel} parallel runs of busybox true: median of ${rounds} interleaved rounds of ${batch} runs`);
   printMeasure(`parallel${parallel}`, 'containers/s', await interleave(rounds, par, (t, r) => rate(batch, parallel, (i) => run(t, `par-${t}-${r}-${i}`).then(() => {}))), { cli: { of: 'crun', min: 1 } });
 
+  if (only.includes('cli')) await idleServer();
   await firstCall();
+}
+
+/** Quiet this long, the server has given back what it can (V8's memory reducer, its malloc trim at 20 s). */
+const QUIET_MS = 25_000;
+
+/** The RSS of the server of cli's root, quiet for QUIET_MS after the runs above. */
+async function idleServer() {
+  const pid = serverPid(roots.cli!);
+  if (pid === null) return;
+  await sleep(QUIET_MS);
+  const kb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]);
+  const mb = (kb * 1024) / 1e6;
+  console.log(`# the server of the runs above, quiet for ${QUIET_MS / 1000} s`);
+  console.log(`idle       cli   ${mb.toFixed(1).padStart(7)} MB RSS       ${(kb / 1024).toFixed(1)} MiB ${targetText(mb, { of: '', max: 60 }, ' MB')}`);
 }
 
 /** A run that has to start the server (stopped just before) against a warm one, in turn each round. */

@@ -25,7 +25,13 @@ const c = {
   eventfd: libc.func('int eventfd(unsigned int initval, int flags)'),
   read: libc.func('long read(int fd, _Out_ uint8_t *buf, size_t count)'),
   renameat2: libc.func('int renameat2(int olddirfd, const char *oldpath, int newdirfd, const char *newpath, unsigned int flags)'),
+  malloc_trim: libc.func('int malloc_trim(size_t pad)'),
 };
+
+/** Give the memory malloc holds free back to the kernel (glibc keeps it after a burst of calls). */
+export function trimMalloc(): void {
+  c.malloc_trim(0);
+}
 
 function check(call: string, r: number | bigint, path?: string): number {
   if (Number(r) < 0) throw new SyscallError(call, koffi.errno(), path);

@@ -13,7 +13,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { BerthError, isErrno } from '../../native/errors.js';
 import { peerCredentials } from '../../native/peer.js';
 import { inInitialUserNamespace } from '../../native/procfs.js';
-import { flock, LOCK_EX, LOCK_NB } from '../../native/syscalls.js';
+import { flock, LOCK_EX, LOCK_NB, trimMalloc } from '../../native/syscalls.js';
 import type { Logger } from '../log.js';
 import { Caller } from './caller.js';
 import { decodeClient, encodeServer, FrameReader, SERVER_DIR, type Call } from './protocol.js';
@@ -38,6 +38,11 @@ export interface ServerOptions {
 const serverDir = (root: string) => join(root, inInitialUserNamespace() ? SERVER_DIR : `${SERVER_DIR}-userns-${statSync('/proc/self/ns/user').ino}`);
 
 const LOCK_WAIT_MS = 5000;
+/**
+ * Quiet this long, the server gives back what malloc keeps free: after a burst of calls glibc held
+ * 5–6 MB of it (65.7 → 60.0 MB RSS here), while V8 returns its own heap pages by itself.
+ */
+const TRIM_AFTER_MS = 20_000;
 
 /** The server's folder, made if missing; refused unless only this uid can enter it. */
 function ownFolder(root: string): string {
@@ -71,6 +76,7 @@ export async function serve(opts: ServerOptions): Promise<number> {
   rmSync(sockPath, { force: true }); // a killed server's: the lock says none listens
   let active = 0;
   let idle: NodeJS.Timeout | null = null;
+  let trim: NodeJS.Timeout | null = null;
   /** Set once the server stops listening: its exit status, given when the last call has finished. */
   let stopCode: number | null = null;
   let stopped: (code: number) => void = () => {};
@@ -85,6 +91,7 @@ export async function serve(opts: ServerOptions): Promise<number> {
     }
     active++;
     if (idle) clearTimeout(idle);
+    if (trim) clearTimeout(trim);
     void serveConnection(sock, opts).finally(() => {
       if (--active > 0) return;
       if (stopCode === null) armIdle();
@@ -93,11 +100,14 @@ export async function serve(opts: ServerOptions): Promise<number> {
   });
   const armIdle = () => {
     if (opts.idleMs > 0) idle = setTimeout(() => stop(0), opts.idleMs);
+    if (trim) clearTimeout(trim);
+    trim = setTimeout(trimMalloc, TRIM_AFTER_MS);
   };
   const stop = (code: number) => {
     if (stopCode !== null) return;
     stopCode = code;
     if (idle) clearTimeout(idle);
+    if (trim) clearTimeout(trim);
     // Unlinked first: a call from now on starts a new server rather than reach this one.
     rmSync(sockPath, { force: true });
     rmSync(join(dir, 'pid'), { force: true });
