@@ -53,7 +53,7 @@ test('the order the kernel needs: fifo, cgroup, namespaces, fork, mounts, pivot,
   const plan = compileInitPlan(config(), ctx());
   const order = ops(plan);
   const at = (op: string) => order.indexOf(op as never);
-  assert.equal(plan.slice(1, 4).map((s) => s.args), ctx().cgroupDirs.map((d) => [`${d}/cgroup.procs`, '0']), 'stage 1 joins each cgroup itself');
+  assert.equal(plan.slice(1, 4).map((s) => s.args), ctx().cgroupDirs.map((d) => [`${d}/tasks`, '0']), 'stage 1 joins each v1 cgroup itself, its one thread through tasks');
   assert.ok(at('OPEN') < at('WRITE_FILE') && at('WRITE_FILE') < at('UNSHARE') && at('UNSHARE') < at('FORK'));
   assert.ok(at('FORK') < at('MOUNT') && plan.findIndex((s) => s.what === 'remount / read-only') > at('PIVOT_ROOT'));
   assert.ok(plan.filter((s) => s.op === 'MOUNT' && s.args[5] !== Resolve.ABSOLUTE).every((s) => plan.indexOf(s) < at('PIVOT_ROOT')), 'rootfs mounts happen before pivot_root');
@@ -162,6 +162,7 @@ test('without a cgroup namespace the container’s own cgroup folders are bound 
 test('cgroup v2: one cgroup2 mount', () => {
   const plan = compileInitPlan(config(), ctx({ cgroupLayout: parseLayout(v1Mountinfo, 2), cgroupDirs: ['/sys/fs/cgroup/unified/c'] }));
   assert.ok(find(plan, 'mount cgroup2 on /sys/fs/cgroup'));
+  assert.equal(find(plan, 'join the cgroup')!.args, ['/sys/fs/cgroup/unified/c/cgroup.procs', '0'], 'the process, not one thread: cgroup2 moves a thread alone only in a threaded subtree');
 });
 
 test('devices: the defaults, configured ones with their modes, links, and none when /dev is the host’s', () => {
@@ -302,14 +303,14 @@ test('a terminal: a pty made right after pivot_root, its master sent over the co
   assert.ok(plan.indexOf(tty) > plan.findIndex((s) => s.op === 'PIVOT_ROOT') && plan.indexOf(tty) < plan.findIndex((s) => s.op === 'SETUID'));
   const console = plan.findIndex((s) => s.op === 'MOUNTPOINT' && s.args[0] === '/dev/console');
   assert.ok(console >= 0 && console < plan.findIndex((s) => s.op === 'PIVOT_ROOT'), '/dev/console is made before pivot_root (and a read-only root)');
-  const exec = compileExecPlan(c, c.process, { pid: 42, cgroupDirs: [], preserveFds: 0, lastCap: 40, arch: 'x64', lsm: { apparmor: false, selinux: false } });
+  const exec = compileExecPlan(c, c.process, { pid: 42, cgroupDirs: [], cgroupVersion: 1, preserveFds: 0, lastCap: 40, arch: 'x64', lsm: { apparmor: false, selinux: false } });
   assert.is(exec.find((s) => s.op === 'TERMINAL')!.args.at(-1), 0, "an exec'd process's terminal is not the console");
 });
 
 test('exec: joins the container process’s namespaces (user first, mount last), its cgroup, then forks', () => {
   const c = config((x) => x.linux.namespaces.push({ type: 'user' }));
-  const plan = compileExecPlan(c, c.process, { pid: 42, cgroupDirs: ['/sys/fs/cgroup/pids/c'], preserveFds: 0, lastCap: 40, arch: 'x64', lsm: { apparmor: false, selinux: false } });
-  assert.equal(plan[0]!.args, ['/sys/fs/cgroup/pids/c/cgroup.procs', '0']);
+  const plan = compileExecPlan(c, c.process, { pid: 42, cgroupDirs: ['/sys/fs/cgroup/pids/c'], cgroupVersion: 1, preserveFds: 0, lastCap: 40, arch: 'x64', lsm: { apparmor: false, selinux: false } });
+  assert.equal(plan[0]!.args, ['/sys/fs/cgroup/pids/c/tasks', '0']);
   const joins = plan.filter((s) => s.op === 'SETNS').map((s) => s.args[0]);
   assert.equal(joins, ['/proc/42/ns/user', '/proc/42/ns/ipc', '/proc/42/ns/uts', '/proc/42/ns/net', '/proc/42/ns/pid', '/proc/42/ns/cgroup', '/proc/42/ns/mnt']);
   assert.equal(ops(plan).slice(-2), ['READY', 'EXEC'], 'no start barrier');

@@ -69,6 +69,7 @@ export async function execProcess(ctx: OperationContext, req: ExecRequest): Prom
   const plan = compileExecPlan(config, req.process, {
     pid: state.pid,
     cgroupDirs: !cgroup ? [] : req.subCgroup ? subCgroupDirs(cgroup, hostLayout(cgroup.version), req.subCgroup) : cgroup.paths,
+    cgroupVersion: cgroup?.version ?? 2,
     preserveFds: req.preserveFds ?? 0,
     lastCap: lastCapability(),
     arch: process.arch,

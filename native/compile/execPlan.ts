@@ -11,8 +11,9 @@ import { execAffinityPlan } from './scheduling.js';
 export interface ExecContext extends ProcessContext {
   /** The container's process, whose namespaces are joined. */
   pid: number;
-  /** The container's cgroup directories. */
+  /** The container's cgroup directories, and their version. */
   cgroupDirs: string[];
+  cgroupVersion: 1 | 2;
 }
 
 // The user namespace first (it grants the rights to join the others); the mount namespace last,
@@ -35,7 +36,7 @@ export function compileExecPlan(config: Config, process: Process, ctx: ExecConte
   const affinity = execAffinityPlan(process.execCPUAffinity);
   return [
     ...affinity.before,
-    ...cgroupJoinPlan(ctx.cgroupDirs),
+    ...cgroupJoinPlan(ctx.cgroupVersion, ctx.cgroupDirs),
     ...affinity.after,
     ...joinContainerPlan(config, ctx.pid),
     ...becomeProcessPlan(process, config.linux, seccomp.beforeSetuid, ctx, 'exec'),

@@ -9,6 +9,7 @@
 //     (a seccomp filter with a listener comes before ready: see seccompPlacement)
 import { Slot, step, SyncTag, type Plan } from '../plan.js';
 import type { Config } from '../spec/config.js';
+import { selfJoinFile } from '../cgroups/layout.js';
 import { O_RDWR, type CompileContext } from './context.js';
 import { devicePlan } from './devices.js';
 import { enterRootPlan, finalRootPlan, idmappedBinds, mountPlan, rootfsPlan } from './mounts.js';
@@ -23,15 +24,15 @@ const idmappedSync = (config: Config, bundle: string) => {
 
 const hasCreateHooks = (config: Config) => (['prestart', 'createRuntime', 'createContainer'] as const).some((k) => config.hooks?.[k]?.length);
 
-/** Join the cgroup DIRS: writing 0 to cgroup.procs moves the writer, and its children inherit it. */
-export const cgroupJoinPlan = (dirs: string[]): Plan => dirs.map((dir) => step('WRITE_FILE', `join the cgroup ${dir}`, `${dir}/cgroup.procs`, '0'));
+/** Join the cgroup DIRS of VERSION: writing 0 moves the writer, and its children inherit it. */
+export const cgroupJoinPlan = (version: 1 | 2, dirs: string[]): Plan => dirs.map((dir) => step('WRITE_FILE', `join the cgroup ${dir}`, `${dir}/${selfJoinFile(version)}`, '0'));
 
 export function compileInitPlan(config: Config, ctx: CompileContext): Plan {
   return [
     // O_RDWR: the open does not wait for a writer, and the read at the barrier blocks until `start` writes.
     ...(ctx.fifo ? [step('OPEN', `open the start fifo ${ctx.fifo}`, Slot.FIFO, ctx.fifo, O_RDWR)] : []),
     // The cgroup namespace, created next, is rooted at the cgroup the process is in: join it first.
-    ...cgroupJoinPlan(ctx.cgroupDirs),
+    ...cgroupJoinPlan(ctx.cgroupLayout.version, ctx.cgroupDirs),
     ...namespacePlan(config),
     // In the container's user namespace now: berth makes the idmapped binds and hands them over.
     ...idmappedSync(config, ctx.bundle),
