@@ -18,8 +18,8 @@ export interface CgroupLayout {
 
 /**
  * The file a process writes 0 to, to move itself into a cgroup of VERSION; berth-init is one thread
- * when it does. On v1, `tasks`: moving the writer's own thread alone skips the kernel's threadgroup
- * lock, whose write side waits for an RCU grace period when it was not taken in the last one
+ * when it does. On v1, `tasks`: moving the writer's own thread alone skips (kernel 6.18 here) the
+ * kernel's threadgroup lock, whose write side waits for an RCU grace period when it was not taken in the last one
  * (`cgroup.procs`: 13.7 ms a create's first write here, median of 20 with 50 ms between; `tasks`:
  * 74 µs; and longer with many processes alive). cgroup2 moves a thread alone only within a threaded
  * subtree: `cgroup.procs` there.
