@@ -18,11 +18,11 @@ export interface CgroupLayout {
 
 /**
  * The file a process writes 0 to, to move itself into a cgroup of VERSION; berth-init is one thread
- * when it does. On v1, `tasks`: moving the writer's own thread alone skips (kernel 6.18 here) the
- * kernel's threadgroup lock, whose write side waits for an RCU grace period when it was not taken in the last one
- * (`cgroup.procs`: 13.7 ms a create's first write here, median of 20 with 50 ms between; `tasks`:
- * 74 µs; and longer with many processes alive). cgroup2 moves a thread alone only within a threaded
- * subtree: `cgroup.procs` there.
+ * when it does. On v1, `tasks`: this kernel (6.18) moves the writer's own thread without the
+ * threadgroup lock, whose write side waits for an RCU grace period when it was not taken in the
+ * last one (`cgroup.procs`: 13.7 ms for a create's first write here, median of 20 with 50 ms
+ * between; `tasks`: 74 µs); a kernel that takes the lock for both costs what `cgroup.procs` does.
+ * cgroup2 moves a thread alone only within a threaded subtree: `cgroup.procs` there.
  */
 export const selfJoinFile = (version: 1 | 2): string => (version === 1 ? 'tasks' : 'cgroup.procs');
 
