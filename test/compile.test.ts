@@ -303,13 +303,13 @@ test('a terminal: a pty made right after pivot_root, its master sent over the co
   assert.ok(plan.indexOf(tty) > plan.findIndex((s) => s.op === 'PIVOT_ROOT') && plan.indexOf(tty) < plan.findIndex((s) => s.op === 'SETUID'));
   const console = plan.findIndex((s) => s.op === 'MOUNTPOINT' && s.args[0] === '/dev/console');
   assert.ok(console >= 0 && console < plan.findIndex((s) => s.op === 'PIVOT_ROOT'), '/dev/console is made before pivot_root (and a read-only root)');
-  const exec = compileExecPlan(c, c.process, { pid: 42, cgroupDirs: [], cgroupVersion: 1, preserveFds: 0, lastCap: 40, arch: 'x64', lsm: { apparmor: false, selinux: false } });
+  const exec = compileExecPlan(c, c.process, { pid: 42, cgroup: null, preserveFds: 0, lastCap: 40, arch: 'x64', lsm: { apparmor: false, selinux: false } });
   assert.is(exec.find((s) => s.op === 'TERMINAL')!.args.at(-1), 0, "an exec'd process's terminal is not the console");
 });
 
 test('exec: joins the container process’s namespaces (user first, mount last), its cgroup, then forks', () => {
   const c = config((x) => x.linux.namespaces.push({ type: 'user' }));
-  const plan = compileExecPlan(c, c.process, { pid: 42, cgroupDirs: ['/sys/fs/cgroup/pids/c'], cgroupVersion: 1, preserveFds: 0, lastCap: 40, arch: 'x64', lsm: { apparmor: false, selinux: false } });
+  const plan = compileExecPlan(c, c.process, { pid: 42, cgroup: { version: 1, dirs: ['/sys/fs/cgroup/pids/c'] }, preserveFds: 0, lastCap: 40, arch: 'x64', lsm: { apparmor: false, selinux: false } });
   assert.equal(plan[0]!.args, ['/sys/fs/cgroup/pids/c/tasks', '0']);
   const joins = plan.filter((s) => s.op === 'SETNS').map((s) => s.args[0]);
   assert.equal(joins, ['/proc/42/ns/user', '/proc/42/ns/ipc', '/proc/42/ns/uts', '/proc/42/ns/net', '/proc/42/ns/pid', '/proc/42/ns/cgroup', '/proc/42/ns/mnt']);

@@ -269,7 +269,7 @@ test('the plan: with no_new_privs the filter is loaded right before exec, withou
   const sync = plan.find((s) => s.op === 'SYNC')!;
   assert.equal(sync.args, [SyncTag.SECCOMP_LISTENER]);
   assert.match(plan.find((s) => s.op === 'SECCOMP')!.what, /^load the seccomp filter \(\d+ instructions\), hand its listener to the seccomp agent at \/run\/agent\.sock$/);
-  const execOps = (c: Config) => compileExecPlan(c, c.process, { ...ctx, pid: 7, cgroupDirs: [], cgroupVersion: 1 }).map((s) => s.op);
+  const execOps = (c: Config) => compileExecPlan(c, c.process, { ...ctx, pid: 7, cgroup: null }).map((s) => s.op);
   assert.equal(execOps(config(seccomp)).slice(-4), ['NO_NEW_PRIVS', 'READY', 'SECCOMP', 'EXEC'], 'an exec: the same places');
   assert.equal(execOps(config(notify)).slice(-5), ['NO_NEW_PRIVS', 'SYNC', 'SECCOMP', 'READY', 'EXEC']);
 });

@@ -68,8 +68,7 @@ export async function execProcess(ctx: OperationContext, req: ExecRequest): Prom
   const config = readConfig(ctx.dir);
   const plan = compileExecPlan(config, req.process, {
     pid: state.pid,
-    cgroupDirs: !cgroup ? [] : req.subCgroup ? subCgroupDirs(cgroup, hostLayout(cgroup.version), req.subCgroup) : cgroup.paths,
-    cgroupVersion: cgroup?.version ?? 2,
+    cgroup: cgroup && { version: cgroup.version, dirs: req.subCgroup ? subCgroupDirs(cgroup, hostLayout(cgroup.version), req.subCgroup) : cgroup.paths },
     preserveFds: req.preserveFds ?? 0,
     lastCap: lastCapability(),
     arch: process.arch,

@@ -11,9 +11,8 @@ import { execAffinityPlan } from './scheduling.js';
 export interface ExecContext extends ProcessContext {
   /** The container's process, whose namespaces are joined. */
   pid: number;
-  /** The container's cgroup directories, and their version. */
-  cgroupDirs: string[];
-  cgroupVersion: 1 | 2;
+  /** The container's cgroup directories and their version; null: it has none. */
+  cgroup: { version: 1 | 2; dirs: string[] } | null;
 }
 
 // The user namespace first (it grants the rights to join the others); the mount namespace last,
@@ -36,7 +35,7 @@ export function compileExecPlan(config: Config, process: Process, ctx: ExecConte
   const affinity = execAffinityPlan(process.execCPUAffinity);
   return [
     ...affinity.before,
-    ...cgroupJoinPlan(ctx.cgroupVersion, ctx.cgroupDirs),
+    ...(ctx.cgroup ? cgroupJoinPlan(ctx.cgroup.version, ctx.cgroup.dirs) : []),
     ...affinity.after,
     ...joinContainerPlan(config, ctx.pid),
     ...becomeProcessPlan(process, config.linux, seccomp.beforeSetuid, ctx, 'exec'),
